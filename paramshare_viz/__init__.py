@@ -1,0 +1,12 @@
+"""paramshare_viz: see, count and time parameter sharing in PyTorch models.
+
+>>> import paramshare_viz as psv
+>>> psv.zoo.forms()[:3]
+['conv', 'patch_embed', 'rnn']
+"""
+
+from paramshare_viz import zoo
+
+__version__ = "0.1.0"
+
+__all__ = ["zoo", "__version__"]

@@ -1,0 +1,5 @@
+"""One module per sharing form; importing this package registers them all.
+
+The import order below is the display order of ``psv.zoo.forms()`` (the table
+in DESIGN.md).
+"""

@@ -1,0 +1,70 @@
+"""The registry behind ``psv.zoo``: one :class:`Form` per sharing form.
+
+Each ``models/<form>.py`` defines a frozen config dataclass and calls
+:func:`register` once at import time. ``paramshare_viz.zoo`` turns the
+registry into the public functions ``forms``, ``default_config``, ``build``,
+``pair`` and ``example_input``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+ExampleInput = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+@dataclass(frozen=True)
+class Form:
+    """Everything the zoo needs to know about one sharing form.
+
+    Attributes:
+        name: registry key, e.g. ``"conv"``.
+        config_cls: frozen dataclass; its ``__post_init__`` raises ``ValueError``
+            naming the field and the bad value.
+        build: ``build(config, shared) -> nn.Module`` on the current default device.
+        example_input: ``example_input(config, batch) -> Tensor | tuple`` on CPU.
+        copy_to_twin: ``copy_to_twin(shared_model, unshared_model)`` copies the shared
+            tensors into every independent tensor of the twin, in place, so that
+            both compute the same function.
+        param_count: ``param_count(config, shared) -> int``, the analytic formula of the
+            docstring's ``Sharing:`` section (unique parameters). Used to refuse
+            builds over the memory budget before anything is allocated.
+        summary: one line for menus.
+    """
+
+    name: str
+    config_cls: type
+    build: Callable[[Any, bool], nn.Module]
+    example_input: Callable[[Any, int], ExampleInput]
+    copy_to_twin: Callable[[nn.Module, nn.Module], None]
+    param_count: Callable[[Any, bool], int]
+    summary: str = ""
+
+
+_FORMS: dict[str, Form] = {}
+
+
+def register(form: Form) -> Form:
+    if form.name in _FORMS:
+        raise ValueError(f"sharing form {form.name!r} is registered twice")
+    if not (dataclasses.is_dataclass(form.config_cls) and form.config_cls.__dataclass_params__.frozen):
+        raise TypeError(f"config of {form.name!r} must be a frozen dataclass")
+    _FORMS[form.name] = form
+    return form
+
+
+def get(name: str) -> Form:
+    try:
+        return _FORMS[name]
+    except KeyError:
+        raise ValueError(f"form={name!r} is not a sharing form; choose one of {sorted(_FORMS)}") from None
+
+
+def names() -> list[str]:
+    return list(_FORMS)
