@@ -1,0 +1,24 @@
+"""The one state object every dashboard panel shares."""
+
+from __future__ import annotations
+
+import traitlets
+
+
+class AppState(traitlets.HasTraits):
+    """What the dashboard's panels share.
+
+    Panels take this object in their constructor and only ``observe``/``link``
+    it; the status line shows ``status`` in plain words (never a traceback).
+    """
+
+    status = traitlets.Unicode("")
+    status_level = traitlets.Enum(["info", "error"], default_value="info")
+
+    def info(self, message: str) -> None:
+        self.status_level = "info"
+        self.status = message
+
+    def error(self, message: str) -> None:
+        self.status_level = "error"
+        self.status = message
