@@ -6,7 +6,8 @@
 """
 
 from paramshare_viz import zoo
+from paramshare_viz.analysis import ModuleRow, SharedGroup, SharingReport, analyze, untie
 
 __version__ = "0.1.0"
 
-__all__ = ["zoo", "__version__"]
+__all__ = ["zoo", "__version__", "analyze", "untie", "SharingReport", "SharedGroup", "ModuleRow"]

@@ -22,21 +22,26 @@ FIELDS = {
     "padding": "Padding",
 }
 
+#: A CIFAR-sized first layer makes a more telling start than the zoo's tiny default.
+INITIAL = {"image_size": 32, "out_channels": 16}
 
-def conv_cards(counts: dict[str, int]) -> list[Card]:
+
+def times(ratio: float) -> str:
+    """``1,024×`` for large ratios, ``2.5×`` for small ones."""
+    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:,.1f}×"
+
+
+def conv_cards(config, counts: dict[str, int]) -> list[Card]:
     """Cards for the three layer kinds, with the ratios to the conv."""
-    conv = counts["conv"]
+    h, w = output_size(config)
+    positions = h * w
+    conv, lc, dense = counts["conv"], counts["locally_connected"], counts["dense"]
     return [
-        Card("conv", "Conv2d (shared)", f"{conv:,}", "one kernel slid over every position", theme.SHARED),
-        Card(
-            "locally_connected",
-            "Locally connected",
-            f"{counts['locally_connected']:,}",
-            f"{counts['locally_connected'] / conv:,.1f}× the conv",
-            theme.UNSHARED,
-        ),
-        Card("dense", "Dense", f"{counts['dense']:,}", f"{counts['dense'] / conv:,.1f}× the conv", theme.DENSE),
+        Card("conv", "Conv2d (shared)", f"{conv:,}", f"one kernel reused at {positions:,} positions", theme.SHARED),
+        Card("locally_connected", "Locally connected", f"{lc:,}", f"{times(lc / conv)} the conv", theme.UNSHARED),
+        Card("dense", "Dense", f"{dense:,}", f"{times(dense / conv)} the conv", theme.DENSE),
     ]
+
 
 
 class ConvCountsPanel(widgets.VBox):
@@ -44,7 +49,7 @@ class ConvCountsPanel(widgets.VBox):
 
     def __init__(self, state: AppState) -> None:
         self.state = state
-        defaults = zoo.default_config("conv")
+        defaults = zoo.make_config("conv", **INITIAL)
         self.inputs = {
             name: widgets.IntText(
                 value=getattr(defaults, name),
@@ -58,7 +63,7 @@ class ConvCountsPanel(widgets.VBox):
             box.add_class(f"psv-input-{name}")
             box.observe(self._on_change, names="value")
         counts = conv_param_counts(defaults)
-        self.cards = widgets.HTML(cards_html(conv_cards(counts)))
+        self.cards = widgets.HTML(cards_html(conv_cards(defaults, counts)))
         self.cards.add_class("psv-conv-cards")
         self.figure = go.FigureWidget(make_conv_counts_figure(counts))
         intro = widgets.HTML(
@@ -78,12 +83,10 @@ class ConvCountsPanel(widgets.VBox):
             counts = conv_param_counts(config)
         except ValueError as err:
             self.cards.add_class("psv-stale")  # keep the last valid numbers, dimmed
-            self.cards.layout.opacity = "0.45"
-            self.state.error(f"Conv layer: {err}")
+            self.state.error(f"Conv layer: {err}. The numbers below are for the last valid layer.")
             return
         self.cards.remove_class("psv-stale")
-        self.cards.layout.opacity = None
-        self.cards.value = cards_html(conv_cards(counts))
+        self.cards.value = cards_html(conv_cards(config, counts))
         with self.figure.batch_update():
             update_conv_counts_figure(self.figure, counts)
         self._describe(config)

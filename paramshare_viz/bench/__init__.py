@@ -1,0 +1,53 @@
+"""Measure what sharing costs and saves: time, memory, FLOPs and the roofline, on CPU or GPU.
+
+Sharing cuts parameters, not compute: ALBERT runs as many FLOPs as BERT, and a
+convolution as many multiply-adds as its locally connected twin; what changes
+is how often each weight byte is reused (arithmetic intensity), hence speed.
+
+>>> import paramshare_viz as psv
+>>> shared, unshared = psv.zoo.pair("conv")
+>>> x = psv.zoo.example_input("conv")
+>>> c = psv.bench.compare(shared, unshared, x, min_runs=3, min_time_s=0.0)
+>>> c.forward.ratio > 0  # median over turns of shared time / unshared time
+True
+
+Modules: :mod:`~.timing` (``time_model``, ``Stats``), :mod:`~.compare` (turns,
+per-turn ratio), :mod:`~.memory` (measured peak), :mod:`~.roofline` (roofs,
+bytes moved, points), :mod:`~.sweep` (a knob's values, rows, CSV).
+"""
+
+from paramshare_viz.bench.compare import Comparison, PairTiming, compare
+from paramshare_viz.bench.memory import LiveTensorBytes, PeakMemory, measure_peak_memory
+from paramshare_viz.bench.roofline import (
+    BytesMoved,
+    Roof,
+    RooflinePoint,
+    count_bytes,
+    measure_roof,
+    roofline_point,
+)
+from paramshare_viz.bench.sweep import MEASURES, SweepResult, measure_pair, sweep
+from paramshare_viz.bench.timing import Stats, TimingResult, measure_interleaved, time_model
+
+__all__ = [
+    "BytesMoved",
+    "Comparison",
+    "LiveTensorBytes",
+    "MEASURES",
+    "PairTiming",
+    "PeakMemory",
+    "Roof",
+    "RooflinePoint",
+    "Stats",
+    "SweepResult",
+    "TimingResult",
+    "compare",
+    "count_bytes",
+    "measure_interleaved",
+    "measure_pair",
+    "measure_peak_memory",
+    "measure_roof",
+    "roofline_point",
+    "sweep",
+    "time_model",
+]

@@ -39,7 +39,15 @@ class ConvConfig:
     bias: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("in_channels", "out_channels", "kernel_size", "stride", "dilation", "groups", "image_size"):
+        for name in (
+            "in_channels",
+            "out_channels",
+            "kernel_size",
+            "stride",
+            "dilation",
+            "groups",
+            "image_size",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer")

@@ -9,6 +9,8 @@ copying values). Parameter names follow the common Hugging Face usage
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -158,6 +160,14 @@ def make_block(
         pre_norm=pre_norm,
         dropout=dropout,
     )
+
+
+def per_layer(make: Callable[[], nn.Module], n: int, *, shared: bool) -> list[nn.Module]:
+    """``n`` slots: one object repeated (``shared``, sharing by identity) or ``n`` fresh ones."""
+    if shared:
+        one = make()
+        return [one] * n
+    return [make() for _ in range(n)]
 
 
 def attention_params(hidden_size: int, num_heads: int, num_kv_heads: int | None = None, bias: bool = True) -> int:

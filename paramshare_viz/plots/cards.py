@@ -23,6 +23,7 @@ STYLE = """
 .psv-card-title{font-size:12px;color:#6b7280;text-transform:uppercase;letter-spacing:.04em}
 .psv-count{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums}
 .psv-card-note{font-size:12px;color:#4b5563;margin-top:2px}
+.psv-stale .psv-card{opacity:.45}
 </style>
 """
 

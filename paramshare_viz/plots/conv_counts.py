@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 from paramshare_viz.plots import theme
@@ -28,8 +30,13 @@ def make_conv_counts_figure(counts: dict[str, int]) -> go.Figure:
         )
     )
     fig.update_layout(**theme.base_layout("Parameters of one layer (log scale)"))
-    fig.update_yaxes(type="log", title="parameters", exponentformat="power")
+    fig.update_yaxes(type="log", title="parameters", exponentformat="power", range=log_range(counts))
     return fig
+
+
+def log_range(counts: dict[str, int]) -> list[float]:
+    """From 1 parameter to above the tallest bar, so small bars stay visible and labels fit."""
+    return [0, math.log10(max(counts.values())) * 1.12 + 0.2]
 
 
 def update_conv_counts_figure(fig: go.Figure, counts: dict[str, int]) -> None:
@@ -37,3 +44,4 @@ def update_conv_counts_figure(fig: go.Figure, counts: dict[str, int]) -> None:
     bar = fig.data[0]
     bar.y = [counts[key] for key, _, _ in LAYERS]
     bar.text = [f"{counts[key]:,}" for key, _, _ in LAYERS]
+    fig.layout.yaxis.range = log_range(counts)

@@ -1,0 +1,110 @@
+"""The dashboard in a real browser: served by the CLI and under Jupyter Server (Binder's path)."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from paramshare_viz import zoo
+from paramshare_viz.app.conv_counts import INITIAL
+from paramshare_viz.models.conv import conv_param_counts
+from tests.servers import free_port, jupyter_server_command, running
+
+pytestmark = pytest.mark.browser
+
+COUNT = ".psv-card[data-key='{}'] .psv-count"
+
+
+def expected_counts(**overrides) -> dict[str, int]:
+    return conv_param_counts(zoo.make_config("conv", **{**INITIAL, **overrides}))
+
+
+def shown_counts(page) -> dict[str, int]:
+    keys = ("conv", "locally_connected", "dense")
+    return {k: int(page.inner_text(COUNT.format(k)).replace(",", "")) for k in keys}
+
+
+def bar_labels(page) -> list[str]:
+    return page.locator(".js-plotly-plot .bartext").all_text_contents()
+
+
+def set_field(page, name: str, value: int) -> None:
+    box = page.locator(f".psv-input-{name} input")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def wait_for_conv_count(page, value: int) -> None:
+    page.wait_for_function(
+        "([sel, want]) => document.querySelector(sel)?.innerText.replaceAll(',', '') === want",
+        arg=[COUNT.format("conv"), str(value)],
+        timeout=15_000,
+    )
+
+
+@pytest.fixture
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1300, "height": 1000})
+    yield pg
+    pg.close()
+
+
+def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
+    page.goto(dashboard_url, timeout=120_000)
+    page.wait_for_selector(COUNT.format("conv"), timeout=120_000)
+
+    # Defaults: 3 -> 16 channels, 3x3 kernel, padding 1 on 32x32: conv 16*3*3*3 + 16 = 448.
+    assert shown_counts(page) == expected_counts() == {
+        "conv": 448, "locally_connected": 448 * 32 * 32, "dense": 3 * 32 * 32 * 16 * 32 * 32 + 16 * 32 * 32,
+    }
+    # The bar chart shows the same numbers as its labels.
+    page.wait_for_selector(".js-plotly-plot .bartext")
+    assert bar_labels(page) == ["448", "458,752", "50,348,032"]
+
+    # 5x5 kernel: 16*3*5*5 + 16 = 1,216 per position, 30x30 positions.
+    set_field(page, "kernel_size", 5)
+    wait_for_conv_count(page, 1216)
+    assert shown_counts(page) == expected_counts(kernel_size=5)
+    assert shown_counts(page)["locally_connected"] == 1216 * 30 * 30
+    page.wait_for_function("document.querySelector('.js-plotly-plot .bartext').textContent === '1,216'")
+    assert bar_labels(page) == [f"{n:,}" for n in expected_counts(kernel_size=5).values()]
+    page.screenshot(path=str(tmp_path / "dashboard-kernel5.png"), full_page=True)
+
+    # A kernel larger than the padded input: a plain message, the last numbers stay.
+    set_field(page, "kernel_size", 99)
+    page.wait_for_function("document.querySelector('.psv-status').innerText.includes('kernel_size=99')")
+    status = page.inner_text(".psv-status")
+    assert "larger than the padded input" in status
+    assert "Traceback" not in page.content()
+    assert shown_counts(page)["conv"] == 1216
+
+    # Zero channels: named field and value.
+    set_field(page, "kernel_size", 3)
+    wait_for_conv_count(page, 448)
+    set_field(page, "in_channels", 0)
+    page.wait_for_function("document.querySelector('.psv-status').innerText.includes('in_channels=0')")
+    page.screenshot(path=str(tmp_path / "dashboard-error.png"), full_page=True)
+
+    # The app still works: a valid change updates everything again.
+    set_field(page, "in_channels", 1)
+    wait_for_conv_count(page, 16 * 1 * 3 * 3 + 16)  # 160
+    assert shown_counts(page) == expected_counts(in_channels=1)
+    assert "in_channels=0" not in page.inner_text(".psv-status")
+
+
+def test_binder_path_renders_under_jupyter_server(page, tmp_path):
+    """mybinder.org opens /voila/render/notebooks/dashboard.ipynb inside Jupyter Server."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    url = f"{base}/voila/render/notebooks/dashboard.ipynb"
+    with running(jupyter_server_command(port), f"{base}/api/status", tmp_path / "server.log"):
+        with urllib.request.urlopen(url, timeout=120) as response:
+            assert response.status == 200
+            body = response.read().decode()
+        assert "application/vnd.jupyter.widget-view+json" in body  # the cell ran and made the app
+        assert "Traceback" not in body
+
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector(COUNT.format("conv"), timeout=120_000)
+        assert shown_counts(page) == expected_counts()

@@ -1,0 +1,30 @@
+"""``paramshare-viz dashboard``: the Voila command it runs and its input checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paramshare_viz.app.serve import voila_command
+from paramshare_viz.cli import build_parser, main
+
+
+def test_dashboard_arguments():
+    args = build_parser().parse_args(["dashboard", "--port", "9000", "--no-browser"])
+    assert (args.port, args.ip, args.no_browser) == (9000, "127.0.0.1", True)
+
+
+def test_voila_runs_preheated_on_loopback():
+    cmd = voila_command(Path("nb.ipynb"), port=9000, ip="127.0.0.1", open_browser=False)
+    assert "--preheat_kernel=True" in cmd and "--pool_size=1" in cmd
+    assert "--port=9000" in cmd and "--Voila.ip=127.0.0.1" in cmd and "--Voila.open_browser=False" in cmd
+    assert "--show_tracebacks=False" in cmd
+
+
+def test_bad_port_is_a_plain_error(capsys):
+    assert main(["dashboard", "--port", "70000", "--no-browser"]) == 2
+    assert "port=70000 is not a TCP port" in capsys.readouterr().err
+
+
+def test_missing_notebook_is_a_plain_error(capsys, tmp_path):
+    assert main(["dashboard", "--no-browser", "--notebook", str(tmp_path / "nope.ipynb")]) == 2
+    assert "does not exist" in capsys.readouterr().err
