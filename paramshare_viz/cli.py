@@ -26,12 +26,189 @@ def _add_dashboard(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _input_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape; use comma-separated sizes, e.g. 2,3,32,32") from None
+    if not shape or any(d < 1 for d in shape):
+        raise argparse.ArgumentTypeError(f"{text!r}: sizes must be positive integers, e.g. 2,3,32,32")
+    return shape
+
+
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="which tensors a model shares, what it holds, and which ties survive saving/loading",
+        description=(
+            "SPEC is zoo:<form>[?field=value&...], hf:<model-type or config.json> (built on the meta "
+            "device, no download), a .pt/.pth/.bin/.safetensors state dict, or package.module:factory."
+        ),
+    )
+    p.add_argument("spec", metavar="SPEC", help="model spec, e.g. hf:gpt2, zoo:albert?num_layers=4, model.pt")
+    p.add_argument("--json", action="store_true", help="print the report and tie health as JSON")
+    p.add_argument(
+        "--input-shape",
+        type=_input_shape,
+        metavar="N,C,...",
+        help="run one forward on a random input of this shape to count calls and FLOPs "
+        "(token ids for hf: specs; zoo: specs use the form's example input without it)",
+    )
+    p.add_argument("--top", type=int, default=10, help="rows in the module table (default 10)")
+
+    def run(args: argparse.Namespace) -> int:
+        import json
+
+        from paramshare_viz.analysis.loading import example_input_for, load_model
+        from paramshare_viz.analysis.report import analyze
+        from paramshare_viz.analysis.summary import format_summary
+        from paramshare_viz.analysis.ties import check_ties
+
+        model = load_model(args.spec)
+        example = example_input_for(args.spec, model, args.input_shape)
+        try:
+            report = analyze(model, example)
+        except Exception as err:  # the forward failed: name the input, keep one line
+            if example is None:
+                raise
+            what = f"shape {','.join(map(str, args.input_shape))}" if args.input_shape else "the zoo example input"
+            detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"{args.spec}: the forward on {what} failed: {detail}") from None
+        health = check_ties(model, report=report)
+        if args.json:
+            out = {"spec": args.spec, "model_class": type(model).__name__, **report.to_dict()}
+            out["tie_health"] = health.to_dict()
+            print(json.dumps(out, indent=2))
+        else:
+            device = health.device
+            print(format_summary(report, health, title=f"{type(model).__name__}  ({args.spec}, {device})", top_modules=args.top), end="")
+        return 0
+
+    p.set_defaults(func=run)
+
+
+def _cli_value(text: str) -> object:
+    """``"16" -> 16``, ``"0.5" -> 0.5``, ``"true" -> True``; anything else stays a string."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{pair!r} is not a config override; write field=value, e.g. image_size=16")
+        out[key.strip()] = _cli_value(value.strip())
+    return out
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="time, FLOPs and memory of a sharing form vs its unshared twin (one config or a sweep)",
+        description=(
+            "Without --knob: compare the shared model and its twin at one config and print a table. "
+            "With --knob and --values: sweep that config field (a progress bar on stderr) and print one "
+            "row per value. Config fields are given as field=value, e.g. in_channels=16."
+        ),
+    )
+    p.add_argument("form", metavar="FORM", help="a zoo form, e.g. conv, albert, rnn")
+    p.add_argument("overrides", nargs="*", metavar="field=value", help="config overrides, e.g. image_size=16")
+    p.add_argument("--knob", help="config field to sweep, e.g. image_size, num_layers, seq_len")
+    p.add_argument("--values", help="comma-separated values of --knob, e.g. 8,16,32")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument(
+        "--backward",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also count, time and measure forward + backward (default: yes)",
+    )
+    p.add_argument("--batch", type=int, default=2, help="batch size of the example input (default 2)")
+    p.add_argument("--threads", type=int, help="CPU threads to hold while timing (default: torch's)")
+    p.add_argument(
+        "--min-time",
+        type=float,
+        help="seconds of timed work per model and measurement (default 0.2; 0.05 per sweep point)",
+    )
+    p.add_argument("--roof", action="store_true", help="also measure the machine's roofs (about 2 s on CPU)")
+    p.add_argument("--csv", metavar="PATH", help="write the rows as CSV")
+    p.add_argument("--html", metavar="PATH", help="write a figure as HTML (sweep: --metric vs the knob)")
+    p.add_argument("--metric", default="time", help="metric of the sweep figure (default time)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+
+    def run(args: argparse.Namespace) -> int:
+        import csv
+        import json
+
+        from paramshare_viz import bench, zoo
+        from paramshare_viz.bench.table import pair_table, sweep_table
+        from paramshare_viz.plots import bench_figures
+
+        overrides = _overrides(args.overrides)
+        if (args.knob is None) != (args.values is None):
+            raise ValueError("--knob and --values go together, e.g. --knob image_size --values 8,16,32")
+        if args.html and args.metric not in bench_figures.SWEEP_METRICS:
+            choices = sorted(bench_figures.SWEEP_METRICS)
+            raise ValueError(f"--metric {args.metric!r} unknown; choose one of {choices}")
+        timing = {} if args.min_time is None else {"min_time_s": args.min_time}
+        common = dict(device=args.device, backward=args.backward, timing=timing)
+        if args.knob:
+            values = [_cli_value(v.strip()) for v in args.values.split(",") if v.strip()]
+            kw = dict(batch=args.batch, threads=args.threads, bar=True, **common)
+            result = bench.sweep(args.form, args.knob, values, **kw, **overrides)
+            rows, out = result.rows, result.to_dict()
+            text = f"{args.form}: shared vs twin over {args.knob} "
+            text += f"({result.device_name}, {result.threads} threads)\n"
+            text += sweep_table(args.knob, rows)
+            if args.csv:
+                result.to_csv(args.csv)
+            if args.html:
+                bench_figures.make_sweep_figure(result, metric=args.metric).write_html(args.html)
+        else:
+            shared, unshared = zoo.pair(args.form, device=args.device, **overrides)
+            x = zoo.example_input(args.form, batch=args.batch, device=args.device, **overrides)
+            careful = {"warmup": 3, "min_runs": 10, "min_time_s": 0.2, **timing}
+            with bench.fixed_threads(args.threads):
+                row = bench.measure_pair(shared, unshared, x, **{**common, "timing": careful})
+                env = bench.environment(args.device)
+            rows = [row]
+            out = {"form": args.form, "overrides": overrides, **env, "row": row}
+            text = f"{args.form} {overrides or ''}: shared vs unshared twin "
+            text += f"({env['device_name']}, {env['threads']} threads)\n"
+            text += pair_table(row)
+            if args.csv:
+                with open(args.csv, "w", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=list(row))
+                    writer.writeheader()
+                    writer.writerow(row)
+            if args.html:
+                fig = bench_figures.make_compare_figure(row, title=f"{args.form}: shared vs unshared twin")
+                fig.write_html(args.html)
+        if args.roof:
+            roof = bench.measure_roof(args.device)
+            out["roof"] = roof.to_dict()
+            text += f"\nroofs: peak {roof.peak_flops / 1e9:.3g} GFLOP/s (matmul), "
+            text += f"bandwidth {roof.bandwidth_bytes_per_s / 1e9:.3g} GB/s (copy), "
+            text += f"ridge {roof.ridge_intensity:.3g} FLOP/B"
+        print(json.dumps(out, indent=2, default=str) if args.json else text)
+        return 0
+
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paramshare-viz", description="Explore parameter sharing in neural networks."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_dashboard(sub)
+    _add_inspect(sub)
+    _add_bench(sub)
     return parser
 
 

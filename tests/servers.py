@@ -36,17 +36,26 @@ def wait_for_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
+def start(cmd: list[str], log: Path) -> subprocess.Popen:
+    """Start ``cmd`` in its own process group, SIGINT handled as in a terminal (Ctrl-C)."""
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            # a shell's background jobs ignore SIGINT, and children inherit that; undo it
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+
 @contextlib.contextmanager
 def running(cmd: list[str], ready_url: str, log: Path) -> Iterator[subprocess.Popen]:
-    """Run ``cmd`` in its own process group until the block ends."""
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    """Run ``cmd`` until the block ends, then stop its whole process group."""
+    proc = start(cmd, log)
     try:
         wait_for_http(ready_url, proc, log)
         yield proc
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:

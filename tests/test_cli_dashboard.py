@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from pathlib import Path
+
+import pytest
 
 from paramshare_viz.app.serve import voila_command
 from paramshare_viz.cli import build_parser, main
+from tests.servers import dashboard_command, free_port, start, wait_for_http
 
 
 def test_dashboard_arguments():
@@ -28,3 +34,19 @@ def test_bad_port_is_a_plain_error(capsys):
 def test_missing_notebook_is_a_plain_error(capsys, tmp_path):
     assert main(["dashboard", "--no-browser", "--notebook", str(tmp_path / "nope.ipynb")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_server_and_its_kernels(tmp_path):
+    port = free_port()
+    log = tmp_path / "voila.log"
+    proc = start(dashboard_command(port), log)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", proc, log)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        assert proc.wait(timeout=30) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert "Stopping..." in log.read_text()
+    with pytest.raises(ProcessLookupError):  # nothing of the group is left, kernels included
+        os.killpg(proc.pid, 0)

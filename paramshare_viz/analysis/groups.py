@@ -29,6 +29,7 @@ order of ``named_parameters(remove_duplicate=False)``. That makes per-name
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,13 +50,11 @@ class Inventory:
     tensor objects behind them.
 
     Attributes:
-        module_names: qualified module names in traversal order (root ``""``),
-            a module registered twice appears twice.
-        module_types: class name per module name.
-        module_ids: ``id()`` of the module object per module name.
+        modules: module object per module name (a module registered twice appears twice).
+        module_names: qualified module names in traversal order (root ``""``).
         entry_names: qualified tensor name per entry.
         entry_module: index into ``module_names`` of the entry's owner.
-        entry_is_param: parameter (True) or buffer (False).
+        n_params: entries ``[0, n_params)`` are parameters, the rest buffers.
         entry_tensor: index of the entry's distinct tensor.
         entry_unique_bytes: bytes first held by this entry (see module docstring).
         tensors: the distinct tensor objects.
@@ -65,12 +64,11 @@ class Inventory:
         tensor_group: group index per distinct tensor, ``-1`` when not shared.
     """
 
+    modules: list[nn.Module]
     module_names: list[str]
-    module_types: list[str]
-    module_ids: list[int]
     entry_names: list[str]
     entry_module: list[int]
-    entry_is_param: list[bool]
+    n_params: int
     entry_tensor: list[int]
     entry_unique_bytes: list[int]
     tensors: list[torch.Tensor]
@@ -84,53 +82,76 @@ class Inventory:
 
 def inventory(model: nn.Module) -> Inventory:
     """Walk ``model`` once and resolve which names share memory (see module docstring)."""
+    # One pre-order walk, the order of named_modules(remove_duplicate=False)
+    # (an explicit stack instead of nested generators: this loop is the hot path).
+    modules: list[nn.Module] = []
     module_names: list[str] = []
-    module_types: list[str] = []
-    module_ids: list[int] = []
     p_names: list[str] = []
     p_mod: list[int] = []
-    p_obj: list[torch.Tensor] = []
     b_names: list[str] = []
     b_mod: list[int] = []
     b_obj: list[torch.Tensor] = []
-    for mi, (mname, module) in enumerate(model.named_modules(remove_duplicate=False)):
-        module_names.append(mname)
-        module_types.append(type(module).__name__)
-        module_ids.append(id(module))
-        prefix = mname + "." if mname else ""
-        for key, p in module._parameters.items():
-            if p is not None:
-                p_names.append(prefix + key)
-                p_mod.append(mi)
-                p_obj.append(p)
-        for key, b in module._buffers.items():
-            if b is not None:
-                b_names.append(prefix + key)
-                b_mod.append(mi)
-                b_obj.append(b)
-
-    objs = p_obj + b_obj
-    n_entries = len(objs)
-    index: dict[int, int] = {}
-    entry_tensor = [0] * n_entries
+    index: dict[int, int] = {}  # id(tensor) -> distinct tensor index
     tensors: list[torch.Tensor] = []
     first_entry: list[int] = []
-    for e, t in enumerate(objs):
-        k = index.setdefault(id(t), len(tensors))
-        entry_tensor[e] = k
-        if k == len(tensors):
-            tensors.append(t)
+    entry_tensor: list[int] = []
+    stack: list[tuple[str, nn.Module]] = [("", model)]
+    while stack:
+        mname, module = stack.pop()
+        mi = len(modules)
+        modules.append(module)
+        module_names.append(mname)
+        prefix = mname + "." if mname else ""
+        params = module._parameters
+        if params:
+            for key, p in params.items():
+                if p is None:
+                    continue
+                k = index.get(id(p))
+                if k is None:
+                    k = index[id(p)] = len(tensors)
+                    tensors.append(p)
+                    first_entry.append(len(p_names))
+                entry_tensor.append(k)
+                p_names.append(prefix + key)
+                p_mod.append(mi)
+        buffers = module._buffers
+        if buffers:
+            for key, b in buffers.items():
+                if b is not None:
+                    b_names.append(prefix + key)
+                    b_mod.append(mi)
+                    b_obj.append(b)
+        children = module._modules
+        if children:
+            stack.extend(reversed([(prefix + key, c) for key, c in children.items() if c is not None]))
+    n_params = len(p_names)
+    for e, b in enumerate(b_obj, start=n_params):
+        k = index.get(id(b))
+        if k is None:
+            k = index[id(b)] = len(tensors)
+            tensors.append(b)
             first_entry.append(e)
+        entry_tensor.append(k)
+    n_entries = len(entry_tensor)
 
-    numel = [t.numel() for t in tensors]
-    itemsize = [t.element_size() for t in tensors]
-    # Span of each tensor in its memory domain, bucketed by domain.
+    # Per distinct tensor: size, and span [start, end) in bytes within its memory domain.
+    numel: list[int] = []
+    itemsize: list[int] = []
+    dtype: list[torch.dtype] = []
+    trainable: list[bool] = []
+    own_bytes: list[int] = []  # bytes the tensor covers on its own
     domains: dict[object, list[tuple[int, int, int]]] = {}
     for k, t in enumerate(tensors):
-        n = numel[k]
+        n = t.numel()
+        isz = t.element_size()
+        numel.append(n)
+        itemsize.append(isz)
+        dtype.append(t.dtype)
+        trainable.append(t.requires_grad)
+        own_bytes.append(n * isz)
         if n == 0:
             continue
-        isz = itemsize[k]
         try:
             storage = t.untyped_storage()
             ptr = storage.data_ptr()
@@ -140,30 +161,28 @@ def inventory(model: nn.Module) -> Inventory:
         if ptr:
             dom: object = t.device
             start = t.data_ptr()
-        else:
+        else:  # meta (every data_ptr is 0): the StorageImpl, shared by views, keys the domain
             dom = storage._cdata
             start = t.storage_offset() * isz
         if t.is_contiguous():
             end = start + n * isz
         else:
-            end = start + (1 + sum((s - 1) * st for s, st in zip(t.shape, t.stride(), strict=True))) * isz
+            shape, stride = tuple(t.shape), t.stride()
+            end = start + (1 + sum((sz - 1) * st for sz, st in zip(shape, stride, strict=True))) * isz
+            if _self_overlaps(shape, stride):
+                own_bytes[k] = _covered(_runs(t, 0))
         bucket = domains.get(dom)
         if bucket is None:
             domains[dom] = [(start, end, k)]
         else:
             bucket.append((start, end, k))
 
-    # Bytes each tensor covers on its own (numel * itemsize unless it overlaps itself).
-    own_bytes = [n * i for n, i in zip(numel, itemsize, strict=True)]
-    for k, t in enumerate(tensors):
-        if numel[k] and not t.is_contiguous() and _self_overlaps(tuple(t.shape), tuple(t.stride())):
-            own_bytes[k] = _covered(_runs(t, 0))
-
     entry_unique = [0] * n_entries
     for k, e in enumerate(first_entry):
         entry_unique[e] = own_bytes[k]
 
     parent = list(range(len(tensors)))  # union-find over tensors sharing an element
+    joined: list[int] = []  # tensors in clusters of overlapping spans
     for bucket in domains.values():
         if len(bucket) < 2:
             continue
@@ -177,15 +196,23 @@ def inventory(model: nn.Module) -> Inventory:
                 continue
             if len(cluster) > 1:
                 _resolve_cluster(cluster, tensors, first_entry, entry_unique, parent)
+                joined.extend(k for _, _, k in cluster)
             cluster = [item]
             reach = item[1]
         if len(cluster) > 1:
             _resolve_cluster(cluster, tensors, first_entry, entry_unique, parent)
+            joined.extend(k for _, _, k in cluster)
 
-    # Components: tensors joined by storage, names joined by tensor.
+    # Components: tensors joined by storage, names joined by tensor. Only tensors
+    # with several names or joined to another tensor can be in a group.
+    candidates = set(joined)
+    if n_entries > len(tensors):
+        candidates.update(k for k, c in Counter(entry_tensor).items() if c > 1)
     members: dict[int, list[int]] = {}
-    for e in range(n_entries):
-        members.setdefault(_find(parent, entry_tensor[e]), []).append(e)
+    if candidates:
+        for e, k in enumerate(entry_tensor):
+            if k in candidates:
+                members.setdefault(_find(parent, k), []).append(e)
     tensor_group = [-1] * len(tensors)
     groups: list[tuple[list[int], int, str]] = []
     for entries in members.values():
@@ -199,19 +226,18 @@ def inventory(model: nn.Module) -> Inventory:
         groups.append((entries, covered, kind))
 
     return Inventory(
+        modules=modules,
         module_names=module_names,
-        module_types=module_types,
-        module_ids=module_ids,
         entry_names=p_names + b_names,
         entry_module=p_mod + b_mod,
-        entry_is_param=[True] * len(p_obj) + [False] * len(b_obj),
+        n_params=n_params,
         entry_tensor=entry_tensor,
         entry_unique_bytes=entry_unique,
         tensors=tensors,
         tensor_numel=numel,
         tensor_itemsize=itemsize,
-        tensor_dtype=[t.dtype for t in tensors],
-        tensor_trainable=[bool(t.requires_grad) for t in tensors],
+        tensor_dtype=dtype,
+        tensor_trainable=trainable,
         groups=groups,
         tensor_group=tensor_group,
     )

@@ -40,7 +40,7 @@ import importlib
 import os
 import pickle
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -89,6 +89,8 @@ def load_model(spec: str) -> nn.Module:
         return _load_torch_file(spec)
     if lower.endswith(".safetensors"):
         return _load_safetensors(spec)
+    if os.path.isdir(spec):
+        raise ValueError(f"spec={spec!r} is a directory; point to a .pt/.pth/.bin/.safetensors file")
     if os.path.exists(spec):
         raise ValueError(
             f"spec={spec!r}: unsupported file type; use {', '.join(TORCH_SUFFIXES)} (a torch state dict) or .safetensors"
@@ -412,3 +414,59 @@ def _load_factory(spec: str) -> nn.Module:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def example_input_for(spec: str, model: nn.Module, input_shape: Sequence[int] | None = None) -> Any:
+    """An input to run ``model`` (loaded from ``spec``) once, for calls and FLOPs.
+
+    * ``zoo:`` specs without ``input_shape``: ``psv.zoo.example_input`` with the
+      spec's config overrides (so every zoo model is run automatically).
+    * ``hf:`` specs with ``input_shape``: random token ids ``(N, L)`` below the
+      vocabulary size, as ``{"input_ids": ...}`` (plus ``decoder_input_ids`` for
+      encoder-decoder models), on the model's device.
+    * anything else with ``input_shape``: ``torch.randn(input_shape)`` in the
+      model's floating dtype, on the model's device.
+    * otherwise ``None`` (static analysis only).
+
+    Raises:
+        ValueError: a non-positive dimension, or a bare state dict (no forward).
+    """
+    if input_shape is not None:
+        shape = tuple(int(d) for d in input_shape)
+        if not shape or any(d < 1 for d in shape):
+            raise ValueError(f"input shape {shape} must be one or more positive sizes, e.g. 2,3,32,32")
+        if isinstance(model, StateDictModule):
+            raise ValueError(f"spec={spec!r} is a bare state dict: it has weights but no forward to run")
+    first = next(iter(model.parameters()), None)
+    if first is None:
+        first = next(iter(model.buffers()), None)
+    device = first.device if first is not None else torch.device("cpu")
+    if spec.startswith("zoo:") and input_shape is None:
+        from paramshare_viz import zoo
+
+        form, overrides = parse_zoo_spec(spec)
+        dtype = overrides.pop("dtype", None)
+        config = {k: v for k, v in overrides.items() if k not in ("shared", "device", "memory_budget")}
+        x = zoo.example_input(form, device=device, **config)
+        if dtype is not None:
+            x = tuple(_cast(t, dtype) for t in x) if isinstance(x, tuple) else _cast(x, dtype)
+        return x
+    if input_shape is None:
+        return None
+    if spec.startswith("hf:"):
+        config = getattr(model, "config", None)
+        vocab = getattr(config, "vocab_size", None) if config is not None else None
+        if vocab:
+            ids = torch.randint(0, int(vocab), shape, device=device)
+            if getattr(config, "is_encoder_decoder", False):
+                return {"input_ids": ids, "decoder_input_ids": ids}
+            return {"input_ids": ids}
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.get_default_dtype()
+    return torch.randn(shape, dtype=dtype, device=device)
+
+
+def _cast(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return t.to(dtype) if t.is_floating_point() else t

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -94,10 +95,10 @@ class ModuleRow:
     name: str
     type: str
     depth: int
-    aliases: list[str]
-    params: list[str]
-    buffers: list[str]
-    shared_with: list[str]
+    aliases: tuple[str, ...]
+    params: tuple[str, ...]
+    buffers: tuple[str, ...]
+    shared_with: tuple[str, ...]
     naive_params: int
     unique_params: int
     naive_bytes: int
@@ -250,109 +251,125 @@ def analyze(model: nn.Module, example_input: ModelInput | None = None) -> Sharin
 def _report(
     model: nn.Module, inv: Inventory, calls: dict[str, int] | None, flops: FlopCount | None
 ) -> SharingReport:
-    numel, itemsize = inv.tensor_numel, inv.tensor_itemsize
     n_modules = len(inv.module_names)
-    # Per-module subtotals: [naive_p, unique_p, naive_pb, unique_pb, naive_b, unique_b, naive_bb, unique_bb]
-    sub = [[0] * 8 for _ in range(n_modules)]
-    own: list[list[int]] = [[] for _ in range(n_modules)]
-    by_dtype: dict[str, dict[str, int]] = {}
-    naive_trainable = trainable = 0
-    param_tensors: set[int] = set()
-    for e, k in enumerate(inv.entry_tensor):
-        mi = inv.entry_module[e]
-        own[mi].append(e)
-        nbytes = numel[k] * itemsize[k]
-        ubytes = inv.entry_unique_bytes[e]
-        uelems = ubytes // itemsize[k]
-        row = sub[mi]
-        if inv.entry_is_param[e]:
-            param_tensors.add(k)
-            row[0] += numel[k]
-            row[1] += uelems
-            row[2] += nbytes
-            row[3] += ubytes
-            d = by_dtype.setdefault(_dtype_name(inv.tensor_dtype[k]), {"naive": 0, "unique": 0})
-            d["naive"] += nbytes
-            d["unique"] += ubytes
-            if inv.tensor_trainable[k]:
-                naive_trainable += numel[k]
-                trainable += uelems
-        else:
-            row[4] += numel[k]
-            row[5] += uelems
-            row[6] += nbytes
-            row[7] += ubytes
-    totals = [sum(col) for col in zip(*sub, strict=True)] if sub else [0] * 8
-
+    n_params = inv.n_params
     names = inv.entry_names
+    itemsize = inv.tensor_itemsize
+    # Per-entry arrays; parameter entries [0, n_params), then buffers, each in walk order.
+    et = np.asarray(inv.entry_tensor, dtype=np.int64)
+    em = np.asarray(inv.entry_module, dtype=np.int64)
+    e_isz = np.asarray(itemsize, dtype=np.int64)[et]
+    e_numel = np.asarray(inv.tensor_numel, dtype=np.int64)[et]
+    e_ubytes = np.asarray(inv.entry_unique_bytes, dtype=np.int64)
+    e_uelems = e_ubytes // e_isz
+    e_nbytes = e_numel * e_isz
+    ps, bs = slice(0, n_params), slice(n_params, None)
+
+    def per_module(values: np.ndarray, part: slice) -> list[int]:
+        return np.bincount(em[part], weights=values[part], minlength=n_modules).astype(np.int64).tolist()
+
+    cols = [
+        per_module(e_numel, ps),
+        per_module(e_uelems, ps),
+        per_module(e_nbytes, ps),
+        per_module(e_ubytes, ps),
+        per_module(e_numel, bs),
+        per_module(e_uelems, bs),
+        per_module(e_nbytes, bs),
+        per_module(e_ubytes, bs),
+    ]
+    totals = [int(e_numel[ps].sum()), int(e_uelems[ps].sum()), int(e_nbytes[ps].sum()), int(e_ubytes[ps].sum())]
+    totals += [int(e_numel[bs].sum()), int(e_uelems[bs].sum()), int(e_nbytes[bs].sum()), int(e_ubytes[bs].sum())]
+
+    trainable_mask = np.asarray(inv.tensor_trainable, dtype=bool)[et[ps]]
+    dtype_codes: dict[torch.dtype, int] = {}
+    codes = np.asarray([dtype_codes.setdefault(d, len(dtype_codes)) for d in inv.tensor_dtype], dtype=np.int64)
+    e_codes = codes[et[ps]]
+    by_dtype = {
+        _dtype_name(d): {
+            "naive": int(e_nbytes[ps][e_codes == c].sum()),
+            "unique": int(e_ubytes[ps][e_codes == c].sum()),
+        }
+        for d, c in dtype_codes.items()
+        if (e_codes == c).any()
+    }
+
     groups = []
     group_names: list[list[str]] = []
-    for entries, covered, kind in inv.groups:
+    in_group: dict[int, list[int]] = {}  # module index -> groups its direct tensors are in
+    for g, (entries, covered, kind) in enumerate(inv.groups):
         k0 = inv.entry_tensor[entries[0]]
         gnames = sorted(names[e] for e in entries)
         group_names.append(gnames)
+        for e in entries:
+            in_group.setdefault(inv.entry_module[e], []).append(g)
         groups.append(
             SharedGroup(
                 names=gnames,
                 numel=covered // itemsize[k0],
                 kind=kind,
-                naive_numel=sum(numel[inv.entry_tensor[e]] for e in entries),
+                naive_numel=sum(inv.tensor_numel[inv.entry_tensor[e]] for e in entries),
                 nbytes=covered,
                 dtype=_dtype_name(inv.tensor_dtype[k0]),
-                buffers=sorted(names[e] for e in entries if not inv.entry_is_param[e]),
+                buffers=sorted(names[e] for e in entries if e >= n_params),
             )
         )
 
+    ids = [id(m) for m in inv.modules]
     aliases: dict[int, list[str]] = {}
-    for mi, mid in enumerate(inv.module_ids):
-        aliases.setdefault(mid, []).append(inv.module_names[mi])
+    if len(set(ids)) < n_modules:
+        for mi, mid in enumerate(ids):
+            aliases.setdefault(mid, []).append(inv.module_names[mi])
     per_object = _runtime_per_object(model, inv, calls, flops)
+    # Each module's direct entries are one contiguous run of the parameter part and of the buffer part.
+    mods = np.arange(n_modules)
+    p_lo = np.searchsorted(em[ps], mods, "left").tolist()
+    p_hi = np.searchsorted(em[ps], mods, "right").tolist()
+    b_lo = (np.searchsorted(em[bs], mods, "left") + n_params).tolist()
+    b_hi = (np.searchsorted(em[bs], mods, "right") + n_params).tolist()
 
     rows = []
+    none3 = (None, None, None)
     for mi, mname in enumerate(inv.module_names):
-        entries = own[mi]
-        shared_with: list[str] = []
-        mine = [names[e] for e in entries]
-        for e in entries:
-            g = inv.tensor_group[inv.entry_tensor[e]]
-            if g >= 0:
-                shared_with.extend(n for n in group_names[g] if n not in mine and n not in shared_with)
-        mid = inv.module_ids[mi]
-        all_names = aliases[mid]
-        s = sub[mi]
-        rt = per_object.get(mid, (None, None, None))
+        module = inv.modules[mi]
+        own_p = tuple(names[p_lo[mi] : p_hi[mi]])
+        own_b = tuple(names[b_lo[mi] : b_hi[mi]])
+        shared_with: tuple[str, ...] = ()
+        if mi in in_group:
+            mine = set(own_p + own_b)
+            shared_with = tuple(sorted({n for g in in_group[mi] for n in group_names[g] if n not in mine}))
+        alias = aliases.get(ids[mi])
+        calls_, flops_, reuse_ = per_object.get(ids[mi], none3) if per_object else none3
         rows.append(
             ModuleRow(
-                name=mname,
-                type=inv.module_types[mi],
-                depth=mname.count(".") + 1 if mname else 0,
-                aliases=[n for n in all_names if n != mname] if len(all_names) > 1 else [],
-                params=[names[e] for e in entries if inv.entry_is_param[e]],
-                buffers=[names[e] for e in entries if not inv.entry_is_param[e]],
-                shared_with=sorted(shared_with),
-                naive_params=s[0],
-                unique_params=s[1],
-                naive_bytes=s[2],
-                unique_bytes=s[3],
-                naive_buffers=s[4],
-                unique_buffers=s[5],
-                naive_buffer_bytes=s[6],
-                unique_buffer_bytes=s[7],
-                calls=rt[0],
-                flops=rt[1],
-                macs=None if rt[1] is None else rt[1] // 2,
-                reuse=rt[2],
+                mname,
+                type(module).__name__,
+                mname.count(".") + 1 if mname else 0,
+                tuple(n for n in alias if n != mname) if alias else (),
+                own_p,
+                own_b,
+                shared_with,
+                cols[0][mi],
+                cols[1][mi],
+                cols[2][mi],
+                cols[3][mi],
+                cols[4][mi],
+                cols[5][mi],
+                cols[6][mi],
+                cols[7][mi],
+                calls_,
+                flops_,
+                None if flops_ is None else flops_ // 2,
+                reuse_,
             )
         )
 
     unique_params = totals[1]
-    reuse = None
-    if flops is not None and unique_params:
-        reuse = flops.macs / unique_params
+    trainable = int(e_uelems[ps][trainable_mask].sum())
     return SharingReport(
         naive_params=totals[0],
         unique_params=unique_params,
-        naive_trainable_params=naive_trainable,
+        naive_trainable_params=int(e_numel[ps][trainable_mask].sum()),
         trainable_params=trainable,
         frozen_params=unique_params - trainable,
         naive_bytes=totals[2],
@@ -362,13 +379,13 @@ def _report(
         unique_buffers=totals[5],
         naive_buffer_bytes=totals[6],
         unique_buffer_bytes=totals[7],
-        num_param_names=sum(inv.entry_is_param),
-        num_param_tensors=len(param_tensors),
+        num_param_names=n_params,
+        num_param_tensors=len(set(inv.entry_tensor[:n_params])),
         groups=groups,
         modules=rows,
         calls=calls,
         flops=flops,
-        reuse=reuse,
+        reuse=flops.macs / unique_params if flops is not None and unique_params else None,
     )
 
 
@@ -383,7 +400,7 @@ def _runtime_per_object(
     for name, module in model.named_modules():
         f = flops.per_module.get(name, 0)
         params = list(module.parameters())
-        if aliased:
+        if aliased:  # exact distinct elements when views may overlap
             elems = distinct_bytes(params) // params[0].element_size() if params else 0
         else:
             elems = sum(p.numel() for p in params)

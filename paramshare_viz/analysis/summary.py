@@ -29,6 +29,7 @@ def format_summary(
     title: str = "",
     top_modules: int = 10,
     max_names: int = 6,
+    max_groups: int = 12,
 ) -> str:
     """A readable multi-line summary of ``report`` (and ``health`` when given).
 
@@ -43,6 +44,7 @@ def format_summary(
         title: first line, e.g. ``"GPT2LMHeadModel (hf:gpt2, meta)"``.
         top_modules: rows in the module table (default 10).
         max_names: names listed per group before "... and N more" (default 6).
+        max_groups: groups (and ties at risk) listed before "... and N more" (default 12).
 
     Returns:
         The summary, ending with a newline.
@@ -51,11 +53,11 @@ def format_summary(
     if title:
         lines += [title, "=" * len(title)]
     lines += _totals(report)
-    lines += _groups(report, max_names)
+    lines += _groups(report, max_names, max_groups)
     lines += _modules(report, top_modules)
     lines += _calls(report)
     if health is not None:
-        lines += _health(health, max_names)
+        lines += _health(health, max_names, max_groups)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -112,18 +114,20 @@ def _names(names: list[str], max_names: int) -> str:
     return ", ".join(names[:max_names]) + f", ... and {len(names) - max_names} more"
 
 
-def _groups(r: Any, max_names: int) -> list[str]:
+def _groups(r: Any, max_names: int, max_rows: int) -> list[str]:
     if not r.groups:
         return ["Sharing groups: none (no two names reach the same storage)", ""]
     out = [f"Sharing groups ({len(r.groups)}):"]
-    for g in r.groups:
+    for g in r.groups[:max_rows]:
         out.append(f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(g.names, max_names)}")
+    if len(r.groups) > max_rows:
+        out.append(f"  ... and {len(r.groups) - max_rows} more groups (--json lists all)")
     return out + [""]
 
 
 def _modules(r: Any, top: int) -> list[str]:
     rows = [m for m in r.modules if m.unique_params or m.naive_params]
-    rows.sort(key=lambda m: (-m.unique_params, -m.naive_params, m.name))
+    rows.sort(key=lambda m: (-m.unique_params, -m.naive_params))  # stable: traversal order breaks ties
     if not rows or top <= 0:
         return []
     has_runtime = r.calls is not None
@@ -157,15 +161,17 @@ def _calls(r: Any) -> list[str]:
     return out + [""]
 
 
-def _health(h: TieHealth, max_names: int) -> list[str]:
+def _health(h: TieHealth, max_names: int, max_rows: int) -> list[str]:
     out = ["Tie health (does each sharing group survive?):"]
     if h.groups:
         head = ("group", *(OPERATION_LABELS[op] for op in OPERATIONS))
         rows = [head]
-        for g in h.groups:
+        for g in h.groups[:max_rows]:
             label = _names(g.names, 2)
             rows.append((label, *(_MARK[g.survives.get(op)] for op in OPERATIONS)))
         out += ["  " + line for line in _table(rows)]
+        if len(h.groups) > max_rows:
+            out.append(f"  ... and {len(h.groups) - max_rows} more groups (--json lists all)")
     else:
         out.append("  no sharing groups")
     simulated = {op: mode for op, mode in h.modes.items() if mode != "run" and not mode.startswith("dry run")}
@@ -182,7 +188,9 @@ def _health(h: TieHealth, max_names: int) -> list[str]:
     out.append("")
     if h.ties_at_risk:
         out.append(f"Ties at risk ({len(h.ties_at_risk)}):")
-        out += [f"  - {line}" for line in h.ties_at_risk]
+        out += [f"  - {line}" for line in h.ties_at_risk[:max_rows]]
+        if len(h.ties_at_risk) > max_rows:
+            out.append(f"  ... and {len(h.ties_at_risk) - max_rows} more (--json lists all)")
     else:
         out.append("Ties at risk: none")
     return out + [""]

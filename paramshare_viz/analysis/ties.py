@@ -262,7 +262,7 @@ def check_ties(
         model_class=type(model).__name__,
         device=device,
         groups=groups,
-        ties_at_risk=[s for s in (_at_risk(h) for h in groups) if s],
+        ties_at_risk=[s for s in (_at_risk(h, callable(getattr(model, "tie_weights", None))) for h in groups) if s],
         modes=modes,
         safetensors=dry,
     )
@@ -516,8 +516,8 @@ def _safetensors_verdict(health: GroupHealth, state: Mapping[str, torch.Tensor],
         if dropped:
             kept = sorted({dry.dropped[n] for n in dropped})
             health.notes["safetensors_save_model"] = (
-                f"dropped as a separate key by safetensors save_model: {', '.join(dropped)} "
-                f"(kept: {', '.join(kept)})"
+                f"dropped as a separate key by safetensors save_model: {_short(dropped)} "
+                f"(kept: {_short(kept)})"
             )
         else:
             health.notes["safetensors_save_model"] = "saved as separate copies: the tie is not stored"
@@ -527,24 +527,27 @@ def _safetensors_verdict(health: GroupHealth, state: Mapping[str, torch.Tensor],
         health.notes["safetensors_save_file"] = "saved as separate copies: the tie is not stored"
 
 
-def _at_risk(h: GroupHealth) -> str:
-    reasons = []
-    for op in OPERATIONS[:4]:
-        if h.survives.get(op) is False:
-            reasons.append(_PLAIN[op])
+def _at_risk(h: GroupHealth, has_tie_weights: bool) -> str:
+    reasons = [_PLAIN[op] for op in OPERATIONS[:4] if h.survives.get(op) is False]
     if h.survives.get("safetensors_save_model") is False:
         reasons.append(h.notes["safetensors_save_model"])
     if h.survives.get("safetensors_save_file") is False and "refuses" in h.notes.get("safetensors_save_file", ""):
         reasons.append("safetensors save_file(state_dict) refuses (tensors share memory)")
     if not reasons:
         return ""
-    fix = (
-        "re-tie after loading or materialising (model.tie_weights() for Hugging Face models, or "
-        "re-assign the shared tensor as the model's constructor does)"
-    )
+    if has_tie_weights:
+        fix = "re-tie after loading or materialising with model.tie_weights()"
+    else:
+        fix = "re-tie after loading or materialising (re-assign the shared tensor as the model's constructor does)"
     if h.kind != "same-tensor":
-        fix += "; views of one storage also break under .to()/to_empty(): re-create the views afterwards"
-    return f"{' / '.join(h.names)}: " + "; ".join(reasons) + f"; {fix}"
+        fix += "; views of one storage: re-create the views afterwards"
+    return f"{_short(h.names, ' / ')}: " + "; ".join(reasons) + f"; {fix}"
+
+
+def _short(names: list[str], sep: str = ", ", limit: int = 4) -> str:
+    if len(names) <= limit:
+        return sep.join(names)
+    return sep.join(names[:limit]) + f"{sep}... (+{len(names) - limit} more)"
 
 
 def _first_line(err: BaseException) -> str:

@@ -16,6 +16,7 @@ per-turn ratio), :mod:`~.memory` (measured peak), :mod:`~.roofline` (roofs,
 bytes moved, points), :mod:`~.sweep` (a knob's values, rows, CSV).
 """
 
+from paramshare_viz.bench._workload import environment, fixed_threads
 from paramshare_viz.bench.compare import Comparison, PairTiming, compare
 from paramshare_viz.bench.memory import LiveTensorBytes, PeakMemory, measure_peak_memory
 from paramshare_viz.bench.roofline import (
@@ -43,6 +44,8 @@ __all__ = [
     "TimingResult",
     "compare",
     "count_bytes",
+    "environment",
+    "fixed_threads",
     "measure_interleaved",
     "measure_pair",
     "measure_peak_memory",

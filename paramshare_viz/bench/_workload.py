@@ -62,6 +62,17 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def environment(device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Where a measurement runs: ``device``, ``device_name``, ``torch_version``, ``threads``."""
+    dev = resolve_device(device)
+    return {
+        "device": str(dev),
+        "device_name": device_name(dev),
+        "torch_version": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
 @contextlib.contextmanager
 def fixed_threads(threads: int | None) -> Iterator[int]:
     """Hold ``torch.set_num_threads(threads)`` for the block (``None`` keeps the current count).

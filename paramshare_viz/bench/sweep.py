@@ -97,16 +97,10 @@ class SweepResult:
 
 def _unique_params(model: nn.Module) -> tuple[int, int]:
     """``(elements, bytes)`` of distinct parameter storage (tied or aliased tensors once)."""
-    from paramshare_viz.analysis.groups import inventory
+    from paramshare_viz.analysis import analyze
 
-    inv = inventory(model)
-    numel = nbytes = 0
-    for e, is_param in enumerate(inv.entry_is_param):
-        if is_param:
-            k = inv.entry_tensor[e]
-            nbytes += inv.entry_unique_bytes[e]
-            numel += inv.entry_unique_bytes[e] // inv.tensor_itemsize[k]
-    return numel, nbytes
+    report = analyze(model)
+    return report.unique_params, report.unique_bytes
 
 
 def measure_pair(
