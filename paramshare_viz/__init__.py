@@ -5,9 +5,11 @@
 ['conv', 'patch_embed', 'rnn']
 """
 
-from paramshare_viz import zoo
+from paramshare_viz import bench, zoo
 from paramshare_viz.analysis import ModuleRow, SharedGroup, SharingReport, analyze, untie
+from paramshare_viz.analysis.loading import load_model
+from paramshare_viz.analysis.ties import TieHealth, check_ties
 
 __version__ = "0.1.0"
 
-__all__ = ["zoo", "__version__", "analyze", "untie", "SharingReport", "SharedGroup", "ModuleRow"]
+__all__ = ["zoo", "bench", "__version__", "analyze", "untie", "SharingReport", "SharedGroup", "ModuleRow", "load_model", "check_ties", "TieHealth"]

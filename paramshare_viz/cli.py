@@ -30,7 +30,9 @@ def _input_shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a shape; use comma-separated sizes, e.g. 2,3,32,32") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a shape; use comma-separated sizes, e.g. 2,3,32,32"
+        ) from None
     if not shape or any(d < 1 for d in shape):
         raise argparse.ArgumentTypeError(f"{text!r}: sizes must be positive integers, e.g. 2,3,32,32")
     return shape
@@ -71,7 +73,11 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
         except Exception as err:  # the forward failed: name the input, keep one line
             if example is None:
                 raise
-            what = f"shape {','.join(map(str, args.input_shape))}" if args.input_shape else "the zoo example input"
+            what = (
+                f"shape {','.join(map(str, args.input_shape))}"
+                if args.input_shape
+                else "the zoo example input"
+            )
             detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ValueError(f"{args.spec}: the forward on {what} failed: {detail}") from None
         health = check_ties(model, report=report)
@@ -80,8 +86,8 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
             out["tie_health"] = health.to_dict()
             print(json.dumps(out, indent=2))
         else:
-            device = health.device
-            print(format_summary(report, health, title=f"{type(model).__name__}  ({args.spec}, {device})", top_modules=args.top), end="")
+            title = f"{type(model).__name__}  ({args.spec}, {health.device})"
+            print(format_summary(report, health, title=title, top_modules=args.top), end="")
         return 0
 
     p.set_defaults(func=run)
@@ -107,6 +113,18 @@ def _overrides(pairs: Sequence[str]) -> dict[str, object]:
     return out
 
 
+def _overrides_anywhere(p: argparse.ArgumentParser) -> None:
+    """Let ``field=value`` words come after options too (argparse takes positionals in one run)."""
+
+    def parse_known_args(args=None, namespace=None):
+        ns, extras = argparse.ArgumentParser.parse_known_args(p, args, namespace)
+        late = [a for a in extras if "=" in a and not a.startswith("-")]
+        ns.overrides = [*(ns.overrides or []), *late]
+        return ns, [a for a in extras if a not in late]
+
+    p.parse_known_args = parse_known_args  # type: ignore[method-assign]
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
@@ -119,6 +137,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("form", metavar="FORM", help="a zoo form, e.g. conv, albert, rnn")
     p.add_argument("overrides", nargs="*", metavar="field=value", help="config overrides, e.g. image_size=16")
+    _overrides_anywhere(p)
     p.add_argument("--knob", help="config field to sweep, e.g. image_size, num_layers, seq_len")
     p.add_argument("--values", help="comma-separated values of --knob, e.g. 8,16,32")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+import paramshare_viz as psv
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.conv_counts import ConvCountsPanel, times
-from paramshare_viz.plots.conv_counts import make_conv_counts_figure
+from paramshare_viz.app.explore import INITIAL, ExplorePanel, human_bytes, times
+from paramshare_viz.plots.param_bars import Bar, make_param_bars_figure
 
 
 @pytest.fixture
@@ -14,26 +15,27 @@ def app():
     return make_dashboard()
 
 
-def conv_panel(app) -> ConvCountsPanel:
+def explore(app) -> ExplorePanel:
     tabs = app.children[-1]
     assert tabs.titles[0] == "Explore"
     return tabs.children[0]
 
 
 def test_initial_numbers_and_status(app):
-    panel = conv_panel(app)
-    # 16*3*3*3 + 16 = 448; 32*32 positions; dense 3072 -> 16384 with bias.
+    panel = explore(app)
+    # conv 3 -> 16 channels, 3x3, padding 1 on 32x32: 16*3*3*3 + 16 = 448; 32*32 positions; dense 3072 -> 16384.
     assert list(panel.figure.data[0].y) == [448, 448 * 1024, 3072 * 16384 + 16384]
-    assert 'data-key="conv"' in panel.cards.value and "448" in panel.cards.value
+    assert 'data-key="shared"' in panel.cards.value and "448" in panel.cards.value
     assert "1,024 positions" in panel.cards.value
+    assert "1.8 KB" in panel.cards.value  # 448 * 4 bytes
     assert app.state.status_level == "info"
-    assert "32×32 output positions" in app.state.status
+    assert "shared 448 parameters, twin 458,752 (1,024×)" in app.state.status
 
 
 def test_change_updates_the_same_figure(app):
-    panel = conv_panel(app)
+    panel = explore(app)
     figure = panel.figure
-    panel.inputs["kernel_size"].value = 5
+    panel.editor.inputs["kernel_size"].value = 5
     assert panel.figure is figure  # updated in place, never rebuilt
     assert list(figure.data[0].y) == [1216, 1216 * 900, 3072 * 16 * 900 + 16 * 900]  # 16*3*25 + 16 = 1216
     assert list(figure.data[0].text) == ["1,216", "1,094,400", "44,251,200"]
@@ -50,28 +52,69 @@ def test_change_updates_the_same_figure(app):
     ],
 )
 def test_bad_input_is_reported_and_the_app_recovers(app, field, value, message):
-    panel = conv_panel(app)
+    panel = explore(app)
     before = list(panel.figure.data[0].y)
-    panel.inputs[field].value = value
+    panel.editor.inputs[field].value = value
     assert app.state.status_level == "error"
     assert message in app.state.status
     assert list(panel.figure.data[0].y) == before  # last valid numbers kept
     assert "psv-stale" in panel.cards._dom_classes
 
-    panel.inputs[field].value = {"kernel_size": 1, "in_channels": 1, "out_channels": 2, "stride": 2, "padding": 0}[field]
+    panel.editor.inputs[field].value = {"kernel_size": 1, "in_channels": 1, "out_channels": 2, "stride": 2, "padding": 0}[field]
     assert app.state.status_level == "info"
     assert "psv-stale" not in panel.cards._dom_classes
     assert list(panel.figure.data[0].y) != before
 
 
+@pytest.mark.parametrize("form", psv.zoo.forms())
+def test_every_form_shows_both_twins(app, form):
+    panel = explore(app)
+    app.state.form = form
+    shared, unshared = psv.zoo.pair(form, **INITIAL.get(form, {}))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert list(panel.figure.data[0].y)[:2] == [count(shared), count(unshared)]
+    assert set(panel.editor.inputs) <= {f for f in psv.zoo.default_config(form).__dataclass_fields__}
+    assert app.state.status_level == "info", app.state.status
+
+
+def test_albert_reuse_and_groups_are_shown(app):
+    panel = explore(app)
+    app.state.form = "albert"
+    # One block object under 4 layer names: the groups table lists them, the block runs 4 times.
+    assert "layers.0" in panel.groups.value and "same-tensor" in panel.groups.value
+    assert "runs 4× per forward" in panel.cards.value
+
+
+def test_enum_and_bool_fields(app):
+    panel = explore(app)
+    app.state.form = "rnn"
+    panel.editor.inputs["cell"].value = "lstm"
+    assert "shared 464 parameters" in app.state.status  # 4*(8*4 + 8*8 + 2*8) + 2*8 (h0, c0) = 464
+    panel.editor.inputs["bias"].value = False
+    assert app.state.status_level == "info"
+
+
+def test_device_and_dtype(app):
+    panel = explore(app)
+    assert panel.device.options == tuple(psv.zoo.available_devices())  # only devices that exist here
+    app.state.dtype = "float64"
+    assert "3.5 KB" in panel.cards.value  # 448 * 8 bytes
+    app.state.device = "meta"
+    assert "on meta in float64" in app.state.status
+
+
 def test_figure_builder_is_pure():
-    counts = {"conv": 10, "locally_connected": 1000, "dense": 10**6}
-    fig = make_conv_counts_figure(counts)
-    assert list(fig.data[0].y) == [10, 1000, 10**6]
+    fig = make_param_bars_figure([Bar("a", "A", 10, "#000"), Bar("b", "B", 10**6, "#111")])
+    assert list(fig.data[0].y) == [10, 10**6]
     assert fig.layout.yaxis.type == "log"
     assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] > 6
 
 
-@pytest.mark.parametrize(("ratio", "text"), [(1024.0, "1,024×"), (112384.0, "112,384×"), (2.25, "2.2×"), (9.96, "10.0×")])
+@pytest.mark.parametrize(("ratio", "text"), [(1024.0, "1,024×"), (112384.0, "112,384×"), (2.5, "2.5×"), (9.96, "10.0×")])
 def test_ratio_text(ratio, text):
     assert times(ratio) == text
+
+
+@pytest.mark.parametrize(("n", "text"), [(448, "448 B"), (1792, "1.8 KB"), (3 * 1024**2, "3.0 MB")])
+def test_byte_text(n, text):
+    assert human_bytes(n) == text

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from paramshare_viz import zoo
-from paramshare_viz.app.conv_counts import INITIAL
+from paramshare_viz.app.explore import INITIAL, form_label
 from paramshare_viz.models.conv import conv_param_counts
 from tests.servers import free_port, jupyter_server_command, running
 
@@ -17,11 +17,12 @@ COUNT = ".psv-card[data-key='{}'] .psv-count"
 
 
 def expected_counts(**overrides) -> dict[str, int]:
-    return conv_param_counts(zoo.make_config("conv", **{**INITIAL, **overrides}))
+    counts = conv_param_counts(zoo.make_config("conv", **{**INITIAL["conv"], **overrides}))
+    return {"shared": counts["conv"], "unshared": counts["locally_connected"], "dense": counts["dense"]}
 
 
 def shown_counts(page) -> dict[str, int]:
-    keys = ("conv", "locally_connected", "dense")
+    keys = ("shared", "unshared", "dense")
     return {k: int(page.inner_text(COUNT.format(k)).replace(",", "")) for k in keys}
 
 
@@ -38,7 +39,7 @@ def set_field(page, name: str, value: int) -> None:
 def wait_for_conv_count(page, value: int) -> None:
     page.wait_for_function(
         "([sel, want]) => document.querySelector(sel)?.innerText.replaceAll(',', '') === want",
-        arg=[COUNT.format("conv"), str(value)],
+        arg=[COUNT.format("shared"), str(value)],
         timeout=15_000,
     )
 
@@ -52,11 +53,11 @@ def page(browser):
 
 def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     page.goto(dashboard_url, timeout=120_000)
-    page.wait_for_selector(COUNT.format("conv"), timeout=120_000)
+    page.wait_for_selector(COUNT.format("shared"), timeout=120_000)
 
     # Defaults: 3 -> 16 channels, 3x3 kernel, padding 1 on 32x32: conv 16*3*3*3 + 16 = 448.
     assert shown_counts(page) == expected_counts() == {
-        "conv": 448, "locally_connected": 448 * 32 * 32, "dense": 3 * 32 * 32 * 16 * 32 * 32 + 16 * 32 * 32,
+        "shared": 448, "unshared": 448 * 32 * 32, "dense": 3 * 32 * 32 * 16 * 32 * 32 + 16 * 32 * 32,
     }
     # The bar chart shows the same numbers as its labels.
     page.wait_for_selector(".js-plotly-plot .bartext")
@@ -66,7 +67,7 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     set_field(page, "kernel_size", 5)
     wait_for_conv_count(page, 1216)
     assert shown_counts(page) == expected_counts(kernel_size=5)
-    assert shown_counts(page)["locally_connected"] == 1216 * 30 * 30
+    assert shown_counts(page)["unshared"] == 1216 * 30 * 30
     page.wait_for_function("document.querySelector('.js-plotly-plot .bartext').textContent === '1,216'")
     assert bar_labels(page) == [f"{n:,}" for n in expected_counts(kernel_size=5).values()]
     page.screenshot(path=str(tmp_path / "dashboard-kernel5.png"), full_page=True)
@@ -77,7 +78,7 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     status = page.inner_text(".psv-status")
     assert "larger than the padded input" in status
     assert "Traceback" not in page.content()
-    assert shown_counts(page)["conv"] == 1216
+    assert shown_counts(page)["shared"] == 1216
 
     # Zero channels: named field and value.
     set_field(page, "kernel_size", 3)
@@ -91,6 +92,18 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     wait_for_conv_count(page, 16 * 1 * 3 * 3 + 16)  # 160
     assert shown_counts(page) == expected_counts(in_channels=1)
     assert "in_channels=0" not in page.inner_text(".psv-status")
+
+    # Only devices that exist here are offered.
+    assert page.locator(".psv-device select option").all_inner_texts() == zoo.available_devices()
+
+    # Another form: ALBERT's one block against BERT-style blocks, counted by the package.
+    page.select_option(".psv-form select", label=form_label("albert"))
+    shared, unshared = zoo.pair("albert")
+    want = sum(p.numel() for p in shared.parameters())  # 15,936 at the zoo's default widths
+    wait_for_conv_count(page, want)
+    assert int(page.inner_text(COUNT.format("unshared")).replace(",", "")) == sum(p.numel() for p in unshared.parameters())
+    assert page.locator(".psv-groups").count() == 1 and "same-tensor" in page.inner_text(".psv-groups")
+    page.screenshot(path=str(tmp_path / "dashboard-albert.png"), full_page=True)
 
 
 def test_binder_path_renders_under_jupyter_server(page, tmp_path):
@@ -106,5 +119,5 @@ def test_binder_path_renders_under_jupyter_server(page, tmp_path):
         assert "Traceback" not in body
 
         page.goto(url, timeout=120_000)
-        page.wait_for_selector(COUNT.format("conv"), timeout=120_000)
+        page.wait_for_selector(COUNT.format("shared"), timeout=120_000)
         assert shown_counts(page) == expected_counts()

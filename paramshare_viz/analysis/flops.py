@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from paramshare_viz.analysis.runtime import ModelInput, call_model, output_tensors
+from paramshare_viz.analysis.runtime import CallCounter, ModelInput, call_model, output_tensors
 
 
 @dataclass(frozen=True)
@@ -51,27 +51,21 @@ class FlopCount:
         }
 
 
-def qualify_flop_counts(model: nn.Module, counts: dict[str, dict[Any, int]]) -> dict[str, int]:
-    """Map ``FlopCounterMode``'s names (``"GPT2LMHeadModel.transformer.h.0"``) to ``"transformer.h.0"``.
+def counting_mode(model: nn.Module) -> tuple[FlopCounterMode, CallCounter]:
+    """A ``FlopCounterMode`` whose module tracker is a :class:`CallCounter` of ``model``.
 
-    The tracker names the root by its class and children by attribute path; the
-    path is resolved to the module object and renamed to that object's first
-    qualified name. A name that does not resolve is kept as the tracker wrote it.
+    Entering the mode also counts forward calls; FLOPs are keyed by canonical
+    qualified names (plus ``"Global"``, the total).
     """
-    first: dict[int, str] = {}
-    for name, module in model.named_modules():
-        first.setdefault(id(module), name)
-    out: dict[str, int] = {}
-    for raw, ops in counts.items():
-        if raw == "Global":
-            continue
-        path = raw.split(".", 1)[1] if "." in raw else ""
-        try:
-            name = first.get(id(model.get_submodule(path)), raw)
-        except AttributeError:
-            name = raw
-        out[name] = out.get(name, 0) + sum(ops.values())
-    return out
+    counter = FlopCounterMode(display=False, depth=None)
+    calls = CallCounter(model)
+    counter.mod_tracker = calls  # forward-only tracker: see CallCounter
+    return counter, calls
+
+
+def per_module_flops(counter: FlopCounterMode) -> dict[str, int]:
+    """``{module name: FLOPs}`` from a mode built by :func:`counting_mode`, without ``"Global"``."""
+    return {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items() if name != "Global"}
 
 
 def count_flops(model: nn.Module, example_input: ModelInput, *, backward: bool = False) -> FlopCount:
@@ -90,16 +84,16 @@ def count_flops(model: nn.Module, example_input: ModelInput, *, backward: bool =
     Returns:
         A :class:`FlopCount`; ``per_module`` is forward-only.
     """
-    counter = FlopCounterMode(display=False, depth=None)
+    counter, _ = counting_mode(model)
     if not backward:
         with torch.no_grad(), counter:
             call_model(model, example_input)
-        return FlopCount(counter.get_total_flops(), None, qualify_flop_counts(model, counter.get_flop_counts()))
+        return FlopCount(counter.get_total_flops(), None, per_module_flops(counter))
 
     with torch.enable_grad(), counter:
         output = call_model(model, example_input)
         forward = counter.get_total_flops()
-        per_module = qualify_flop_counts(model, counter.get_flop_counts())
+        per_module = per_module_flops(counter)
         wrt = [p for p in model.parameters() if p.requires_grad]
         wrt += [t for t in output_tensors(example_input) if t.requires_grad]
         losses = [t.sum().float() for t in output_tensors(output) if t.requires_grad and t.is_floating_point()]

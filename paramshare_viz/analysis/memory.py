@@ -30,7 +30,7 @@ try:
     from enum import StrEnum
 except ImportError:  # Python 3.10
 
-    class StrEnum(str, enum.Enum):  # type: ignore[no-redef]
+    class StrEnum(str, enum.Enum):  # type: ignore[no-redef]  # noqa: UP042
         """``enum.StrEnum`` for Python 3.10."""
 
         def __str__(self) -> str:
@@ -115,9 +115,7 @@ def ledger_from_inventory(inv: Inventory, optimizer: Optimizer | str = Optimizer
         ) from None
     shared_params = naive_params = naive_grads = n_naive = 0
     trainable_tensors: set[int] = set()
-    for e, is_param in enumerate(inv.entry_is_param):
-        if not is_param:
-            continue
+    for e in range(inv.n_params):
         k = inv.entry_tensor[e]
         nbytes = inv.tensor_numel[k] * inv.tensor_itemsize[k]
         shared_params += inv.entry_unique_bytes[e]

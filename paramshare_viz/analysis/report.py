@@ -18,17 +18,17 @@ Counting conventions (every count below follows them):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-from paramshare_viz.analysis.flops import FlopCount, qualify_flop_counts
+from paramshare_viz.analysis.flops import FlopCount, counting_mode, per_module_flops
 from paramshare_viz.analysis.groups import Inventory, distinct_bytes, inventory
-from paramshare_viz.analysis.runtime import CallCounter, ModelInput, call_model
+from paramshare_viz.analysis.runtime import ModelInput, call_model
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ class SharedGroup:
     def saving(self) -> int:
         """Elements a naive count adds on top of what is held: ``naive_numel - numel``."""
         return self.naive_numel - self.numel
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,18 @@ class ModuleRow:
     macs: int | None = None
     reuse: float | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """Fields of a flat dataclass as a JSON-ready dict (tuples and lists become lists)."""
+    return {
+        name: list(value) if isinstance(value, (tuple, list)) else value
+        for name in obj.__dataclass_fields__
+        for value in [getattr(obj, name)]
+    }
+
 
 @dataclass(frozen=True)
 class SharingReport:
@@ -160,10 +175,19 @@ class SharingReport:
     num_param_names: int
     num_param_tensors: int
     groups: list[SharedGroup]
-    modules: list[ModuleRow]
     calls: dict[str, int] | None = None
     flops: FlopCount | None = None
     reuse: float | None = None
+    _table: _ModuleTable | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def modules(self) -> list[ModuleRow]:
+        """One :class:`ModuleRow` per module name, traversal order, root first.
+
+        Built from plain data captured by :func:`analyze` on first access (the
+        report holds no reference to the model or its tensors).
+        """
+        return [] if self._table is None else self._table.rows()
 
     @property
     def saving_params(self) -> int:
@@ -195,10 +219,10 @@ class SharingReport:
         out = {
             name: getattr(self, name)
             for name in self.__dataclass_fields__
-            if name not in ("groups", "modules", "flops")
+            if name not in ("groups", "flops", "_table")
         }
-        out["groups"] = [asdict(g) for g in self.groups]
-        out["modules"] = [asdict(r) for r in self.modules]
+        out["groups"] = [g.to_dict() for g in self.groups]
+        out["modules"] = [r.to_dict() for r in self.modules]
         out["flops"] = None if self.flops is None else self.flops.to_dict()
         out["bytes_by_dtype"] = {k: dict(v) for k, v in self.bytes_by_dtype.items()}
         out["calls"] = None if self.calls is None else dict(self.calls)
@@ -238,14 +262,74 @@ def analyze(model: nn.Module, example_input: ModelInput | None = None) -> Sharin
     inv = inventory(model)
     calls = flops = None
     if example_input is not None:
-        flop_counter = FlopCounterMode(display=False, depth=None)
-        with torch.no_grad(), CallCounter(model) as call_counter, flop_counter:
+        counter, call_counter = counting_mode(model)
+        with torch.no_grad(), counter:
             call_model(model, example_input)
         calls = call_counter.calls
-        flops = FlopCount(
-            flop_counter.get_total_flops(), None, qualify_flop_counts(model, flop_counter.get_flop_counts())
-        )
+        flops = FlopCount(counter.get_total_flops(), None, per_module_flops(counter))
     return _report(model, inv, calls, flops)
+
+
+@dataclass(frozen=True)
+class _ModuleTable:
+    """Plain-data columns of the per-module table; :meth:`rows` builds the :class:`ModuleRow` list."""
+
+    module_names: list[str]
+    module_types: list[str]
+    module_keys: list[int]  # one key per module object (its id at analysis time)
+    entry_names: list[str]
+    columns: list[list[int]]  # the 8 subtotals of ModuleRow, one list per field, one value per module
+    bounds: list[list[int]]  # p_lo, p_hi, b_lo, b_hi: each module's direct entries
+    in_group: dict[int, list[int]]  # module index -> groups its direct tensors belong to
+    group_names: list[list[str]]
+    runtime: dict[int, tuple[int | None, int | None, float | None]]  # module key -> calls, flops, reuse
+
+    def rows(self) -> list[ModuleRow]:
+        names = self.entry_names
+        keys = self.module_keys
+        aliases: dict[int, list[str]] = {}
+        if len(set(keys)) < len(keys):
+            for mi, key in enumerate(keys):
+                aliases.setdefault(key, []).append(self.module_names[mi])
+        c0, c1, c2, c3, c4, c5, c6, c7 = self.columns
+        p_lo, p_hi, b_lo, b_hi = self.bounds
+        none3 = (None, None, None)
+        rows = []
+        for mi, mname in enumerate(self.module_names):
+            own_p = tuple(names[p_lo[mi] : p_hi[mi]])
+            own_b = tuple(names[b_lo[mi] : b_hi[mi]])
+            shared_with: tuple[str, ...] = ()
+            if mi in self.in_group:
+                mine = set(own_p + own_b)
+                shared_with = tuple(
+                    sorted({n for g in self.in_group[mi] for n in self.group_names[g] if n not in mine})
+                )
+            alias = aliases.get(keys[mi])
+            calls, flops, reuse = self.runtime.get(keys[mi], none3)
+            rows.append(
+                ModuleRow(
+                    mname,
+                    self.module_types[mi],
+                    mname.count(".") + 1 if mname else 0,
+                    tuple(n for n in alias if n != mname) if alias else (),
+                    own_p,
+                    own_b,
+                    shared_with,
+                    c0[mi],
+                    c1[mi],
+                    c2[mi],
+                    c3[mi],
+                    c4[mi],
+                    c5[mi],
+                    c6[mi],
+                    c7[mi],
+                    calls,
+                    flops,
+                    None if flops is None else flops // 2,
+                    reuse,
+                )
+            )
+        return rows
 
 
 def _report(
@@ -264,22 +348,14 @@ def _report(
     e_uelems = e_ubytes // e_isz
     e_nbytes = e_numel * e_isz
     ps, bs = slice(0, n_params), slice(n_params, None)
-
-    def per_module(values: np.ndarray, part: slice) -> list[int]:
-        return np.bincount(em[part], weights=values[part], minlength=n_modules).astype(np.int64).tolist()
-
-    cols = [
-        per_module(e_numel, ps),
-        per_module(e_uelems, ps),
-        per_module(e_nbytes, ps),
-        per_module(e_ubytes, ps),
-        per_module(e_numel, bs),
-        per_module(e_uelems, bs),
-        per_module(e_nbytes, bs),
-        per_module(e_ubytes, bs),
+    per_entry = [e_numel, e_uelems, e_nbytes, e_ubytes]
+    # Module subtotals: bincount sums in float64, exact below 2**53.
+    columns = [
+        np.bincount(em[part], weights=values[part], minlength=n_modules).astype(np.int64).tolist()
+        for part in (ps, bs)
+        for values in per_entry
     ]
-    totals = [int(e_numel[ps].sum()), int(e_uelems[ps].sum()), int(e_nbytes[ps].sum()), int(e_ubytes[ps].sum())]
-    totals += [int(e_numel[bs].sum()), int(e_uelems[bs].sum()), int(e_nbytes[bs].sum()), int(e_ubytes[bs].sum())]
+    totals = [int(values[part].sum()) for part in (ps, bs) for values in per_entry]
 
     trainable_mask = np.asarray(inv.tensor_trainable, dtype=bool)[et[ps]]
     dtype_codes: dict[torch.dtype, int] = {}
@@ -296,7 +372,7 @@ def _report(
 
     groups = []
     group_names: list[list[str]] = []
-    in_group: dict[int, list[int]] = {}  # module index -> groups its direct tensors are in
+    in_group: dict[int, list[int]] = {}
     for g, (entries, covered, kind) in enumerate(inv.groups):
         k0 = inv.entry_tensor[entries[0]]
         gnames = sorted(names[e] for e in entries)
@@ -315,55 +391,24 @@ def _report(
             )
         )
 
-    ids = [id(m) for m in inv.modules]
-    aliases: dict[int, list[str]] = {}
-    if len(set(ids)) < n_modules:
-        for mi, mid in enumerate(ids):
-            aliases.setdefault(mid, []).append(inv.module_names[mi])
-    per_object = _runtime_per_object(model, inv, calls, flops)
     # Each module's direct entries are one contiguous run of the parameter part and of the buffer part.
     mods = np.arange(n_modules)
-    p_lo = np.searchsorted(em[ps], mods, "left").tolist()
-    p_hi = np.searchsorted(em[ps], mods, "right").tolist()
-    b_lo = (np.searchsorted(em[bs], mods, "left") + n_params).tolist()
-    b_hi = (np.searchsorted(em[bs], mods, "right") + n_params).tolist()
-
-    rows = []
-    none3 = (None, None, None)
-    for mi, mname in enumerate(inv.module_names):
-        module = inv.modules[mi]
-        own_p = tuple(names[p_lo[mi] : p_hi[mi]])
-        own_b = tuple(names[b_lo[mi] : b_hi[mi]])
-        shared_with: tuple[str, ...] = ()
-        if mi in in_group:
-            mine = set(own_p + own_b)
-            shared_with = tuple(sorted({n for g in in_group[mi] for n in group_names[g] if n not in mine}))
-        alias = aliases.get(ids[mi])
-        calls_, flops_, reuse_ = per_object.get(ids[mi], none3) if per_object else none3
-        rows.append(
-            ModuleRow(
-                mname,
-                type(module).__name__,
-                mname.count(".") + 1 if mname else 0,
-                tuple(n for n in alias if n != mname) if alias else (),
-                own_p,
-                own_b,
-                shared_with,
-                cols[0][mi],
-                cols[1][mi],
-                cols[2][mi],
-                cols[3][mi],
-                cols[4][mi],
-                cols[5][mi],
-                cols[6][mi],
-                cols[7][mi],
-                calls_,
-                flops_,
-                None if flops_ is None else flops_ // 2,
-                reuse_,
-            )
-        )
-
+    bounds = [
+        (np.searchsorted(em[part], mods, side) + offset).tolist()
+        for part, offset in ((ps, 0), (bs, n_params))
+        for side in ("left", "right")
+    ]
+    table = _ModuleTable(
+        module_names=inv.module_names,
+        module_types=[type(m).__name__ for m in inv.modules],
+        module_keys=[id(m) for m in inv.modules],
+        entry_names=names,
+        columns=columns,
+        bounds=[bounds[0], bounds[1], bounds[2], bounds[3]],
+        in_group=in_group,
+        group_names=group_names,
+        runtime=_runtime_per_object(model, inv, calls, flops),
+    )
     unique_params = totals[1]
     trainable = int(e_uelems[ps][trainable_mask].sum())
     return SharingReport(
@@ -382,10 +427,10 @@ def _report(
         num_param_names=n_params,
         num_param_tensors=len(set(inv.entry_tensor[:n_params])),
         groups=groups,
-        modules=rows,
         calls=calls,
         flops=flops,
         reuse=flops.macs / unique_params if flops is not None and unique_params else None,
+        _table=table,
     )
 
 

@@ -56,6 +56,13 @@ def module_names(model: nn.Module) -> dict[int, list[str]]:
 class CallCounter:
     """Context manager counting forward calls of every module of ``model``.
 
+    It doubles as the module tracker of ``torch.utils.flop_counter.FlopCounterMode``
+    (``counter.mod_tracker = CallCounter(model)``): ``parents`` holds the
+    canonical names of the modules currently running, plus ``"Global"``, so
+    FLOPs are attributed to qualified names. Unlike torch's own tracker it
+    registers no autograd hooks, which fail under ``torch.no_grad()`` when a
+    module receives a no-grad view of a parameter (an RNN's ``h0.expand(N, -1)``).
+
     Example:
         >>> with CallCounter(model) as counter:
         ...     model(x)
@@ -65,22 +72,38 @@ class CallCounter:
         calls: after exit, ``{qualified name: forward calls}`` for every module name
             (the root is ``""``); a module registered under several names is one
             object, and its count is reported under *every* one of its names.
+        parents: canonical names (first qualified name) of the modules whose
+            forward is running, and ``"Global"``.
     """
 
     def __init__(self, model: nn.Module) -> None:
         self._names = module_names(model)
         self._modules = {id(m): m for m in model.modules()}
+        self._first = {key: names[0] for key, names in self._names.items()}
         self._counts: dict[int, int] = dict.fromkeys(self._modules, 0)
+        self._depth: dict[int, int] = dict.fromkeys(self._modules, 0)
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self.calls: dict[str, int] = {}
+        self.parents: set[str] = {"Global"}
 
-    def _hook(self, module: nn.Module, args: Any) -> None:
-        self._counts[id(module)] += 1
+    def _pre_hook(self, module: nn.Module, args: Any) -> None:
+        key = id(module)
+        self._counts[key] += 1
+        self._depth[key] += 1
+        self.parents.add(self._first[key])
+
+    def _post_hook(self, module: nn.Module, args: Any, output: Any) -> None:
+        key = id(module)
+        self._depth[key] -= 1
+        if self._depth[key] <= 0:
+            self._depth[key] = 0
+            self.parents.discard(self._first[key])
 
     def __enter__(self) -> CallCounter:
         try:
             for module in self._modules.values():
-                self._handles.append(module.register_forward_pre_hook(self._hook))
+                self._handles.append(module.register_forward_pre_hook(self._pre_hook))
+                self._handles.append(module.register_forward_hook(self._post_hook, always_call=True))
         except BaseException:
             self._remove()
             raise
@@ -88,6 +111,7 @@ class CallCounter:
 
     def __exit__(self, *exc: object) -> None:
         self._remove()
+        self.parents = {"Global"}
         self.calls = {
             name: self._counts[key] for key, names in self._names.items() for name in names
         }

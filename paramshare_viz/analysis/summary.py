@@ -92,7 +92,12 @@ def _totals(r: Any) -> list[str]:
     ]
     if r.naive_buffers:
         rows.append(
-            ("buffers", _num(r.naive_buffers), _num(r.unique_buffers), _num(r.naive_buffers - r.unique_buffers))
+            (
+                "buffers",
+                _num(r.naive_buffers),
+                _num(r.unique_buffers),
+                _num(r.naive_buffers - r.unique_buffers),
+            )
         )
     out = _table(rows, right=(1, 2, 3))
     if r.frozen_params:
@@ -119,7 +124,9 @@ def _groups(r: Any, max_names: int, max_rows: int) -> list[str]:
         return ["Sharing groups: none (no two names reach the same storage)", ""]
     out = [f"Sharing groups ({len(r.groups)}):"]
     for g in r.groups[:max_rows]:
-        out.append(f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(g.names, max_names)}")
+        out.append(
+            f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(g.names, max_names)}"
+        )
     if len(r.groups) > max_rows:
         out.append(f"  ... and {len(r.groups) - max_rows} more groups (--json lists all)")
     return out + [""]
@@ -200,6 +207,8 @@ def _table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> list[str
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for row in rows:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         out.append("  ".join(cells).rstrip())
     return out

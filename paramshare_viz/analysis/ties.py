@@ -24,13 +24,22 @@ operations that commonly break them:
 Nothing is written to disk and the model passed in is never modified.
 
 Models on the ``meta`` device (and models whose unique bytes exceed
-``memory_budget``) are never materialised: ``to_dtype``, ``state_dict`` and
-``meta_to_empty`` run on a ``meta`` copy (the same ``Module._apply`` /
-``load_state_dict`` code paths, which only look at object and storage
-identity), ``torch_save`` is predicted (``torch.save`` writes each storage
-once, so aliasing within one save survives) and the safetensors dry run
-re-implements safetensors' storage grouping from storage identity, because its
-own helper skips meta tensors. ``TieHealth.modes`` says which operation ran how.
+``memory_budget``) are never materialised; ``TieHealth.modes`` says which
+operation ran how:
+
+* ``to_dtype`` runs on a ``meta`` copy (``Module._apply`` takes the same branch
+  meta -> meta as cpu -> cpu: it only looks at object identity and tensor types);
+* ``state_dict`` loads into a ``meta`` copy made with ``copy.deepcopy``'s rules
+  (each Parameter gets its own storage, plain tensors keep shared storage);
+  deepcopy itself is not used on meta because it clones every meta tensor;
+* ``meta_to_empty`` runs ``to_empty(device="meta")`` forced onto the branch
+  meta -> cpu takes (see below);
+* ``torch_save`` is predicted: ``torch.save`` writes each storage once, so
+  aliasing within one save survives (on meta it would not, which is not what
+  happens to real weights);
+* the safetensors dry run re-implements safetensors' storage grouping from
+  storage identity, because its own helper skips meta tensors (``data_ptr()``
+  is 0 there). Tests check every simulation against the real run on CPU.
 
 ``meta_to_empty`` is where same-object ties most often break: ``Module._apply``
 keeps a Parameter object only between tensors of compatible types, and meta ->
@@ -184,7 +193,9 @@ def check_ties(
     on_meta = any(t.is_meta for t in tensors.values())
     held = int(getattr(report, "unique_bytes", 0)) + int(getattr(report, "unique_buffer_bytes", 0))
     heavy = on_meta or held > memory_budget
-    why_heavy = "the model is on meta" if on_meta else f"the model is over memory_budget={memory_budget} bytes"
+    why_heavy = (
+        "the model is on meta" if on_meta else f"the model is over memory_budget={memory_budget} bytes"
+    )
     state = {k: v for k, v in model.state_dict().items() if isinstance(v, torch.Tensor)}
     layout = {name: _layout(t) for name, t in {**tensors, **state}.items()}
 
@@ -252,7 +263,12 @@ def check_ties(
         for op in OPERATIONS[:4]:
             result = after[op]
             health.survives[op] = None if result is None else _still_tied(names, layout, result)
-            if op == "state_dict" and notes.get(op) and health.survives[op] is not True:
+            if op == "state_dict" and health.survives[op] is False and target is None:
+                health.notes[op] = (
+                    "copy.deepcopy gives each Parameter its own copy (Parameter.__deepcopy__ clones), "
+                    "so views between Parameters come apart before loading; " + notes[op]
+                )
+            elif op == "state_dict" and notes.get(op) and health.survives[op] is not True:
                 health.notes[op] = notes[op]
         _safetensors_verdict(health, state, dry)
         groups.append(health)
@@ -262,7 +278,9 @@ def check_ties(
         model_class=type(model).__name__,
         device=device,
         groups=groups,
-        ties_at_risk=[s for s in (_at_risk(h, callable(getattr(model, "tie_weights", None))) for h in groups) if s],
+        ties_at_risk=[
+            s for s in (_at_risk(h, callable(getattr(model, "tie_weights", None))) for h in groups) if s
+        ],
         modes=modes,
         safetensors=dry,
     )
@@ -394,7 +412,8 @@ def _to_empty_meta_as_cpu(module: nn.Module) -> None:
     not, so every module gets a *new* Parameter and a parameter shared between
     two modules comes apart. meta -> meta would keep it, so the simulation sets
     ``torch.__future__.set_overwrite_module_params_on_conversion(True)``, which
-    forces the same replace-the-Parameter branch, and restores the flag.
+    forces the same replace-the-Parameter branch, and restores the flag (a
+    process-wide setting: do not convert modules in other threads meanwhile).
     """
     previous = torch.__future__.get_overwrite_module_params_on_conversion()
     torch.__future__.set_overwrite_module_params_on_conversion(True)
@@ -418,7 +437,9 @@ def _state_dict_roundtrip(
     else:
         fresh = target() if callable(target) and not isinstance(target, nn.Module) else target
         if not isinstance(fresh, nn.Module):
-            raise ValueError(f"target must be an nn.Module or a factory returning one, got {type(fresh).__name__}")
+            raise ValueError(
+                f"target must be an nn.Module or a factory returning one, got {type(fresh).__name__}"
+            )
     fresh_tensors = dict(_named_tensors(fresh))
     target_meta = any(t.is_meta for t in fresh_tensors.values())
     with warnings.catch_warnings(), torch.no_grad():
@@ -488,7 +509,8 @@ def _simulate_remove_duplicates(
         complete = sorted(
             n
             for n in names
-            if sd[n].storage_offset() == 0 and sd[n].numel() * sd[n].element_size() == sd[n].untyped_storage().nbytes()
+            if sd[n].storage_offset() == 0
+            and sd[n].numel() * sd[n].element_size() == sd[n].untyped_storage().nbytes()
         )
         if not complete:
             return {}, (
@@ -500,7 +522,9 @@ def _simulate_remove_duplicates(
     return dict(to_remove), None
 
 
-def _safetensors_verdict(health: GroupHealth, state: Mapping[str, torch.Tensor], dry: SafetensorsDryRun) -> None:
+def _safetensors_verdict(
+    health: GroupHealth, state: Mapping[str, torch.Tensor], dry: SafetensorsDryRun
+) -> None:
     in_state = [n for n in health.names if n in state]
     if len(in_state) < 2:
         health.survives["safetensors_save_model"] = health.survives["safetensors_save_file"] = None
@@ -531,7 +555,9 @@ def _at_risk(h: GroupHealth, has_tie_weights: bool) -> str:
     reasons = [_PLAIN[op] for op in OPERATIONS[:4] if h.survives.get(op) is False]
     if h.survives.get("safetensors_save_model") is False:
         reasons.append(h.notes["safetensors_save_model"])
-    if h.survives.get("safetensors_save_file") is False and "refuses" in h.notes.get("safetensors_save_file", ""):
+    if h.survives.get("safetensors_save_file") is False and "refuses" in h.notes.get(
+        "safetensors_save_file", ""
+    ):
         reasons.append("safetensors save_file(state_dict) refuses (tensors share memory)")
     if not reasons:
         return ""

@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as widgets
 
-from paramshare_viz.app.conv_counts import ConvCountsPanel
+from paramshare_viz.app.explore import ExplorePanel
 from paramshare_viz.app.state import AppState
 
 STATUS_COLOURS = {"info": "#374151", "error": "#b91c1c"}
@@ -28,7 +28,7 @@ def make_dashboard(state: AppState | None = None) -> widgets.VBox:
         "<h2 style='margin:0 0 2px'>paramshare_viz</h2>"
         "<div style='color:#6b7280;margin-bottom:6px'>See what parameter sharing saves, and what it does not.</div>"
     )
-    tabs = widgets.Tab(children=[ConvCountsPanel(state)], titles=["Explore"])
+    tabs = widgets.Tab(children=[ExplorePanel(state)], titles=["Explore"])
     status = widgets.HTML()
     status.add_class("psv-status")
 

@@ -12,6 +12,9 @@ class AppState(traitlets.HasTraits):
     it; the status line shows ``status`` in plain words (never a traceback).
     """
 
+    form = traitlets.Unicode("conv")  # a psv.zoo.forms() key
+    device = traitlets.Unicode("cpu")  # one of psv.zoo.available_devices()
+    dtype = traitlets.Unicode("float32")
     status = traitlets.Unicode("")
     status_level = traitlets.Enum(["info", "error"], default_value="info")
 

@@ -20,10 +20,15 @@ How the numbers are estimated:
   the ideal a shared weight allows). ``bytes_no_reuse`` counts them again at every
   op instead (no cache at all); the truth on a real machine lies between the two.
 - Intensity = FLOPs / ``bytes_moved``. Achieved FLOP/s = FLOPs / median time.
-- Roofs (:func:`measure_roof`): peak FLOP/s = best of a few large float32 matmuls
-  (``2 n^3`` FLOPs, n = 2048 on CPU, 8192 on CUDA); bandwidth = best of a few
-  copies of a tensor far larger than the last-level cache (bytes = read + write
-  = ``2 * size``). Cached per device, dtype and thread count.
+- Roofs (:func:`measure_roof`): peak FLOP/s = the better of two compute-bound
+  kernels, each the best of a few runs: a large square matmul (``2 n^3`` FLOPs,
+  n = 2048 on CPU, 8192 on CUDA) and a 3x3 convolution with many channels (BLAS
+  and the convolution library can differ a lot: MKL's matmul on an AMD CPU
+  reaches about half of what oneDNN's convolution does). Bandwidth = best of a
+  few copies of a tensor far larger than the last-level cache (bytes = read +
+  write = ``2 * size``). Cached per device, dtype and thread count. On CUDA,
+  convolutions may use TF32 (``torch.backends.cudnn.allow_tf32``, on by
+  default), and so may the roof's convolution.
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ from torch.utils._pytree import tree_flatten
 from paramshare_viz.bench._workload import Workload, device_name, resolve_device, synchronizer
 from paramshare_viz.bench.timing import time_model
 
-#: Problem sizes of the roof measurements: (matmul n, copy bytes).
-ROOF_SIZES = {"cpu": (2048, 128 * 2**20), "cuda": (8192, 2 * 2**30)}
+#: Problem sizes of the roof measurements: (matmul n, conv (batch, channels, side), copy bytes).
+ROOF_SIZES = {"cpu": (2048, (8, 128, 32), 128 * 2**20), "cuda": (8192, (32, 256, 64), 2 * 2**30)}
 ROOF_REPEATS = 3
 
 
@@ -51,9 +56,10 @@ class Roof:
     """The machine's two ceilings, measured.
 
     Attributes:
-        peak_flops: FLOP/s of the best large matmul.
+        peak_flops: FLOP/s of the better compute-bound kernel (see ``peak_kernel``).
         bandwidth_bytes_per_s: bytes/s of the best large copy (read + write).
         device, device_name, dtype, threads: where and how they were measured.
+        peak_kernel: ``"matmul"`` or ``"conv3x3"``, the kernel that set ``peak_flops``.
     """
 
     peak_flops: float
@@ -62,6 +68,7 @@ class Roof:
     device_name: str
     dtype: str = "float32"
     threads: int = 1
+    peak_kernel: str = "matmul"
 
     @property
     def ridge_intensity(self) -> float:
@@ -90,10 +97,19 @@ def measure_roof(
     key = (str(dev), str(dtype), torch.get_num_threads())
     if key in _ROOFS and not refresh:
         return _ROOFS[key]
-    n, copy_bytes = ROOF_SIZES[dev.type]
-    peak = _matmul_flops(dev, dtype, n)
+    n, conv_shape, copy_bytes = ROOF_SIZES[dev.type]
+    peaks = {"matmul": _matmul_flops(dev, dtype, n), "conv3x3": _conv_flops(dev, dtype, *conv_shape)}
+    kernel = max(peaks, key=peaks.__getitem__)
     bandwidth = _copy_bandwidth(dev, dtype, copy_bytes)
-    roof = Roof(peak, bandwidth, str(dev), device_name(dev), str(dtype).removeprefix("torch."), key[2])
+    roof = Roof(
+        peaks[kernel],
+        bandwidth,
+        str(dev),
+        device_name(dev),
+        str(dtype).removeprefix("torch."),
+        key[2],
+        kernel,
+    )
     _ROOFS[key] = roof
     return roof
 
@@ -118,6 +134,15 @@ def _matmul_flops(device: torch.device, dtype: torch.dtype, n: int) -> float:
     b = torch.randn(n, n, device=device, dtype=dtype)
     c = torch.empty(n, n, device=device, dtype=dtype)
     return 2 * n**3 / _best_time(lambda: torch.mm(a, b, out=c), device)
+
+
+def _conv_flops(device: torch.device, dtype: torch.dtype, batch: int, channels: int, side: int) -> float:
+    """FLOP/s of a 3x3, padding 1 convolution: ``2 * N * C_out * H * W * C_in * 9`` FLOPs over its best time."""
+    x = torch.randn(batch, channels, side, side, device=device, dtype=dtype)
+    w = torch.randn(channels, channels, 3, 3, device=device, dtype=dtype)
+    flops = 2 * batch * channels * side * side * channels * 9
+    with torch.no_grad():
+        return flops / _best_time(lambda: torch.nn.functional.conv2d(x, w, padding=1), device)
 
 
 def _copy_bandwidth(device: torch.device, dtype: torch.dtype, nbytes: int) -> float:

@@ -269,8 +269,8 @@ def sweep(
                 result.rows.append(row)
                 del shared, unshared, x
                 if pbar is not None:
+                    pbar.set_postfix({knob: value}, refresh=False)
                     pbar.update(1)
-                    pbar.set_postfix({knob: value})
                 if progress is not None:
                     progress(i + 1, len(values), row)
         finally:

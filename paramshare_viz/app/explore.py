@@ -1,0 +1,165 @@
+"""Explore tab: pick a sharing form, set its config, device and dtype; see both twins' counts."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from paramshare_viz import zoo
+from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
+from paramshare_viz.app.config_editor import ConfigEditor
+from paramshare_viz.app.state import AppState
+from paramshare_viz.models import registry
+from paramshare_viz.models.conv import conv_param_counts, output_size
+from paramshare_viz.plots import theme
+from paramshare_viz.plots.cards import Card, cards_html
+from paramshare_viz.plots.param_bars import Bar, make_param_bars_figure, update_param_bars_figure
+from paramshare_viz.plots.tables import groups_table_html, modules_table_html
+
+#: Where a form's first view should start, when the zoo's tiny default tells less.
+INITIAL = {"conv": {"image_size": 32, "out_channels": 16}}  # a CIFAR-sized first layer
+
+#: Names of the two sides, where "shared" / "unshared twin" says less.
+SIDE_LABELS = {"conv": ("Conv2d (shared)", "Locally connected")}
+
+
+def times(ratio: float) -> str:
+    """``1,024×`` for large ratios, ``2.5×`` for small ones."""
+    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:,.1f}×"
+
+
+def human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    raise AssertionError
+
+
+def reuse_note(counts: TwinCounts) -> str:
+    """How the shared model reuses its tensors: by name, at run time, or (conv) over positions."""
+    report = counts.shared
+    if counts.form == "conv":
+        h, w = output_size(counts.config)
+        return f"one kernel reused at {h * w:,} positions"
+    reused = [(n, c) for n, c in (report.calls or {}).items() if c > 1 and n]
+    if reused:  # the outermost reused module: ALBERT's block, not the dropout inside it
+        name, calls = min(reused, key=lambda nc: nc[0].count("."))
+        return f"{name} runs {calls}× per forward"
+    if report.groups:
+        return f"{len(report.groups)} tensor group(s) under several names"
+    return "sharing inside one tensor"
+
+
+def form_label(form: str) -> str:
+    return f"{form} — {registry.get(form).summary}"
+
+
+def side_labels(form: str) -> tuple[str, str]:
+    return SIDE_LABELS.get(form, ("Shared", "Unshared twin"))
+
+
+def explore_bars(counts: TwinCounts) -> list[Bar]:
+    shared_label, twin_label = side_labels(counts.form)
+    bars = [
+        Bar("shared", shared_label, counts.shared.unique_params, theme.SHARED),
+        Bar("unshared", twin_label, counts.unshared.unique_params, theme.UNSHARED),
+    ]
+    if counts.form == "conv":
+        dense = conv_param_counts(counts.config)["dense"]
+        bars.append(Bar("dense", "Dense", dense, theme.DENSE))
+    return bars
+
+
+def explore_cards(counts: TwinCounts) -> list[Card]:
+    bars = explore_bars(counts)
+    shared = bars[0].count
+    cards = [Card(bars[0].key, bars[0].label, f"{shared:,}", reuse_note(counts), bars[0].colour)]
+    cards += [Card(b.key, b.label, f"{b.count:,}", f"{times(b.count / shared)} the shared model", b.colour) for b in bars[1:]]
+    cards.append(
+        Card(
+            "bytes",
+            f"Parameter memory ({counts.dtype})",
+            human_bytes(counts.shared.unique_bytes),
+            f"twin: {human_bytes(counts.unshared.unique_bytes)}",
+            theme.ACCENT,
+        )
+    )
+    return cards
+
+
+class ExplorePanel(widgets.VBox):
+    """Form, config, device and dtype in; cards, a log-scale bar chart and tables out."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.form = widgets.Dropdown(
+            options=[(form_label(key), key) for key in zoo.forms()],
+            value=state.form, description="Sharing form", style={"description_width": "100px"},
+            layout=widgets.Layout(width="720px"),
+        )
+        self.device = widgets.Dropdown(
+            options=zoo.available_devices(), value=state.device, description="Device",
+            layout=widgets.Layout(width="190px"),
+        )
+        self.dtype = widgets.Dropdown(
+            options=list(DTYPES), value=state.dtype, description="dtype", layout=widgets.Layout(width="190px")
+        )
+        for box, name in ((self.form, "form"), (self.device, "device"), (self.dtype, "dtype")):
+            box.add_class(f"psv-{name}")
+            widgets.link((box, "value"), (state, name))
+        self.editor = ConfigEditor(on_change=self.refresh)
+        self.editor.show(self._initial_config())
+        first = twin_counts(state.form, device=state.device, dtype=state.dtype, **self.editor.values())
+        self.cards = widgets.HTML()
+        self.cards.add_class("psv-cards-box")
+        # Built with its first data: a FigureWidget drops updates made before it is displayed.
+        self.figure = go.FigureWidget(make_param_bars_figure(explore_bars(first)))
+        self.groups = widgets.HTML()
+        self.modules = widgets.HTML()
+        details = widgets.Accordion(children=[self.modules], titles=["Modules: calls and parameters"])
+        state.observe(self._on_form, names="form")
+        state.observe(lambda _c: self.refresh(), names=["device", "dtype"])
+        super().__init__([
+            widgets.HBox([self.form]),
+            widgets.HBox([self.device, self.dtype]),
+            self.editor,
+            self.cards,
+            self.figure,
+            widgets.HTML("<b>Tensors under several names</b>"),
+            self.groups,
+            details,
+        ])
+        self._show(first)
+
+    def _initial_config(self):
+        return zoo.make_config(self.state.form, **INITIAL.get(self.state.form, {}))
+
+    def _on_form(self, _change: dict | None = None) -> None:
+        self.editor.show(self._initial_config())
+        self.refresh()
+
+    def refresh(self) -> None:
+        form, device, dtype = self.state.form, self.state.device, self.state.dtype
+        try:
+            counts = twin_counts(form, device=device, dtype=dtype, **self.editor.values())
+        except ValueError as err:
+            self.cards.add_class("psv-stale")  # keep the last valid numbers, dimmed
+            self.state.error(f"{form}: {err}. The numbers below are for the last valid setting.")
+            return
+        self.cards.remove_class("psv-stale")
+        with self.figure.batch_update():
+            update_param_bars_figure(self.figure, explore_bars(counts))
+        self._show(counts)
+
+    def _show(self, counts: TwinCounts) -> None:
+        """Cards, tables and status for ``counts`` (the figure is updated by the caller)."""
+        form, device, dtype = counts.form, counts.device, counts.dtype
+        self.cards.value = cards_html(explore_cards(counts))
+        self.groups.value = groups_table_html(counts.shared)
+        self.modules.value = modules_table_html(counts.shared)
+        self.state.info(
+            f"{form} on {device} in {dtype}: shared {counts.shared.unique_params:,} parameters, "
+            f"twin {counts.unshared.unique_params:,} ({times(counts.ratio)}); "
+            f"both built in {counts.build_seconds * 1000:,.0f} ms."
+        )
