@@ -54,11 +54,20 @@ def models(draw) -> nn.Module:
         for _ in range(draw(st.integers(1, 5))):
             leaf = nn.Module()
             for i in range(draw(st.integers(0, 3))):
-                source = draw(st.sampled_from(["fresh", "view", "view", "reuse"] if pool else ["fresh", "view"]))
+                sources = ["fresh", "view", "view", "interleaved"] + (["reuse"] if pool else [])
+                source = draw(st.sampled_from(sources))
                 if source == "reuse":
                     t = draw(st.sampled_from(pool))
-                else:
-                    t = torch.zeros(draw(st.integers(1, 5))) if source == "fresh" else draw(views(draw(st.sampled_from(bases))))
+                elif source == "fresh":
+                    t = torch.zeros(draw(st.integers(1, 5)))
+                elif source == "view":
+                    t = draw(views(draw(st.sampled_from(bases))))
+                else:  # every other element, or a column block: spans overlap, elements may not
+                    base = draw(st.sampled_from(bases))
+                    if base.numel() < 4:
+                        base = bases[0] = torch.zeros(8)
+                    cols = 2 if base.numel() % 2 == 0 else 1
+                    t = draw(st.sampled_from([base[0::2], base[1::2], base[: base.numel() // cols * cols].view(-1, cols)[:, :1]]))
                     if draw(st.booleans()):
                         t = nn.Parameter(t, requires_grad=draw(st.booleans()))
                     pool.append(t)

@@ -11,6 +11,20 @@ is how often each weight byte is reused (arithmetic intensity), hence speed.
 >>> c.forward.ratio > 0  # median over turns of shared time / unshared time
 True
 
+FLOPs of shared vs twin (``count_flops``, matmul-like ops only): equal for conv,
+patch_embed, rnn, ssm, albert, universal_transformer, tied_embeddings,
+tied_autoencoder, siamese and hashednet (whose gather of the virtual weight from
+its buckets counts 0 FLOPs but costs memory traffic and time); fewer for the
+shared model of multitask (one encoder for all tasks instead of one per task),
+gqa (K/V projections to ``groups`` heads instead of ``num_heads``) and lora (the
+frozen base runs once for all tasks, plus small adapters). tests/test_bench.py
+holds this table.
+
+Timing on a busy machine: with several intra-op threads, every parallel region
+waits for its slowest thread, so another process on a core can make a forward
+tens of times slower for a while. Pass ``threads=1`` (CLI ``--threads 1``) for
+stable figures on shared machines; the result records the thread count.
+
 Modules: :mod:`~.timing` (``time_model``, ``Stats``), :mod:`~.compare` (turns,
 per-turn ratio), :mod:`~.memory` (measured peak), :mod:`~.roofline` (roofs,
 bytes moved, points), :mod:`~.sweep` (a knob's values, rows, CSV).

@@ -99,7 +99,11 @@ def make_sweep_figure(result: Any, *, metric: str = "time", log_y: bool | None =
             )
     fig.update_layout(**theme.base_layout(f"{form}: {title} vs {knob}"))
     fig.update_xaxes(title=knob)
-    fig.update_yaxes(title=title, type="log" if (default_log if log_y is None else log_y) else "linear")
+    fig.update_yaxes(
+        title=title,
+        type="log" if (default_log if log_y is None else log_y) else "linear",
+        exponentformat="SI",
+    )
     return fig
 
 
@@ -160,7 +164,7 @@ def make_roofline_figure(points: Sequence[Any], roof: Any) -> go.Figure:
         )
     )
     fig.update_xaxes(type="log", title="arithmetic intensity (FLOP per byte moved)")
-    fig.update_yaxes(type="log", title="achieved FLOP/s")
+    fig.update_yaxes(type="log", title="achieved FLOP/s", exponentformat="SI")
     return fig
 
 
