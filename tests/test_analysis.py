@@ -412,6 +412,17 @@ def test_to_dict_is_json_and_round_trips() -> None:
     assert data["calls"]["layers.3"] == 4
 
 
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        pytest.param(lambda: nn.Sequential(nn.LazyLinear(3)), "0.weight is an uninitialized lazy", id="lazy"),
+    ],
+)
+def test_analyze_rejects_in_plain_words(build, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        psv.analyze(build())
+
+
 # --------------------------------------------------------------------------- runtime: calls, flops
 
 

@@ -4,6 +4,14 @@
 formula for (mm, addmm, bmm, convolution, scaled-dot-product attention, ...);
 elementwise ops, norms and activations count 0. One multiply-add is 2 FLOPs,
 so ``macs == forward // 2``. Works on the meta device (shapes only).
+
+Per-module attribution: the mode's module tracker is replaced by
+:class:`~paramshare_viz.analysis.runtime.CallCounter`, which names each module
+by its first qualified name (``"transformer.h.0.attn"``, root ``""``) instead of
+torch's ``"GPT2LMHeadModel.transformer.h.0.attn"``, counts calls on the way,
+and registers no autograd hooks (torch's tracker fails under ``no_grad`` on
+no-grad views of parameters, e.g. ``h0.expand(N, -1)``). A FLOP is added to
+every module whose forward is running, so counts are inclusive of submodules.
 """
 
 from __future__ import annotations
@@ -58,6 +66,8 @@ def counting_mode(model: nn.Module) -> tuple[FlopCounterMode, CallCounter]:
     qualified names (plus ``"Global"``, the total).
     """
     counter = FlopCounterMode(display=False, depth=None)
+    if not hasattr(counter, "mod_tracker"):  # torch < 2.4 named modules differently
+        raise RuntimeError(f"torch {torch.__version__}: FlopCounterMode has no mod_tracker; need torch >= 2.4")
     calls = CallCounter(model)
     counter.mod_tracker = calls  # forward-only tracker: see CallCounter
     return counter, calls

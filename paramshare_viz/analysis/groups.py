@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedTensorMixin
 
 #: Above this many contiguous runs per tensor, coverage is approximated by the
 #: tensor's span (first to last byte); exact below it.
@@ -143,6 +144,9 @@ def inventory(model: nn.Module) -> Inventory:
     own_bytes: list[int] = []  # bytes the tensor covers on its own
     domains: dict[object, list[tuple[int, int, int]]] = {}
     for k, t in enumerate(tensors):
+        if isinstance(t, UninitializedTensorMixin):
+            name = (p_names + b_names)[first_entry[k]]
+            raise ValueError(f"{name} is an uninitialized lazy tensor; run one forward pass before analysing")
         n = t.numel()
         isz = t.element_size()
         numel.append(n)
