@@ -673,3 +673,17 @@ def test_zoo_form_counts_match_its_formula_and_untie(form: str) -> None:
     assert psv.analyze(untied).groups == []
     with torch.no_grad():
         torch.testing.assert_close(_call(untied, x), _call(shared, x))
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_flops_count_attention_on_cpu_too(device: str) -> None:
+    """torch has no formula for SDPA's CPU kernel; without ours attention would count 0 on CPU."""
+    n, heads, length, d = 2, 4, 8, 16
+    q = k = v = torch.randn(n, heads, length, d, device=device)
+
+    class Attention(nn.Module):
+        def forward(self, q, k, v):
+            return F.scaled_dot_product_attention(q, k, v)
+
+    # Q K^T and A V: 2 matmuls * 2 FLOPs * N*H*L*L*d = 4 * 2*4*8*8*16 = 32,768
+    assert count_flops(Attention(), (q, k, v)).forward == 32_768

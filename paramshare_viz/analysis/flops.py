@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
 from paramshare_viz.analysis.runtime import CallCounter, ModelInput, call_model, output_tensors
@@ -59,13 +60,33 @@ class FlopCount:
         }
 
 
+def _cpu_attention_formulas() -> dict[Any, Any]:
+    """Formulas torch lacks: SDPA on CPU runs ``_scaled_dot_product_flash_attention_for_cpu``,
+    which ``flop_counter`` does not register, so attention would count 0 FLOPs on CPU only."""
+    aten = torch.ops.aten
+    formulas = {}
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
+
+        def forward(query, key, value, *args, out_shape=None, **kwargs) -> int:
+            return flop_counter.sdpa_flop_count(query, key, value)
+
+        formulas[aten._scaled_dot_product_flash_attention_for_cpu] = forward
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu_backward"):
+
+        def backward(grad_out, query, key, value, *args, out_shape=None, **kwargs) -> int:
+            return flop_counter.sdpa_backward_flop_count(grad_out, query, key, value)
+
+        formulas[aten._scaled_dot_product_flash_attention_for_cpu_backward] = backward
+    return formulas
+
+
 def counting_mode(model: nn.Module) -> tuple[FlopCounterMode, CallCounter]:
     """A ``FlopCounterMode`` whose module tracker is a :class:`CallCounter` of ``model``.
 
     Entering the mode also counts forward calls; FLOPs are keyed by canonical
     qualified names (plus ``"Global"``, the total).
     """
-    counter = FlopCounterMode(display=False, depth=None)
+    counter = FlopCounterMode(display=False, depth=None, custom_mapping=_cpu_attention_formulas())
     if not hasattr(counter, "mod_tracker"):  # torch < 2.4 named modules differently
         raise RuntimeError(f"torch {torch.__version__}: FlopCounterMode has no mod_tracker; need torch >= 2.4")
     calls = CallCounter(model)

@@ -26,18 +26,8 @@ from torch import nn
 
 from paramshare_viz.analysis.groups import Inventory, inventory
 
-try:
-    from enum import StrEnum
-except ImportError:  # Python 3.10
 
-    class StrEnum(str, enum.Enum):  # type: ignore[no-redef]  # noqa: UP042
-        """``enum.StrEnum`` for Python 3.10."""
-
-        def __str__(self) -> str:
-            return str(self.value)
-
-
-class Optimizer(StrEnum):
+class Optimizer(enum.StrEnum):
     """Optimizers the ledger knows: plain SGD, SGD with momentum, Adam (also AdamW)."""
 
     SGD = "sgd"
