@@ -36,6 +36,13 @@ def fmt_seconds(s: float | None, iqr: float | None = None) -> str:
     return text if iqr is None else f"{text} ± {iqr / scale:.2g}"
 
 
+def fmt_times(r: float) -> str:
+    """``1024.0 -> '1,024x'``, ``0.0584 -> '0.058x'``: no exponents in a ratio column."""
+    if r >= 100:
+        return f"{r:,.0f}x"
+    return f"{r:.3g}x" if r >= 0.01 else f"{r:.2e}x"
+
+
 def fmt_ratio(r: float | None, iqr: float | None = None) -> str:
     if r is None:
         return "-"
@@ -58,7 +65,7 @@ PAIR_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 
 def _ratio(a: Any, b: Any) -> str:
     if isinstance(a, int | float) and isinstance(b, int | float) and a:
-        return f"{b / a:.3g}x"
+        return fmt_times(b / a)
     return ""
 
 
