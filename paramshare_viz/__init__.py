@@ -12,4 +12,16 @@ from paramshare_viz.analysis.ties import TieHealth, check_ties
 
 __version__ = "0.1.0"
 
-__all__ = ["zoo", "bench", "__version__", "analyze", "untie", "SharingReport", "SharedGroup", "ModuleRow", "load_model", "check_ties", "TieHealth"]
+__all__ = [
+    "ModuleRow",
+    "SharedGroup",
+    "SharingReport",
+    "TieHealth",
+    "__version__",
+    "analyze",
+    "bench",
+    "check_ties",
+    "load_model",
+    "untie",
+    "zoo",
+]
