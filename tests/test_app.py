@@ -118,3 +118,22 @@ def test_ratio_text(ratio, text):
 @pytest.mark.parametrize(("n", "text"), [(448, "448 B"), (1792, "1.8 KB"), (3 * 1024**2, "3.0 MB")])
 def test_byte_text(n, text):
     assert human_bytes(n) == text
+
+
+@pytest.mark.parametrize(
+    ("form", "note"),
+    [
+        ("conv", "one kernel reused at 64 positions"),  # 8x8 output at the zoo default
+        ("rnn", "cell runs 5× per forward"),  # found by counting calls
+        ("albert", "layers.0 runs 4× per forward"),  # the block, not the dropout inside it
+        ("siamese", "branch runs 2× per forward"),
+        ("tied_embeddings", "lm_head.weight is wte.weight"),  # found by tensor identity
+        ("gqa", "each K/V head serves 4 query heads"),  # 8 heads / 2 groups
+        ("hashednet", "128 virtual weights from 32 buckets"),  # 8*16 virtual entries
+    ],
+)
+def test_reuse_note_says_how_each_form_shares(form, note):
+    from paramshare_viz.analysis.twin_counts import twin_counts
+    from paramshare_viz.app.explore import reuse_note
+
+    assert reuse_note(twin_counts(form)) == note

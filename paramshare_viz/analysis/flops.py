@@ -16,8 +16,9 @@ every module whose forward is running, so counts are inclusive of submodules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -64,7 +65,7 @@ def _cpu_attention_formulas() -> dict[Any, Any]:
     """Formulas torch lacks: SDPA on CPU runs ``_scaled_dot_product_flash_attention_for_cpu``,
     which ``flop_counter`` does not register, so attention would count 0 FLOPs on CPU only."""
     aten = torch.ops.aten
-    formulas = {}
+    formulas: dict[Any, Callable[..., int]] = {}
     if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
 
         def forward(query, key, value, *args, out_shape=None, **kwargs) -> int:
@@ -86,11 +87,15 @@ def counting_mode(model: nn.Module) -> tuple[FlopCounterMode, CallCounter]:
     Entering the mode also counts forward calls; FLOPs are keyed by canonical
     qualified names (plus ``"Global"``, the total).
     """
-    counter = FlopCounterMode(display=False, depth=None, custom_mapping=_cpu_attention_formulas())
+    counter = FlopCounterMode(
+        display=False,
+        depth=None,  # type: ignore[arg-type]  # torch annotates int, but get_table treats None as unlimited
+        custom_mapping=_cpu_attention_formulas(),
+    )
     if not hasattr(counter, "mod_tracker"):  # torch < 2.4 named modules differently
         raise RuntimeError(f"torch {torch.__version__}: FlopCounterMode has no mod_tracker; need torch >= 2.4")
     calls = CallCounter(model)
-    counter.mod_tracker = calls  # forward-only tracker: see CallCounter
+    counter.mod_tracker = calls  # type: ignore[assignment]  # duck-typed forward-only tracker: see CallCounter
     return counter, calls
 
 
@@ -125,10 +130,10 @@ def count_flops(model: nn.Module, example_input: ModelInput, *, backward: bool =
         output = call_model(model, example_input)
         forward = counter.get_total_flops()
         per_module = per_module_flops(counter)
-        wrt = [p for p in model.parameters() if p.requires_grad]
+        wrt: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
         wrt += [t for t in output_tensors(example_input) if t.requires_grad]
         losses = [t.sum().float() for t in output_tensors(output) if t.requires_grad and t.is_floating_point()]
         if wrt and losses:
-            torch.autograd.grad(sum(losses), wrt, allow_unused=True)
+            torch.autograd.grad(cast(torch.Tensor, sum(losses)), wrt, allow_unused=True)  # losses is non-empty
         total = counter.get_total_flops()
     return FlopCount(forward, total - forward, per_module)

@@ -31,11 +31,12 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parameter import UninitializedTensorMixin
+from torch.nn.parameter import is_lazy
 
 #: Above this many contiguous runs per tensor, coverage is approximated by the
 #: tensor's span (first to last byte); exact below it.
@@ -144,7 +145,7 @@ def inventory(model: nn.Module) -> Inventory:
     own_bytes: list[int] = []  # bytes the tensor covers on its own
     domains: dict[object, list[tuple[int, int, int]]] = {}
     for k, t in enumerate(tensors):
-        if isinstance(t, UninitializedTensorMixin):
+        if is_lazy(t):  # an UninitializedParameter or UninitializedBuffer
             name = (p_names + b_names)[first_entry[k]]
             raise ValueError(f"{name} is an uninitialized lazy tensor; run one forward pass before analysing")
         n = t.numel()
@@ -167,7 +168,7 @@ def inventory(model: nn.Module) -> Inventory:
             start = t.data_ptr()
         else:  # meta (every data_ptr is 0): the StorageImpl, shared by views, keys the domain
             dom = storage._cdata
-            start = t.storage_offset() * isz
+            start = cast(int, t.storage_offset()) * isz  # SymInt only under tracing
         if t.is_contiguous():
             end = start + n * isz
         else:

@@ -43,7 +43,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import torch
@@ -254,8 +254,9 @@ def _ensure_hf_ties(model: nn.Module, config: Any) -> None:
         except (AttributeError, NotImplementedError):  # no embedding pair to compare
             return True
 
-    if not tied() and hasattr(model, "tie_weights"):
-        model.tie_weights()
+    tie_weights = getattr(model, "tie_weights", None)
+    if not tied() and tie_weights is not None:
+        tie_weights()
     if not tied():
         warnings.warn(
             f"{type(model).__name__}: config.tie_word_embeddings is set but the output head is not the "
@@ -309,7 +310,7 @@ class StateDictModule(nn.Module):
                 if as_buffer:
                     owner.register_buffer(leaf, obj)
                 else:
-                    owner.register_parameter(leaf, obj)
+                    owner.register_parameter(leaf, cast(nn.Parameter, obj))  # not as_buffer: a Parameter
             except KeyError as err:  # e.g. a key named "training" or "forward"
                 raise ValueError(f"state dict key {name!r} cannot be registered on a module: {err}") from None
 
@@ -483,7 +484,7 @@ def example_input_for(spec: str, model: nn.Module, input_shape: Sequence[int] | 
             raise ValueError(f"input shape {shape} must be one or more positive sizes, e.g. 2,3,32,32")
         if isinstance(model, StateDictModule):
             raise ValueError(f"spec={spec!r} is a bare state dict: it has weights but no forward to run")
-    first = next(iter(model.parameters()), None)
+    first: torch.Tensor | None = next(iter(model.parameters()), None)
     if first is None:
         first = next(iter(model.buffers()), None)
     device = first.device if first is not None else torch.device("cpu")
@@ -500,11 +501,11 @@ def example_input_for(spec: str, model: nn.Module, input_shape: Sequence[int] | 
     if input_shape is None:
         return None
     if spec.startswith("hf:"):
-        config = getattr(model, "config", None)
-        vocab = getattr(config, "vocab_size", None) if config is not None else None
+        hf_config = getattr(model, "config", None)
+        vocab = getattr(hf_config, "vocab_size", None) if hf_config is not None else None
         if vocab:
             ids = torch.randint(0, int(vocab), shape, device=device)
-            if getattr(config, "is_encoder_decoder", False):
+            if getattr(hf_config, "is_encoder_decoder", False):
                 return {"input_ids": ids, "decoder_input_ids": ids}
             return {"input_ids": ids}
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.get_default_dtype()

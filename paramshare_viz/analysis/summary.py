@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
@@ -203,7 +204,7 @@ def _health(h: TieHealth, max_names: int, max_rows: int) -> list[str]:
     return out + [""]
 
 
-def _table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]], right: tuple[int, ...] = ()) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for row in rows:

@@ -57,7 +57,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -299,6 +299,7 @@ def safetensors_dry_run(state_dict: Mapping[str, torch.Tensor]) -> SafetensorsDr
     exact = helpers is not None and not any(v.is_meta for v in sd.values())
     save_model_error: str | None = None
     if exact:
+        assert helpers is not None  # exact implies it
         find_shared, remove_duplicates = helpers
         try:
             shared_sets = [set(s) for s in find_shared(sd)]
@@ -465,7 +466,7 @@ def _safetensors_helpers() -> tuple[Callable, Callable] | None:
 
 
 def _byte_span(t: torch.Tensor) -> tuple[int, int]:
-    start = t.storage_offset() * t.element_size()
+    start = cast(int, t.storage_offset()) * t.element_size()  # SymInt only under tracing
     if t.numel() == 0:
         return start, start
     last = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride(), strict=True))

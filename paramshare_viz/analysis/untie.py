@@ -65,6 +65,7 @@ def untie(model: nn.Module) -> nn.Module:
 
     def visit(module: nn.Module) -> None:
         seen_modules.add(id(module))
+        p: torch.Tensor | None  # a Parameter; _clone keeps it one
         for name, p in list(module._parameters.items()):
             if p is not None and id(p) in seen_tensors:
                 p = _clone(p)

@@ -36,19 +36,44 @@ def human_bytes(n: int) -> str:
     raise AssertionError
 
 
+def _conv_note(c) -> str:
+    h, w = output_size(c)
+    return f"one kernel reused at {h * w:,} positions"
+
+
+#: Sharing that happens inside one forward call, where neither names nor call counts show it.
+FORM_NOTES = {
+    "conv": _conv_note,
+    "patch_embed": lambda c: f"one projection reused at {c.num_patches:,} patches",
+    "ssm": lambda c: f"(a, B, C, D) reused at {c.seq_len:,} steps",
+    "tied_autoencoder": lambda c: "the decoder reuses the encoder weight, transposed",
+    "multitask": lambda c: f"one encoder feeds {c.num_tasks} task heads",
+    "gqa": lambda c: f"each K/V head serves {c.num_heads // c.groups} query heads",
+    "lora": lambda c: f"one frozen base shared by {c.num_tasks} tasks",
+    "hashednet": lambda c: f"{c.in_features * c.out_features:,} virtual weights from {c.num_buckets:,} buckets",
+}
+
+
 def reuse_note(counts: TwinCounts) -> str:
-    """How the shared model reuses its tensors: by name, at run time, or (conv) over positions."""
+    """How the shared model reuses its tensors: inside a call, at run time, or by name."""
+    if counts.form in FORM_NOTES:
+        return FORM_NOTES[counts.form](counts.config)
     report = counts.shared
-    if counts.form == "conv":
-        h, w = output_size(counts.config)
-        return f"one kernel reused at {h * w:,} positions"
-    reused = [(n, c) for n, c in (report.calls or {}).items() if c > 1 and n]
-    if reused:  # the outermost reused module: ALBERT's block, not the dropout inside it
+    holders = [row.name for row in report.modules if row.params]
+
+    def holds_parameters(name: str) -> bool:
+        return any(h == name or h.startswith(name + ".") for h in holders)
+
+    reused = [(n, c) for n, c in (report.calls or {}).items() if c > 1 and n and holds_parameters(n)]
+    if reused:  # the outermost reused module: ALBERT's block, not a layer inside it
         name, calls = min(reused, key=lambda nc: nc[0].count("."))
         return f"{name} runs {calls}× per forward"
+    if len(report.groups) == 1 and len(report.groups[0].names) == 2:
+        a, b = report.groups[0].names
+        return f"{a} is {b}"
     if report.groups:
-        return f"{len(report.groups)} tensor group(s) under several names"
-    return "sharing inside one tensor"
+        return f"{len(report.groups)} tensors under several names"
+    return ""
 
 
 def form_label(form: str) -> str:
@@ -96,7 +121,7 @@ class ExplorePanel(widgets.VBox):
         self.form = widgets.Dropdown(
             options=[(form_label(key), key) for key in zoo.forms()],
             value=state.form, description="Sharing form", style={"description_width": "100px"},
-            layout=widgets.Layout(width="720px"),
+            layout=widgets.Layout(width="860px"),
         )
         self.device = widgets.Dropdown(
             options=zoo.available_devices(), value=state.device, description="Device",
@@ -117,7 +142,9 @@ class ExplorePanel(widgets.VBox):
         self.figure = go.FigureWidget(make_param_bars_figure(explore_bars(first)))
         self.groups = widgets.HTML()
         self.modules = widgets.HTML()
-        details = widgets.Accordion(children=[self.modules], titles=["Modules: calls and parameters"])
+        # Two accordions, so both can be open; the groups start open, the long module list closed.
+        self.groups_box = widgets.Accordion(children=[self.groups], selected_index=0)
+        modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: calls and parameters"])
         state.observe(self._on_form, names="form")
         state.observe(lambda _c: self.refresh(), names=["device", "dtype"])
         super().__init__([
@@ -126,9 +153,8 @@ class ExplorePanel(widgets.VBox):
             self.editor,
             self.cards,
             self.figure,
-            widgets.HTML("<b>Tensors under several names</b>"),
-            self.groups,
-            details,
+            self.groups_box,
+            modules_box,
         ])
         self._show(first)
 
@@ -157,6 +183,7 @@ class ExplorePanel(widgets.VBox):
         form, device, dtype = counts.form, counts.device, counts.dtype
         self.cards.value = cards_html(explore_cards(counts))
         self.groups.value = groups_table_html(counts.shared)
+        self.groups_box.titles = [f"Tensors under several names: {len(counts.shared.groups)} group(s)"]
         self.modules.value = modules_table_html(counts.shared)
         self.state.info(
             f"{form} on {device} in {dtype}: shared {counts.shared.unique_params:,} parameters, "

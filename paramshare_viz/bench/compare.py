@@ -120,7 +120,7 @@ def compare(
     """
     a = Workload.make(shared, example_input, device)
     b = Workload.make(unshared, example_input, device)
-    kw = dict(
+    kw: dict[str, Any] = dict(
         warmup=warmup,
         min_runs=min_runs,
         min_time_s=min_time_s,

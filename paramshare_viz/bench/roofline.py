@@ -285,7 +285,9 @@ def roofline_point(
     moved = count_bytes(model, work.inputs, device=device, backward=backward)
     if time_s is None:
         result = time_model(model, example_input, device=device, backward=backward, **timing)
-        time_s = (result.backward if backward else result.forward).median_s
+        stats = result.backward if backward else result.forward
+        assert stats is not None  # time_model times the backward pass when asked
+        time_s = stats.median_s
     return RooflinePoint(
         label=label,
         kind=kind,

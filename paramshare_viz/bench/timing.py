@@ -206,7 +206,7 @@ def time_model(
     True
     """
     work = Workload.make(model, example_input, device)
-    kw = dict(
+    kw: dict[str, Any] = dict(
         warmup=warmup,
         min_runs=min_runs,
         min_time_s=min_time_s,

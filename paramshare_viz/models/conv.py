@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -174,6 +175,7 @@ class LocallyConnected2d(nn.Module):
         """Give every position ``conv``'s kernel and bias (the twin at pairing time)."""
         self.weight.copy_(conv.weight.flatten(1).expand_as(self.weight))
         if self.bias is not None:
+            assert conv.bias is not None  # the twin has a bias only when the conv has one
             self.bias.copy_(conv.bias.expand_as(self.bias))
 
     def extra_repr(self) -> str:
@@ -211,7 +213,7 @@ def build(config: ConvConfig, shared: bool) -> nn.Module:
         >>> conv_param_counts(ConvConfig())  # 8*27 + 8; 64*224; 192*512 + 512
         {'conv': 224, 'locally_connected': 14336, 'dense': 98816}
     """
-    kw = dict(stride=config.stride, padding=config.padding, dilation=config.dilation, groups=config.groups)
+    kw: dict[str, Any] = dict(stride=config.stride, padding=config.padding, dilation=config.dilation, groups=config.groups)
     if shared:
         return nn.Conv2d(
             config.in_channels, config.out_channels, config.kernel_size, bias=config.bias, **kw

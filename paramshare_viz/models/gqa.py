@@ -7,6 +7,7 @@ replicated for every query head of the group."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -74,6 +75,7 @@ def param_count(config: GQAConfig, shared: bool) -> int:
 
 
 def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
+    shared = cast(GroupedQueryAttention, shared)
     g, d = shared.num_kv_heads, shared.head_dim
     per_group = shared.num_heads // g
     for name in ("q_proj", "out_proj"):

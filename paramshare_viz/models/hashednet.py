@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -93,6 +94,10 @@ class HashedLinear(nn.Module):
         (torch.Size([2, 8]), torch.Size([8, 16]))
     """
 
+    index: torch.Tensor  # buffers and bias are registered in __init__
+    sign: torch.Tensor | None
+    bias: nn.Parameter | None
+
     def __init__(self, config: HashedNetConfig) -> None:
         super().__init__()
         self.config = config
@@ -136,6 +141,7 @@ def example_input(config: HashedNetConfig, batch: int) -> torch.Tensor:
 
 
 def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
+    shared, unshared = cast(HashedLinear, shared), cast(nn.Linear, unshared)
     unshared.weight.copy_(shared.virtual_weight())
     if shared.bias is not None:
         unshared.bias.copy_(shared.bias)

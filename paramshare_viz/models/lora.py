@@ -9,6 +9,7 @@ Counts include frozen parameters: ``param_count`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -90,7 +91,7 @@ class MultiTaskLoRA(nn.Module):
         self.lora_B = nn.ModuleList(nn.Linear(c.rank, c.out_features, bias=False) for _ in range(c.num_tasks))
         if c.init_lora_weights:
             for b in self.lora_B:
-                nn.init.zeros_(b.weight)  # the standard LoRA init: adapters start as a no-op
+                nn.init.zeros_(cast(nn.Linear, b).weight)  # the standard LoRA init: adapters start as a no-op
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.shared:
@@ -109,8 +110,14 @@ def param_count(config: LoRAConfig, shared: bool) -> int:
     return full + c.num_tasks * c.rank * (c.in_features + c.out_features)
 
 
+def _linears(layers: nn.ModuleList) -> list[nn.Linear]:
+    return [cast(nn.Linear, m) for m in layers]
+
+
 def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
-    for task, a, b in zip(unshared.tasks, shared.lora_A, shared.lora_B, strict=True):
+    shared, unshared = cast(MultiTaskLoRA, shared), cast(MultiTaskLoRA, unshared)
+    layers = zip(_linears(unshared.tasks), _linears(shared.lora_A), _linears(shared.lora_B), strict=True)
+    for task, a, b in layers:
         task.weight.copy_(shared.base.weight + shared.scaling * b.weight @ a.weight)  # merged W + (alpha/r) B A
         if task.bias is not None:
             task.bias.copy_(shared.base.bias)

@@ -4,6 +4,7 @@ task heads. The twin trains N separate encoders, each starting as a copy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -91,6 +92,7 @@ def param_count(config: MultitaskConfig, shared: bool) -> int:
 
 
 def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
+    shared, unshared = cast(MultitaskModel, shared), cast(MultitaskModel, unshared)
     state = shared.encoder.state_dict()
     for encoder in unshared.encoders:
         encoder.load_state_dict(state)

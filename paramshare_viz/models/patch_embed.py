@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -76,6 +77,7 @@ class PatchEmbed(nn.Module):
         super().__init__()
         self.config, self.shared = config, shared
         c, d, p = config.in_channels, config.embed_dim, config.patch_size
+        self.proj: nn.Conv2d | LocallyConnected2d
         if shared:
             self.proj = nn.Conv2d(c, d, p, stride=p, bias=config.bias)  # one projection for every patch
         else:
@@ -94,7 +96,8 @@ def example_input(config: PatchEmbedConfig, batch: int) -> torch.Tensor:
 
 
 def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
-    unshared.proj.copy_from_conv(shared.proj)
+    shared, unshared = cast(PatchEmbed, shared), cast(PatchEmbed, unshared)
+    cast(LocallyConnected2d, unshared.proj).copy_from_conv(cast(nn.Conv2d, shared.proj))
 
 
 def param_count(config: PatchEmbedConfig, shared: bool) -> int:

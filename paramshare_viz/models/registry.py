@@ -53,7 +53,8 @@ _FORMS: dict[str, Form] = {}
 def register(form: Form) -> Form:
     if form.name in _FORMS:
         raise ValueError(f"sharing form {form.name!r} is registered twice")
-    if not (dataclasses.is_dataclass(form.config_cls) and form.config_cls.__dataclass_params__.frozen):
+    params = getattr(form.config_cls, "__dataclass_params__", None)  # set by @dataclass; not in typeshed
+    if not (dataclasses.is_dataclass(form.config_cls) and params is not None and params.frozen):
         raise TypeError(f"config of {form.name!r} must be a frozen dataclass")
     _FORMS[form.name] = form
     return form

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -94,6 +95,8 @@ class UnrolledRNN(nn.Module):
         torch.Size([2, 5, 8])
     """
 
+    c0: nn.Parameter | None  # registered in __init__ (LSTM only)
+
     def __init__(self, config: RNNConfig, shared: bool = True) -> None:
         super().__init__()
         self.config, self.shared = config, shared
@@ -142,11 +145,13 @@ def example_input(config: RNNConfig, batch: int) -> torch.Tensor:
 
 
 def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
+    shared, unshared = cast(UnrolledRNN, shared), cast(UnrolledRNN, unshared)
     state = shared.cell.state_dict()
     for cell in unshared.cells:
         cell.load_state_dict(state)
     unshared.h0.copy_(shared.h0)
     if shared.c0 is not None:
+        assert unshared.c0 is not None  # same config, so both are LSTMs
         unshared.c0.copy_(shared.c0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -101,6 +102,7 @@ def example_input(config: SiameseConfig, batch: int) -> tuple[torch.Tensor, torc
 
 
 def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
+    shared, unshared = cast(Siamese, shared), cast(Siamese, unshared)
     for branch in unshared.branches:
         branch.load_state_dict(shared.branch.state_dict())
 

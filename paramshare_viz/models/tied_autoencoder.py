@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +60,8 @@ class TiedAutoencoder(nn.Module):
         torch.Size([2, 16])
     """
 
+    decoder_bias: nn.Parameter | None  # registered in __init__ (shared model only)
+
     def __init__(self, config: TiedAutoencoderConfig, shared: bool = True) -> None:
         super().__init__()
         self.config, self.shared = config, shared
@@ -93,6 +96,7 @@ def example_input(config: TiedAutoencoderConfig, batch: int) -> torch.Tensor:
 
 
 def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
+    shared, unshared = cast(TiedAutoencoder, shared), cast(TiedAutoencoder, unshared)
     unshared.encoder.load_state_dict(shared.encoder.state_dict())
     unshared.decoder.weight.copy_(shared.encoder.weight.t())
     if shared.decoder_bias is not None:

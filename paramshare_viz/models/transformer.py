@@ -10,6 +10,7 @@ copying values). Parameter names follow the common Hugging Face usage
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -162,7 +163,10 @@ def make_block(
     )
 
 
-def per_layer(make: Callable[[], nn.Module], n: int, *, shared: bool) -> list[nn.Module]:
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def per_layer(make: Callable[[], ModuleT], n: int, *, shared: bool) -> list[ModuleT]:
     """``n`` slots: one object repeated (``shared``, sharing by identity) or ``n`` fresh ones."""
     if shared:
         one = make()

@@ -115,6 +115,7 @@ class UniversalTransformer(nn.Module):
         total = h.new_zeros(h.shape[:2])  # (N, L) accumulated halting weight
         running = torch.ones_like(total, dtype=torch.bool)
         out = torch.zeros_like(h)
+        assert self.halting is not None  # only called with act
         last = len(self.layers) - 1
         for t, (block, unit) in enumerate(zip(self.layers, self.halting, strict=True)):
             h = h + position + depth[t]

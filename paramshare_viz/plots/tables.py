@@ -11,7 +11,8 @@ STYLE = """
 .psv-table{border-collapse:collapse;font-size:13px;margin:4px 0 10px;font-variant-numeric:tabular-nums}
 .psv-table th{text-align:left;color:#6b7280;font-weight:600;border-bottom:1px solid #e5e7eb;padding:4px 10px}
 .psv-table td{border-bottom:1px solid #f3f4f6;padding:4px 10px;vertical-align:top}
-.psv-table td.num{text-align:right}
+.psv-table td.num{text-align:right;white-space:nowrap}
+.psv-table td.kind{white-space:nowrap}
 .psv-table code{font-size:12px}
 .psv-empty{color:#6b7280;font-style:italic;margin:4px 0 10px}
 </style>
@@ -23,10 +24,10 @@ def _names(names, limit: int = 4) -> str:
     return shown + (f" … and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _table(css_class: str, header: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+def _table(css_class: str, header: list[str], rows: list[list[str]], cell_classes: dict[int, str]) -> str:
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>"
+        "<tr>" + "".join(f"<td class='{cell_classes.get(i, '')}'>{c}</td>" for i, c in enumerate(r)) + "</tr>"
         for r in rows
     )
     return f"<table class='psv-table {css_class}'><tr>{head}</tr>{body}</table>"
@@ -40,7 +41,7 @@ def groups_table_html(report: SharingReport) -> str:
             note += " — the sharing here is reuse at run time (see the calls column below)"
         return STYLE + f"<div class='psv-empty psv-groups'>{note}.</div>"
     rows = [[_names(g.names), str(len(g.names)), f"{g.numel:,}", g.kind] for g in report.groups]
-    return STYLE + _table("psv-groups", ["Names", "n", "Elements", "Kind"], rows, {1, 2})
+    return STYLE + _table("psv-groups", ["Names", "n", "Elements", "Kind"], rows, {1: "num", 2: "num", 3: "kind"})
 
 
 def modules_table_html(report: SharingReport, limit: int = 40) -> str:
@@ -59,4 +60,4 @@ def modules_table_html(report: SharingReport, limit: int = 40) -> str:
         ])
     more = f"<div class='psv-empty'>… and {len(rows) - limit} more modules</div>" if len(rows) > limit else ""
     header = ["Module", "Type", "Calls", "Unique params", "Naive params", "Shares with"]
-    return STYLE + _table("psv-modules", header, rows[:limit], {2, 3, 4}) + more
+    return STYLE + _table("psv-modules", header, rows[:limit], {2: "num", 3: "num", 4: "num"}) + more
