@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import paramshare_viz as psv
+from paramshare_viz.analysis.twin_counts import twin_counts
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.explore import INITIAL, ExplorePanel, human_bytes, times
+from paramshare_viz.app.explore import INITIAL, ExplorePanel, human_bytes, reuse_note, times
 from paramshare_viz.plots.param_bars import Bar, make_param_bars_figure
 
 
@@ -133,7 +134,4 @@ def test_byte_text(n, text):
     ],
 )
 def test_reuse_note_says_how_each_form_shares(form, note):
-    from paramshare_viz.analysis.twin_counts import twin_counts
-    from paramshare_viz.app.explore import reuse_note
-
     assert reuse_note(twin_counts(form)) == note
