@@ -15,10 +15,12 @@ dashboard: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/ruff check paramshare_viz tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check paramshare_viz tests benchmarks
+	$(BIN)/mypy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -40,10 +40,11 @@ import importlib
 import os
 import pickle
 import re
+import typing
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl
 
 import torch
@@ -310,7 +311,8 @@ class StateDictModule(nn.Module):
                 if as_buffer:
                     owner.register_buffer(leaf, obj)
                 else:
-                    owner.register_parameter(leaf, cast(nn.Parameter, obj))  # not as_buffer: a Parameter
+                    # not as_buffer, so obj is a Parameter (same_view's or the new one)
+                    owner.register_parameter(leaf, typing.cast(nn.Parameter, obj))
             except KeyError as err:  # e.g. a key named "training" or "forward"
                 raise ValueError(f"state dict key {name!r} cannot be registered on a module: {err}") from None
 

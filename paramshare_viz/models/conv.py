@@ -213,7 +213,9 @@ def build(config: ConvConfig, shared: bool) -> nn.Module:
         >>> conv_param_counts(ConvConfig())  # 8*27 + 8; 64*224; 192*512 + 512
         {'conv': 224, 'locally_connected': 14336, 'dense': 98816}
     """
-    kw: dict[str, Any] = dict(stride=config.stride, padding=config.padding, dilation=config.dilation, groups=config.groups)
+    kw: dict[str, Any] = dict(
+        stride=config.stride, padding=config.padding, dilation=config.dilation, groups=config.groups
+    )
     if shared:
         return nn.Conv2d(
             config.in_channels, config.out_channels, config.kernel_size, bias=config.bias, **kw
