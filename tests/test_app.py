@@ -135,3 +135,15 @@ def test_byte_text(n, text):
 )
 def test_reuse_note_says_how_each_form_shares(form, note):
     assert reuse_note(twin_counts(form)) == note
+
+
+def test_an_unexpected_error_still_lands_in_the_status_line(app, monkeypatch):
+    import paramshare_viz.app.explore as explore_module
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(explore_module, "twin_counts", out_of_memory)
+    explore(app).editor.inputs["kernel_size"].value = 5
+    assert app.state.status_level == "error"
+    assert "RuntimeError: CUDA out of memory" in app.state.status

@@ -169,9 +169,10 @@ class ExplorePanel(widgets.VBox):
         form, device, dtype = self.state.form, self.state.device, self.state.dtype
         try:
             counts = twin_counts(form, device=device, dtype=dtype, **self.editor.values())
-        except ValueError as err:
+        except Exception as err:  # the UI boundary: say it in the status line, keep the app alive
+            what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
             self.cards.add_class("psv-stale")  # keep the last valid numbers, dimmed
-            self.state.error(f"{form}: {err}. The numbers below are for the last valid setting.")
+            self.state.error(f"{form}: {what}. The numbers below are for the last valid setting.")
             return
         self.cards.remove_class("psv-stale")
         with self.figure.batch_update():
