@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import paramshare_viz as psv
+import paramshare_viz.app.explore as explore_module
 from paramshare_viz.analysis.twin_counts import twin_counts
 from paramshare_viz.app import make_dashboard
 from paramshare_viz.app.explore import INITIAL, ExplorePanel, human_bytes, reuse_note, times
@@ -138,8 +139,6 @@ def test_reuse_note_says_how_each_form_shares(form, note):
 
 
 def test_an_unexpected_error_still_lands_in_the_status_line(app, monkeypatch):
-    import paramshare_viz.app.explore as explore_module
-
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("CUDA out of memory")
 

@@ -106,18 +106,25 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     page.screenshot(path=str(tmp_path / "dashboard-albert.png"), full_page=True)
 
 
-def test_binder_path_renders_under_jupyter_server(page, tmp_path):
+@pytest.fixture(scope="module")
+def binder_url(tmp_path_factory):
     """mybinder.org opens /voila/render/notebooks/dashboard.ipynb inside Jupyter Server."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    url = f"{base}/voila/render/notebooks/dashboard.ipynb"
-    with running(jupyter_server_command(port), f"{base}/api/status", tmp_path / "server.log"):
-        with urllib.request.urlopen(url, timeout=120) as response:
-            assert response.status == 200
-            body = response.read().decode()
-        assert "application/vnd.jupyter.widget-view+json" in body  # the cell ran and made the app
-        assert "Traceback" not in body
+    log = tmp_path_factory.mktemp("jupyter") / "server.log"
+    with running(jupyter_server_command(port), f"{base}/api/status", log):
+        yield f"{base}/voila/render/notebooks/dashboard.ipynb"
 
-        page.goto(url, timeout=120_000)
-        page.wait_for_selector(COUNT.format("shared"), timeout=120_000)
-        assert shown_counts(page) == expected_counts()
+
+def test_binder_path_serves_the_executed_dashboard(binder_url):
+    with urllib.request.urlopen(binder_url, timeout=120) as response:
+        assert response.status == 200
+        body = response.read().decode()
+    assert "application/vnd.jupyter.widget-view+json" in body  # the cell ran and made the app
+    assert "Traceback" not in body
+
+
+def test_binder_path_renders_in_the_browser(page, binder_url):
+    page.goto(binder_url, timeout=120_000)
+    page.wait_for_selector(COUNT.format("shared"), timeout=120_000)
+    assert shown_counts(page) == expected_counts()
