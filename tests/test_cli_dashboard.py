@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
 from pathlib import Path
 
-from paramshare_viz.app.serve import voila_command
+import paramshare_viz.app.serve as serve_module
+from paramshare_viz.app.serve import DASHBOARD_SOURCE, notebook_to_serve, voila_command
 from paramshare_viz.cli import build_parser, main
 from tests.servers import dashboard_command, free_port, start, wait_for_http
 
@@ -59,3 +61,16 @@ def group_gone(pgid: int, within_s: float) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_installed_without_a_checkout_serves_a_generated_notebook(tmp_path, monkeypatch):
+    monkeypatch.setattr(serve_module, "REPO_NOTEBOOK", tmp_path / "missing.ipynb")
+    path = notebook_to_serve(None, tmp_path)
+    nb = json.loads(path.read_text())
+    assert [c["source"] for c in nb["cells"]] == [DASHBOARD_SOURCE]
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_checkout_serves_its_own_notebook(tmp_path):
+    assert notebook_to_serve(None, tmp_path) == serve_module.REPO_NOTEBOOK
+    assert not list(tmp_path.iterdir())

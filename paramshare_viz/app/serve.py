@@ -42,17 +42,26 @@ def voila_command(notebook: Path, *, port: int, ip: str, open_browser: bool) -> 
     ]
 
 
+def notebook_to_serve(notebook: str | None, scratch: Path) -> Path:
+    """``notebook``, else the checkout's dashboard, else a fresh copy written into ``scratch``."""
+    if notebook:
+        path = Path(notebook)
+        if not path.is_file():
+            raise ValueError(f"notebook={notebook!r} does not exist")
+        return path
+    if REPO_NOTEBOOK.is_file():
+        return REPO_NOTEBOOK
+    path = scratch / "dashboard.ipynb"  # installed from a wheel: no checkout around
+    path.write_text(json.dumps(dashboard_notebook(), indent=1))
+    return path
+
+
 def serve(*, port: int = 8866, ip: str = "127.0.0.1", open_browser: bool = True, notebook: str | None = None) -> int:
     """Run Voila until Ctrl-C; returns its exit code."""
     if not 0 < port < 65536:
         raise ValueError(f"port={port} is not a TCP port (1-65535)")
-    with tempfile.TemporaryDirectory(prefix="paramshare-viz-") as tmp:
-        path = Path(notebook) if notebook else REPO_NOTEBOOK
-        if notebook and not path.is_file():
-            raise ValueError(f"notebook={notebook!r} does not exist")
-        if not path.is_file():  # installed from a wheel: no checkout around
-            path = Path(tmp) / "dashboard.ipynb"
-            path.write_text(json.dumps(dashboard_notebook(), indent=1))
+    with tempfile.TemporaryDirectory(prefix="paramshare-viz-") as scratch:
+        path = notebook_to_serve(notebook, Path(scratch))
         print(f"paramshare_viz dashboard: http://{ip}:{port}/  (Ctrl-C stops it)", flush=True)
         proc = subprocess.Popen(voila_command(path, port=port, ip=ip, open_browser=open_browser))
         try:
