@@ -13,6 +13,7 @@ mean, so timing, measured memory and the roofline all run the same work:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import platform
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,15 @@ def environment(device: str | torch.device = "cpu") -> dict[str, Any]:
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
     }
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    """A result dataclass as plain data; nested results convert through their own ``to_dict``."""
+    out = {}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        out[f.name] = value.to_dict() if hasattr(value, "to_dict") else value
+    return out
 
 
 @contextlib.contextmanager

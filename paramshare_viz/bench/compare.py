@@ -20,9 +20,10 @@ from torch import nn
 from paramshare_viz.bench._workload import (
     OptimizerSpec,
     Workload,
-    device_name,
+    environment,
     fixed_threads,
     make_optimizer,
+    record_dict,
     synchronizer,
 )
 from paramshare_viz.bench.timing import (
@@ -83,15 +84,7 @@ class Comparison:
     threads: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "forward": self.forward.to_dict(),
-            "backward": self.backward.to_dict() if self.backward else None,
-            "step": self.step.to_dict() if self.step else None,
-            "device": self.device,
-            "device_name": self.device_name,
-            "torch_version": self.torch_version,
-            "threads": self.threads,
-        }
+        return record_dict(self)
 
 
 def compare(
@@ -134,7 +127,7 @@ def compare(
         sa, sb = measure_interleaved(fns, **kw)
         return PairTiming.from_stats(sa, sb)
 
-    with fixed_threads(threads) as n_threads:
+    with fixed_threads(threads):
         fwd = pair([a.forward, b.forward])
         bwd = pair([a.backward, b.backward]) if backward else None
         a.clear_grads()
@@ -145,12 +138,5 @@ def compare(
                 opt_a = make_optimizer(optimizer, a.model)
                 opt_b = make_optimizer(optimizer, b.model)
                 step = pair([a.step_fn(opt_a), b.step_fn(opt_b)])
-    return Comparison(
-        forward=fwd,
-        backward=bwd,
-        step=step,
-        device=str(a.device),
-        device_name=device_name(a.device),
-        torch_version=torch.__version__,
-        threads=n_threads,
-    )
+        # inside the block: environment() records the thread count held while measuring
+        return Comparison(forward=fwd, backward=bwd, step=step, **environment(a.device))

@@ -24,9 +24,10 @@ from torch import nn
 from paramshare_viz.bench._workload import (
     OptimizerSpec,
     Workload,
-    device_name,
+    environment,
     fixed_threads,
     make_optimizer,
+    record_dict,
     synchronizer,
 )
 
@@ -104,15 +105,7 @@ class TimingResult:
     threads: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "forward": self.forward.to_dict(),
-            "backward": self.backward.to_dict() if self.backward else None,
-            "step": self.step.to_dict() if self.step else None,
-            "device": self.device,
-            "device_name": self.device_name,
-            "torch_version": self.torch_version,
-            "threads": self.threads,
-        }
+        return record_dict(self)
 
 
 def measure_interleaved(
@@ -215,7 +208,7 @@ def time_model(
         sync=synchronizer(work.device),
         clock=clock,
     )
-    with fixed_threads(threads) as n_threads:
+    with fixed_threads(threads):
         (fwd,) = measure_interleaved([work.forward], **kw)
         bwd = measure_interleaved([work.backward], **kw)[0] if backward else None
         work.clear_grads()
@@ -224,12 +217,5 @@ def time_model(
             with work.restoring_parameters():
                 opt = make_optimizer(optimizer, work.model)
                 (step,) = measure_interleaved([work.step_fn(opt)], **kw)
-    return TimingResult(
-        forward=fwd,
-        backward=bwd,
-        step=step,
-        device=str(work.device),
-        device_name=device_name(work.device),
-        torch_version=torch.__version__,
-        threads=n_threads,
-    )
+        # inside the block: environment() records the thread count held while measuring
+        return TimingResult(forward=fwd, backward=bwd, step=step, **environment(work.device))
