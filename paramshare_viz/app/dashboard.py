@@ -9,15 +9,19 @@ import ipywidgets as widgets
 from paramshare_viz.app.explore import ExplorePanel
 from paramshare_viz.app.state import AppState
 
-STATUS_COLOURS = {"info": "#374151", "error": "#b91c1c"}
+#: Text and background of the status line; info follows the Jupyter theme (light or dark).
+STATUS_STYLES = {
+    "info": ("var(--jp-ui-font-color1,#374151)", "var(--jp-layout-color2,#f9fafb)"),
+    "error": ("#991b1b", "#fee2e2"),
+}
 
 
 def status_html(message: str, level: str) -> str:
+    colour, background = STATUS_STYLES[level]
     icon = "⚠ " if level == "error" else ""
     return (
-        f"<div role='status' data-level='{level}' style='color:{STATUS_COLOURS[level]};"
-        f"padding:6px 10px;border-radius:6px;background:{'#fef2f2' if level == 'error' else '#f9fafb'}'>"
-        f"{icon}{html.escape(message)}</div>"
+        f"<div role='status' data-level='{level}' style='color:{colour};background:{background};"
+        f"padding:6px 10px;border-radius:6px'>{icon}{html.escape(message)}</div>"
     )
 
 

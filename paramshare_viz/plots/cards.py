@@ -12,17 +12,18 @@ class Card:
     title: str
     value: str
     note: str = ""
-    colour: str = "#111827"
+    colour: str = "#9ca3af"  # the card's top stripe
 
 
+# JupyterLab's theme variables (with light fallbacks) keep the cards readable in Voila's dark theme.
 STYLE = """
 <style>
 .psv-cards{display:flex;gap:12px;flex-wrap:wrap;margin:6px 0 4px}
-.psv-card{border:1px solid #e5e7eb;border-radius:10px;padding:10px 14px;min-width:190px;
-  background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.04)}
-.psv-card-title{font-size:12px;color:#6b7280;text-transform:uppercase;letter-spacing:.04em}
+.psv-card{border:1px solid var(--jp-border-color2,#e5e7eb);border-radius:10px;padding:10px 14px;min-width:190px;
+  background:var(--jp-layout-color1,#fff);color:var(--jp-ui-font-color0,#111827);box-shadow:0 1px 2px rgba(0,0,0,.04)}
+.psv-card-title{font-size:12px;color:var(--jp-ui-font-color2,#6b7280);text-transform:uppercase;letter-spacing:.04em}
 .psv-count{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums}
-.psv-card-note{font-size:12px;color:#4b5563;margin-top:2px}
+.psv-card-note{font-size:12px;color:var(--jp-ui-font-color1,#4b5563);margin-top:2px}
 .psv-stale .psv-card{opacity:.45}
 </style>
 """

@@ -9,8 +9,8 @@ from paramshare_viz.analysis.report import SharingReport
 STYLE = """
 <style>
 .psv-table{border-collapse:collapse;font-size:13px;margin:4px 0 10px;font-variant-numeric:tabular-nums}
-.psv-table th{text-align:left;color:#6b7280;font-weight:600;border-bottom:1px solid #e5e7eb;padding:4px 10px}
-.psv-table td{border-bottom:1px solid #f3f4f6;padding:4px 10px;vertical-align:top}
+.psv-table th{text-align:left;color:#6b7280;font-weight:600;border-bottom:1px solid var(--jp-border-color2,#e5e7eb);padding:4px 10px}
+.psv-table td{border-bottom:1px solid var(--jp-border-color3,#f3f4f6);padding:4px 10px;vertical-align:top}
 .psv-table td.num{text-align:right;white-space:nowrap}
 .psv-table td.kind{white-space:nowrap}
 .psv-table code{font-size:12px}
