@@ -8,7 +8,7 @@ import paramshare_viz as psv
 import paramshare_viz.app.explore as explore_module
 from paramshare_viz.analysis.twin_counts import twin_counts
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.explore import INITIAL, ExplorePanel, human_bytes, reuse_note, times
+from paramshare_viz.app.explore import INITIAL, ExplorePanel, reuse_note, times
 from paramshare_viz.plots.param_bars import Bar, make_param_bars_figure
 
 
@@ -29,7 +29,7 @@ def test_initial_numbers_and_status(app):
     assert list(panel.figure.data[0].y) == [448, 448 * 1024, 3072 * 16384 + 16384]
     assert 'data-key="shared"' in panel.cards.value and "448" in panel.cards.value
     assert "1,024 positions" in panel.cards.value
-    assert "1.8 KB" in panel.cards.value  # 448 * 4 bytes
+    assert "1.8 KiB" in panel.cards.value  # 448 * 4 bytes
     assert app.state.status_level == "info"
     assert "shared 448 parameters, twin 458,752 (1,024×)" in app.state.status
 
@@ -100,7 +100,7 @@ def test_device_and_dtype(app):
     panel = explore(app)
     assert panel.device.options == tuple(psv.zoo.available_devices())  # only devices that exist here
     app.state.dtype = "float64"
-    assert "3.5 KB" in panel.cards.value  # 448 * 8 bytes
+    assert "3.5 KiB" in panel.cards.value  # 448 * 8 bytes
     app.state.device = "meta"
     assert "on meta in float64" in app.state.status
 
@@ -116,10 +116,6 @@ def test_figure_builder_is_pure():
 def test_ratio_text(ratio, text):
     assert times(ratio) == text
 
-
-@pytest.mark.parametrize(("n", "text"), [(448, "448 B"), (1792, "1.8 KB"), (3 * 1024**2, "3.0 MB")])
-def test_byte_text(n, text):
-    assert human_bytes(n) == text
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from paramshare_viz import zoo
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
 from paramshare_viz.app.config_editor import ConfigEditor
 from paramshare_viz.app.state import AppState
+from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.models import registry
 from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
@@ -26,14 +27,6 @@ SIDE_LABELS = {"conv": ("Conv2d (shared)", "Locally connected")}
 def times(ratio: float) -> str:
     """``1,024×`` for large ratios, ``2.5×`` for small ones."""
     return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:,.1f}×"
-
-
-def human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    raise AssertionError
 
 
 def _conv_note(c) -> str:
@@ -105,8 +98,8 @@ def explore_cards(counts: TwinCounts) -> list[Card]:
         Card(
             "bytes",
             f"Parameter memory ({counts.dtype})",
-            human_bytes(counts.shared.unique_bytes),
-            f"twin: {human_bytes(counts.unshared.unique_bytes)}",
+            fmt_bytes(counts.shared.unique_bytes),
+            f"twin: {fmt_bytes(counts.unshared.unique_bytes)}",
             theme.ACCENT,
         )
     )
