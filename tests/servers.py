@@ -68,10 +68,10 @@ def dashboard_command(port: int) -> list[str]:
     return [str(BIN / "paramshare-viz"), "dashboard", "--port", str(port), "--no-browser"]
 
 
-def jupyter_server_command(port: int) -> list[str]:
-    """Jupyter Server with the Voila extension, as Binder runs it (no token for the test)."""
+def jupyter_server_command(port: int, root: Path = REPO) -> list[str]:
+    """Jupyter Server with the Voila and JupyterLab extensions, as Binder runs it (no token for the test)."""
     return [
         str(BIN / "jupyter"), "server", "--no-browser", "--allow-root", f"--port={port}",
         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
-        f"--ServerApp.root_dir={REPO}",
+        f"--ServerApp.root_dir={root}",
     ]

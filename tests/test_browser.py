@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import urllib.request
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from paramshare_viz import zoo
 from paramshare_viz.app.explore import INITIAL, form_label
 from paramshare_viz.models.conv import conv_param_counts
-from tests.servers import free_port, jupyter_server_command, running
+from tests.servers import REPO, free_port, jupyter_server_command, running
 
 pytestmark = pytest.mark.browser
 
@@ -107,13 +108,20 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def binder_url(tmp_path_factory):
-    """mybinder.org opens /voila/render/notebooks/dashboard.ipynb inside Jupyter Server."""
+def binder_server(tmp_path_factory):
+    """Jupyter Server as on mybinder.org, over a copy of notebooks/ (JupyterLab autosaves outputs)."""
+    root = tmp_path_factory.mktemp("binder")
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("jupyter") / "server.log"
-    with running(jupyter_server_command(port), f"{base}/api/status", log):
-        yield f"{base}/voila/render/notebooks/dashboard.ipynb"
+    with running(jupyter_server_command(port, root), f"{base}/api/status", root / "server.log"):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def binder_url(binder_server):
+    """The Binder badge's urlpath: the dashboard rendered by Voila inside Jupyter Server."""
+    return f"{binder_server}/voila/render/notebooks/dashboard.ipynb"
 
 
 def test_binder_path_serves_the_executed_dashboard(binder_url):
@@ -128,3 +136,17 @@ def test_binder_path_renders_in_the_browser(page, binder_url):
     page.goto(binder_url, timeout=120_000)
     page.wait_for_selector(COUNT.format("shared"), timeout=120_000)
     assert shown_counts(page) == expected_counts()
+
+
+def test_dashboard_notebook_runs_in_jupyterlab(page, binder_server, tmp_path):
+    """The JupyterLab badge: the widgets (ipywidgets, plotly's anywidget) render in Lab too."""
+    page.goto(f"{binder_server}/lab/tree/notebooks/dashboard.ipynb", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=120_000)
+    page.wait_for_selector("text=| Idle", timeout=120_000)  # the kernel is up
+    page.click(".jp-Cell .jp-InputArea-editor")
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_selector(COUNT.format("shared"), timeout=120_000)
+    assert shown_counts(page) == expected_counts()
+    page.wait_for_selector(".js-plotly-plot .bartext")
+    assert bar_labels(page) == ["448", "458,752", "50,348,032"]
+    page.screenshot(path=str(tmp_path / "jupyterlab.png"))
