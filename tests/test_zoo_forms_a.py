@@ -77,7 +77,7 @@ BAD = [
     (
         "conv",
         dict(kernel_size=9, padding=0),
-        "kernel_size=9 is larger than the padded input (image_size=8 + 2*padding=0 = 8)",
+        "kernel_size=9 is larger than the padded input of 8 pixels (image_size=8 plus twice padding=0)",
     ),
     ("conv", dict(in_channels=4, groups=3), "groups=3 does not divide in_channels=4"),
     ("conv", dict(in_channels=4, out_channels=6, groups=4), "groups=4 does not divide out_channels=6"),

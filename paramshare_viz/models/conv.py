@@ -65,7 +65,7 @@ class ConvConfig:
                 what += f" with dilation={self.dilation} spans {span} pixels and"
             raise ValueError(
                 f"{what} is larger than the padded input "
-                f"(image_size={self.image_size} + 2*padding={self.padding} = {padded})"
+                f"of {padded} pixels (image_size={self.image_size} plus twice padding={self.padding})"
             )
         if output_size(self) == (1, 1):
             raise ValueError(
