@@ -93,23 +93,15 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _cli_value(text: str) -> object:
-    """``"16" -> 16``, ``"0.5" -> 0.5``, ``"true" -> True``; anything else stays a string."""
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
 def _overrides(pairs: Sequence[str]) -> dict[str, object]:
+    from paramshare_viz.analysis.loading import parse_value  # imports torch: not at CLI start-up
+
     out: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"{pair!r} is not a config override; write field=value, e.g. image_size=16")
-        out[key.strip()] = _cli_value(value.strip())
+        out[key.strip()] = parse_value(value.strip())
     return out
 
 
@@ -161,10 +153,10 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
 
     def run(args: argparse.Namespace) -> int:
-        import csv
         import json
 
         from paramshare_viz import bench, zoo
+        from paramshare_viz.analysis.loading import parse_value
         from paramshare_viz.bench.table import pair_table, sweep_table
         from paramshare_viz.plots import bench_figures
 
@@ -177,7 +169,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         timing = {} if args.min_time is None else {"min_time_s": args.min_time}
         common = dict(device=args.device, backward=args.backward, timing=timing)
         if args.knob:
-            values = [_cli_value(v.strip()) for v in args.values.split(",") if v.strip()]
+            values = [parse_value(v.strip()) for v in args.values.split(",") if v.strip()]
             kw = dict(batch=args.batch, threads=args.threads, bar=True, **common)
             result = bench.sweep(args.form, args.knob, values, **kw, **overrides)
             rows, out = result.rows, result.to_dict()
@@ -201,17 +193,14 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
             text += f"({env['device_name']}, {env['threads']} threads)\n"
             text += pair_table(row)
             if args.csv:
-                with open(args.csv, "w", newline="") as f:
-                    writer = csv.DictWriter(f, fieldnames=list(row))
-                    writer.writeheader()
-                    writer.writerow(row)
+                bench.write_csv([row], args.csv)
             if args.html:
                 fig = bench_figures.make_compare_figure(row, title=f"{args.form}: shared vs unshared twin")
                 fig.write_html(args.html)
         if args.roof:
             roof = bench.measure_roof(args.device)
             out["roof"] = roof.to_dict()
-            text += f"\nroofs: peak {roof.peak_flops / 1e9:.3g} GFLOP/s (matmul), "
+            text += f"\nroofs: peak {roof.peak_flops / 1e9:.3g} GFLOP/s ({roof.peak_kernel}), "
             text += f"bandwidth {roof.bandwidth_bytes_per_s / 1e9:.3g} GB/s (copy), "
             text += f"ridge {roof.ridge_intensity:.3g} FLOP/B"
         print(json.dumps(out, indent=2, default=str) if args.json else text)

@@ -8,7 +8,8 @@ import json
 import pytest
 import torch
 
-from paramshare_viz.cli import _cli_value, main
+from paramshare_viz.analysis.loading import parse_value
+from paramshare_viz.cli import main
 
 FAST = ["--min-time", "0", "--threads", "1"]
 
@@ -107,7 +108,7 @@ def test_errors_are_plain_words(capsys, argv, message):
 
 
 def test_values_parse_like_config_fields():
-    assert [_cli_value(v) for v in ("16", "0.5", "true", "False", "lstm")] == [16, 0.5, True, False, "lstm"]
+    assert [parse_value(v) for v in ("16", "0.5", "true", "False", "lstm")] == [16, 0.5, True, False, "lstm"]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; CI machines have none")

@@ -145,9 +145,15 @@ def _parse_value(key: str, raw: str, spec: str) -> Any:
                 f"spec={spec!r}: dtype={raw!r} is not a torch dtype (e.g. float32, float64, bfloat16)"
             )
         return dtype
-    for cast in (int, float):
+    return parse_value(raw)
+
+
+def parse_value(raw: str) -> Any:
+    """A config value typed by hand: ``"16" -> 16``, ``"0.5" -> 0.5``, ``"True" -> True``,
+    ``"none" -> None``; anything else (``"lstm"``) stays a string."""
+    for number in (int, float):
         try:
-            return cast(raw)
+            return number(raw)
         except ValueError:
             pass
     low = raw.lower()

@@ -41,7 +41,7 @@ from paramshare_viz.bench.roofline import (
     measure_roof,
     roofline_point,
 )
-from paramshare_viz.bench.sweep import MEASURES, SweepResult, measure_pair, sweep
+from paramshare_viz.bench.sweep import MEASURES, SweepResult, measure_pair, sweep, write_csv
 from paramshare_viz.bench.timing import Stats, TimingResult, measure_interleaved, time_model
 
 __all__ = [
@@ -67,4 +67,5 @@ __all__ = [
     "roofline_point",
     "sweep",
     "time_model",
+    "write_csv",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,12 +73,7 @@ class SweepResult:
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the rows as CSV (one header line, one line per value); returns the path."""
-        path = Path(path)
-        with path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.columns)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        return path
+        return write_csv(self.rows, path, columns=self.columns)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -277,3 +272,13 @@ def sweep(
             if pbar is not None:
                 pbar.close()
     return result
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], path: str | Path, *, columns: Sequence[str] | None = None) -> Path:
+    """Rows of bench measurements as CSV (header from ``columns`` or the first row); returns the path."""
+    path = Path(path)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns if columns is not None else rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
