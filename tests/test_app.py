@@ -18,9 +18,8 @@ def app():
 
 
 def explore(app) -> ExplorePanel:
-    tabs = app.children[-1]
-    assert tabs.titles[0] == "Explore"
-    return tabs.children[0]
+    assert app.tabs.titles[0] == "Explore"
+    return app.tabs.panel("Explore")
 
 
 def test_initial_numbers_and_status(app):
@@ -142,3 +141,19 @@ def test_an_unexpected_error_still_lands_in_the_status_line(app, monkeypatch):
     explore(app).editor.inputs["kernel_size"].value = 5
     assert app.state.status_level == "error"
     assert "RuntimeError: CUDA out of memory" in app.state.status
+
+
+def test_tabs_build_their_panel_when_first_opened(app):
+    tabs = app.tabs
+    assert set(tabs.panels) == {"Explore"}  # the page loads one panel only
+    for index, title in enumerate(tabs.titles):
+        tabs.selected_index = index
+        assert title in tabs.panels, title
+        assert tabs.children[index].children == (tabs.panels[title],)
+    assert app.state.status_level == "info", app.state.status
+
+
+def test_header_says_where_it_runs(app):
+    header = app.children[0].value
+    assert "Running on" in header
+    assert ("CUDA" in header or "NVIDIA" in header) == ("cuda" in psv.zoo.available_devices())

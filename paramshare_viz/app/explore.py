@@ -175,6 +175,7 @@ class ExplorePanel(widgets.VBox):
     def _show(self, counts: TwinCounts) -> None:
         """Cards, tables and status for ``counts`` (the figure is updated by the caller)."""
         form, device, dtype = counts.form, counts.device, counts.dtype
+        self.state.overrides = dict(self.editor.values())
         self.cards.value = cards_html(explore_cards(counts))
         self.groups.value = groups_table_html(counts.shared)
         self.groups_box.titles = [f"Tensors under several names: {len(counts.shared.groups)} group(s)"]

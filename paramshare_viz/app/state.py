@@ -15,11 +15,18 @@ class AppState(traitlets.HasTraits):
     form = traitlets.Unicode("conv")  # a psv.zoo.forms() key
     device = traitlets.Unicode("cpu")  # one of psv.zoo.available_devices()
     dtype = traitlets.Unicode("float32")
+    #: Config overrides of the last valid setting in Explore (what Compare and the other tabs reuse).
+    overrides = traitlets.Dict()
     status = traitlets.Unicode("")
-    status_level = traitlets.Enum(["info", "error"], default_value="info")
+    status_level = traitlets.Enum(["info", "busy", "error"], default_value="info")
 
     def info(self, message: str) -> None:
         self.status_level = "info"
+        self.status = message
+
+    def busy(self, message: str) -> None:
+        """Work is running; the message says what, and the page stays usable meanwhile."""
+        self.status_level = "busy"
         self.status = message
 
     def error(self, message: str) -> None:

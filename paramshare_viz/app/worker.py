@@ -1,0 +1,77 @@
+"""Long work off the page's thread: one background job per panel, the newest one wins.
+
+Voila gives each visitor one kernel. Work that runs in the kernel's main thread
+(a timing sweep, a training loop) blocks every other widget on the page, so
+panels hand such work to a :class:`Worker`: it runs in a daemon thread, checks
+a stop flag between steps, and reports back through callbacks. A thread rather
+than an asyncio task because the work is torch compute that never awaits: on
+the event loop it would block the kernel just the same, while torch releases
+the GIL inside its kernels, so the main thread keeps answering widget messages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class Worker:
+    """Runs one job at a time in a daemon thread; starting a new job supersedes the old one.
+
+    ``work(stop)`` receives a :class:`threading.Event`; it should check
+    ``stop.is_set()`` between steps and return what it has (partial results
+    are results). ``on_done(result)`` or ``on_error(err)`` runs in the worker
+    thread when the job ends, unless a newer job superseded it, in which case
+    its outcome is dropped: the page only ever shows the latest request.
+    """
+
+    def __init__(self) -> None:
+        self._generation = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(
+        self,
+        work: Callable[[threading.Event], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        with self._lock:
+            self._stop.set()  # ask the previous job to finish early; its outcome is dropped
+            self._generation += 1
+            generation, stop = self._generation, threading.Event()
+            self._stop = stop
+
+        def current() -> bool:
+            return generation == self._generation
+
+        def run() -> None:
+            try:
+                result = work(stop)
+            except BaseException as err:  # reported through on_error, never lost in a thread
+                if current():
+                    on_error(err)
+                return
+            if current():
+                on_done(result)
+
+        self._thread = threading.Thread(target=run, daemon=True, name=f"psv-worker-{generation}")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the running job to stop between steps; it still reports what it has."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the current job ends (tests, notebooks); ``True`` if it did."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
