@@ -16,6 +16,7 @@ from torch import nn
 
 from paramshare_viz import models  # noqa: F401  (imports every form, filling the registry)
 from paramshare_viz.models import registry
+from paramshare_viz.models.presets import PRESETS
 from paramshare_viz.models.registry import ExampleInput
 
 #: Builds estimated to need more than this many bytes of parameters are refused
@@ -46,6 +47,15 @@ def make_config(form: str, **overrides: Any) -> Any:
     if unknown:
         raise ValueError(f"{form}: unknown config field(s) {unknown}; valid fields are {sorted(fields)}")
     return dataclasses.replace(spec.config_cls(), **overrides)
+
+
+def presets(form: str) -> dict[str, dict[str, Any]]:
+    """Named configs of published models for ``form``: ``{name: overrides}``, sources in
+    ``models/presets.py``. ``build(form, device="meta", **presets(form)[name])`` counts one
+    without allocating.
+    """
+    registry.get(form)  # a plain error for an unknown form
+    return {name: dict(overrides) for name, overrides in PRESETS.get(form, {}).items()}
 
 
 def available_devices() -> list[str]:
