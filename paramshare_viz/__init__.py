@@ -5,7 +5,7 @@
 ['conv', 'patch_embed', 'rnn']
 """
 
-from paramshare_viz import bench, zoo
+from paramshare_viz import bench, sliding, zoo
 from paramshare_viz.analysis import ModuleRow, SharedGroup, SharingReport, analyze, untie
 from paramshare_viz.analysis.loading import load_model
 from paramshare_viz.analysis.ties import TieHealth, check_ties
@@ -22,6 +22,7 @@ __all__ = [
     "bench",
     "check_ties",
     "load_model",
+    "sliding",
     "untie",
     "zoo",
 ]
