@@ -1,6 +1,8 @@
-"""The dashboard's widgets without a browser: state, numbers, figure updated in place."""
+"""The dashboard's widgets without a browser: state, numbers, bars updated in place."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -9,12 +11,16 @@ import paramshare_viz.app.explore as explore_module
 from paramshare_viz.analysis.twin_counts import twin_counts
 from paramshare_viz.app import make_dashboard
 from paramshare_viz.app.explore import INITIAL, ExplorePanel, reuse_note, times
-from paramshare_viz.plots.param_bars import Bar, make_param_bars_figure
 
 
 @pytest.fixture
 def app():
     return make_dashboard()
+
+
+def bar_counts(panel: ExplorePanel) -> list[int]:
+    """The counts the HTML bars show, in order (their data-count attributes)."""
+    return [int(n) for n in re.findall(r'data-count="(\d+)"', panel.bars.value)]
 
 
 def explore(app) -> ExplorePanel:
@@ -25,7 +31,7 @@ def explore(app) -> ExplorePanel:
 def test_initial_numbers_and_status(app):
     panel = explore(app)
     # conv 3 -> 16 channels, 3x3, padding 1 on 32x32: 16*3*3*3 + 16 = 448; 32*32 positions; dense 3072 -> 16384.
-    assert list(panel.figure.data[0].y) == [448, 448 * 1024, 3072 * 16384 + 16384]
+    assert bar_counts(panel) == [448, 448 * 1024, 3072 * 16384 + 16384]
     assert 'data-key="shared"' in panel.cards.value and "448" in panel.cards.value
     assert "1,024 positions" in panel.cards.value
     assert "1.8 KiB" in panel.cards.value  # 448 * 4 bytes
@@ -33,13 +39,13 @@ def test_initial_numbers_and_status(app):
     assert "shared 448 parameters, twin 458,752 (1,024×)" in app.state.status
 
 
-def test_change_updates_the_same_figure(app):
+def test_change_updates_the_same_bars(app):
     panel = explore(app)
-    figure = panel.figure
+    bars = panel.bars
     panel.editor.inputs["kernel_size"].value = 5
-    assert panel.figure is figure  # updated in place, never rebuilt
-    assert list(figure.data[0].y) == [1216, 1216 * 900, 3072 * 16 * 900 + 16 * 900]  # 16*3*25 + 16 = 1216
-    assert list(figure.data[0].text) == ["1,216", "1,094,400", "44,251,200"]
+    assert panel.bars is bars  # updated in place, never rebuilt
+    assert bar_counts(panel) == [1216, 1216 * 900, 3072 * 16 * 900 + 16 * 900]  # 16*3*25 + 16 = 1216
+    assert re.findall(r'psv-bar-value">([\d,]+)<', bars.value) == ["1,216", "1,094,400", "44,251,200"]
 
 
 @pytest.mark.parametrize(
@@ -54,17 +60,17 @@ def test_change_updates_the_same_figure(app):
 )
 def test_bad_input_is_reported_and_the_app_recovers(app, field, value, message):
     panel = explore(app)
-    before = list(panel.figure.data[0].y)
+    before = bar_counts(panel)
     panel.editor.inputs[field].value = value
     assert app.state.status_level == "error"
     assert message in app.state.status
-    assert list(panel.figure.data[0].y) == before  # last valid numbers kept
+    assert bar_counts(panel) == before  # last valid numbers kept
     assert "psv-stale" in panel.cards._dom_classes
 
     panel.editor.inputs[field].value = {"kernel_size": 1, "in_channels": 1, "out_channels": 2, "stride": 2, "padding": 0}[field]
     assert app.state.status_level == "info"
     assert "psv-stale" not in panel.cards._dom_classes
-    assert list(panel.figure.data[0].y) != before
+    assert bar_counts(panel) != before
 
 
 @pytest.mark.parametrize("form", psv.zoo.forms())
@@ -73,7 +79,7 @@ def test_every_form_shows_both_twins(app, form):
     app.state.form = form
     shared, unshared = psv.zoo.pair(form, **INITIAL.get(form, {}))
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    assert list(panel.figure.data[0].y)[:2] == [count(shared), count(unshared)]
+    assert bar_counts(panel)[:2] == [count(shared), count(unshared)]
     assert set(panel.editor.inputs) <= {f for f in psv.zoo.default_config(form).__dataclass_fields__}
     assert app.state.status_level == "info", app.state.status
 
@@ -102,13 +108,6 @@ def test_device_and_dtype(app):
     assert "3.5 KiB" in panel.cards.value  # 448 * 8 bytes
     app.state.device = "meta"
     assert "on meta in float64" in app.state.status
-
-
-def test_figure_builder_is_pure():
-    fig = make_param_bars_figure([Bar("a", "A", 10, "#000"), Bar("b", "B", 10**6, "#111")])
-    assert list(fig.data[0].y) == [10, 10**6]
-    assert fig.layout.yaxis.type == "log"
-    assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] > 6
 
 
 @pytest.mark.parametrize(("ratio", "text"), [(1024.0, "1,024×"), (112384.0, "112,384×"), (2.5, "2.5×"), (9.96, "10.0×")])

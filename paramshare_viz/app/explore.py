@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
 from paramshare_viz import zoo
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
@@ -14,7 +15,7 @@ from paramshare_viz.models import registry
 from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
-from paramshare_viz.plots.param_bars import Bar, make_param_bars_figure, update_param_bars_figure
+from paramshare_viz.plots.param_bars import Bar, param_bars_html
 from paramshare_viz.plots.tables import groups_table_html, modules_table_html
 
 #: Where a form's first view should start, when the zoo's tiny default tells less.
@@ -22,6 +23,35 @@ INITIAL = {"conv": {"image_size": 32, "out_channels": 16}}  # a CIFAR-sized firs
 
 #: Names of the two sides, where "shared" / "unshared twin" says less.
 SIDE_LABELS = {"conv": ("Conv2d (shared)", "Locally connected")}
+
+
+#: Bytes of parameters (of the larger model) Explore allocates on each device; larger sizes are
+#: counted on the meta device, which takes milliseconds at any size.
+EXPLORE_BUDGETS = {"cpu": 64 * 1024**2, "cuda": 2 * 1024**3}
+
+#: The preset menu's entries that are not published configs.
+DEFAULT, CUSTOM = "default (small)", "custom"
+
+
+def counting_device(form: str, overrides: dict, device: str, dtype: str) -> tuple[str, str]:
+    """Where Explore builds ``form``: ``(device, "")``, or ``("meta", why)`` when the larger
+    model's parameters exceed ``EXPLORE_BUDGETS[device]``.
+
+    Raises:
+        ValueError: a bad field or value (the config's own message).
+    """
+    budget = EXPLORE_BUDGETS.get(device)
+    if budget is None:  # meta itself
+        return device, ""
+    config = zoo.make_config(form, **overrides)
+    need = max(zoo.estimated_bytes(form, config, shared=s, dtype=DTYPES.get(dtype)) for s in (True, False))
+    if need <= budget:
+        return device, ""
+    return "meta", (
+        f"counted without allocating; too large to time here: {fmt_bytes(need)} twin > "
+        f"{fmt_bytes(budget)} budget on {device} (timing it or measuring its memory would need "
+        f"{fmt_bytes(need)} of parameters on {device}, plus activations)."
+    )
 
 
 def times(ratio: float) -> str:
@@ -126,13 +156,20 @@ class ExplorePanel(widgets.VBox):
         for box, name in ((self.form, "form"), (self.device, "device"), (self.dtype, "dtype")):
             box.add_class(f"psv-{name}")
             widgets.link((box, "value"), (state, name))
-        self.editor = ConfigEditor(on_change=self.refresh)
+        self.preset = widgets.Dropdown(
+            description="Preset", style={"description_width": "100px"}, layout=widgets.Layout(width="520px")
+        )
+        self.preset.add_class("psv-preset")
+        self._set_preset_options()
+        self.preset.observe(self._on_preset, names="value")
+        self.editor = ConfigEditor(on_change=self._on_edit)
         self.editor.show(self._initial_config())
-        first = twin_counts(state.form, device=state.device, dtype=state.dtype, **self.editor.values())
+        where, self._size_note = counting_device(state.form, self.editor.values(), state.device, state.dtype)
+        first = twin_counts(state.form, device=where, dtype=state.dtype, **self.editor.values())
         self.cards = widgets.HTML()
         self.cards.add_class("psv-cards-box")
-        # Built with its first data: a FigureWidget drops updates made before it is displayed.
-        self.figure = go.FigureWidget(make_param_bars_figure(explore_bars(first)))
+        self.bars = widgets.HTML()  # HTML bars: no plotly widget at page load
+        self.bars.add_class("psv-bars-box")
         self.groups = widgets.HTML()
         self.modules = widgets.HTML()
         # Two accordions, so both can be open; the groups start open, the long module list closed.
@@ -143,9 +180,10 @@ class ExplorePanel(widgets.VBox):
         super().__init__([
             widgets.HBox([self.form]),
             widgets.HBox([self.device, self.dtype]),
+            self.preset,
             self.editor,
             self.cards,
-            self.figure,
+            self.bars,
             self.groups_box,
             modules_box,
         ])
@@ -155,33 +193,72 @@ class ExplorePanel(widgets.VBox):
         return zoo.make_config(self.state.form, **INITIAL.get(self.state.form, {}))
 
     def _on_form(self, _change: dict | None = None) -> None:
-        self.editor.show(self._initial_config())
+        self._set_preset_options()
+        self._fill(self._initial_config())
+        self.refresh()
+
+    def _fill(self, config) -> None:
+        """Show ``config`` in the editor; the field changes this makes are not edits."""
+        self._filling = True
+        try:
+            self.editor.show(config)
+        finally:
+            self._filling = False
+
+    def _set_preset_options(self) -> None:
+        self._filling = True  # choosing the menu's entries is not the user choosing one
+        self.preset.options = [DEFAULT, *zoo.presets(self.state.form), CUSTOM]
+        self.preset.value = DEFAULT
+        self._filling = False
+
+    def _on_preset(self, change: dict) -> None:
+        """Fill the fields from the chosen preset (or the form's starting size)."""
+        if self._filling or change["new"] == CUSTOM:
+            return
+        overrides = zoo.presets(self.state.form).get(change["new"], {})
+        config = self._initial_config() if change["new"] == DEFAULT else zoo.make_config(self.state.form, **overrides)
+        self._fill(config)
+        self.refresh()
+
+    def _on_edit(self) -> None:
+        """A field changed by hand: the menu says "custom" unless the fields still match its entry."""
+        if self._filling:
+            return
+        chosen = self.preset.value
+        if chosen != CUSTOM:
+            overrides = {} if chosen == DEFAULT else zoo.presets(self.state.form)[chosen]
+            base = self._initial_config() if chosen == DEFAULT else zoo.make_config(self.state.form, **overrides)
+            if any(getattr(base, name) != value for name, value in self.editor.values().items()):
+                self._filling = True
+                self.preset.value = CUSTOM
+                self._filling = False
         self.refresh()
 
     def refresh(self) -> None:
         form, device, dtype = self.state.form, self.state.device, self.state.dtype
         try:
-            counts = twin_counts(form, device=device, dtype=dtype, **self.editor.values())
+            where, self._size_note = counting_device(form, self.editor.values(), device, dtype)
+            counts = twin_counts(form, device=where, dtype=dtype, **self.editor.values())
         except Exception as err:  # the UI boundary: say it in the status line, keep the app alive
             what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
             self.cards.add_class("psv-stale")  # keep the last valid numbers, dimmed
             self.state.error(f"{form}: {what}. The numbers below are for the last valid setting.")
             return
         self.cards.remove_class("psv-stale")
-        with self.figure.batch_update():
-            update_param_bars_figure(self.figure, explore_bars(counts))
         self._show(counts)
 
     def _show(self, counts: TwinCounts) -> None:
-        """Cards, tables and status for ``counts`` (the figure is updated by the caller)."""
+        """Cards, bars, tables and status for ``counts``."""
         form, device, dtype = counts.form, counts.device, counts.dtype
         self.state.overrides = dict(self.editor.values())
         self.cards.value = cards_html(explore_cards(counts))
+        note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""
+        self.bars.value = note + param_bars_html(explore_bars(counts))
         self.groups.value = groups_table_html(counts.shared)
         self.groups_box.titles = [f"Tensors under several names: {len(counts.shared.groups)} group(s)"]
         self.modules.value = modules_table_html(counts.shared)
         self.state.info(
             f"{form} on {device} in {dtype}: shared {counts.shared.unique_params:,} parameters, "
             f"twin {counts.unshared.unique_params:,} ({times(counts.ratio)}); "
-            f"both built in {counts.build_seconds * 1000:,.0f} ms."
+            + (f"{self._size_note}" if self._size_note else f"both built in {counts.build_seconds * 1000:,.0f} ms.")
         )
