@@ -11,6 +11,9 @@ from pathlib import Path
 #: The repository's copy, used when running from a checkout (``make dashboard``).
 REPO_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "dashboard.ipynb"
 
+#: Standalone Voila with the dashboard's config and kernel fixes (run by path, see voila_command).
+VOILA_APP = Path(__file__).resolve().with_name("voila_app.py")
+
 #: The code of the dashboard notebook; notebooks/dashboard.ipynb holds the same (tested).
 DASHBOARD_SOURCE = "from paramshare_viz.app import make_dashboard\n\nmake_dashboard()"
 
@@ -32,9 +35,14 @@ def dashboard_notebook() -> dict:
 
 
 def voila_command(notebook: Path, *, port: int, ip: str, open_browser: bool) -> list[str]:
-    """Standalone Voila with one preheated kernel: the page renders in seconds, not ~10 s."""
+    """Standalone Voila with one preheated kernel: the page renders in seconds, not ~10 s.
+
+    ``voila_app.py`` is Voila plus ``voila.json`` (sources stripped, idle kernels culled,
+    a cell timeout) and a fix that lets a closed page end its kernel; run by path with
+    ``-P``, the server imports Voila but not this package (torch stays in the kernels).
+    """
     return [
-        sys.executable, "-m", "voila", str(notebook),
+        sys.executable, "-P", str(VOILA_APP), str(notebook),
         f"--port={port}", f"--Voila.ip={ip}",
         "--preheat_kernel=True", "--pool_size=1",
         "--show_tracebacks=False",
