@@ -38,7 +38,7 @@ class DashboardPageHandler(TornadoVoilaHandler):
     """Voila's page handler, plus the ``_xsrf`` cookie its shutdown beacon echoes back."""
 
     async def get(self, path=None):
-        self.xsrf_token  # reading it sets the cookie (tornado); the preheated page never did
+        _ = self.xsrf_token  # reading it sets the cookie (tornado); the preheated page never did
         await super().get(path)
 
 
