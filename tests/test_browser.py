@@ -28,7 +28,7 @@ def shown_counts(page) -> dict[str, int]:
 
 
 def bar_labels(page) -> list[str]:
-    return page.locator(".js-plotly-plot .bartext").all_text_contents()
+    return page.locator(".psv-bar-value").all_text_contents()
 
 
 def set_field(page, name: str, value: int) -> None:
@@ -60,8 +60,8 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     assert shown_counts(page) == expected_counts() == {
         "shared": 448, "unshared": 448 * 32 * 32, "dense": 3 * 32 * 32 * 16 * 32 * 32 + 16 * 32 * 32,
     }
-    # The bar chart shows the same numbers as its labels.
-    page.wait_for_selector(".js-plotly-plot .bartext")
+    # The bars show the same numbers as the cards.
+    page.wait_for_selector(".psv-bar-value")
     assert bar_labels(page) == ["448", "458,752", "50,348,032"]
 
     # 5x5 kernel: 16*3*5*5 + 16 = 1,216 per position, 30x30 positions.
@@ -69,7 +69,7 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     wait_for_conv_count(page, 1216)
     assert shown_counts(page) == expected_counts(kernel_size=5)
     assert shown_counts(page)["unshared"] == 1216 * 30 * 30
-    page.wait_for_function("document.querySelector('.js-plotly-plot .bartext').textContent === '1,216'")
+    page.wait_for_function("document.querySelector('.psv-bar-value').textContent === '1,216'")
     assert bar_labels(page) == [f"{n:,}" for n in expected_counts(kernel_size=5).values()]
     page.screenshot(path=str(tmp_path / "dashboard-kernel5.png"), full_page=True)
 
@@ -147,6 +147,6 @@ def test_dashboard_notebook_runs_in_jupyterlab(page, binder_server, tmp_path):
     page.keyboard.press("Shift+Enter")
     page.wait_for_selector(COUNT.format("shared"), timeout=120_000)
     assert shown_counts(page) == expected_counts()
-    page.wait_for_selector(".js-plotly-plot .bartext")
+    page.wait_for_selector(".psv-bar-value")
     assert bar_labels(page) == ["448", "458,752", "50,348,032"]
     page.screenshot(path=str(tmp_path / "jupyterlab.png"))

@@ -37,7 +37,9 @@ def bar_widths(counts: list[int], scale: str) -> list[float]:
     high = max(max(counts), 1)
     if scale == "linear":
         return [100 * c / high for c in counts]
-    top = math.log10(high) or 1.0  # all counts 1: full bars
+    top = math.log10(high)
+    if top == 0:  # every count is 0 or 1
+        return [100.0 * c for c in counts]
     return [100 * math.log10(max(c, 1)) / top for c in counts]
 
 
