@@ -35,6 +35,7 @@ class TabSpec:
 #: The tabs, in DESIGN.md order. Each panel lives in its own app/<tab>.py.
 TABS: list[TabSpec] = [
     TabSpec("Explore", "paramshare_viz.app.explore:ExplorePanel"),
+    TabSpec("Unroll", "paramshare_viz.app.unroll:UnrollPanel"),
 ]
 
 
