@@ -36,6 +36,7 @@ class TabSpec:
 TABS: list[TabSpec] = [
     TabSpec("Explore", "paramshare_viz.app.explore:ExplorePanel"),
     TabSpec("Unroll", "paramshare_viz.app.unroll:UnrollPanel"),
+    TabSpec("Compare", "paramshare_viz.app.compare:ComparePanel"),
 ]
 
 
