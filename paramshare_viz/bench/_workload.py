@@ -111,6 +111,19 @@ def to_device(example_input: Any, device: torch.device) -> Any:
     return example_input
 
 
+def cast_floating(example_input: Any, dtype: torch.dtype | None) -> Any:
+    """``example_input`` with its floating-point tensors cast to ``dtype``; token ids stay integers."""
+    if dtype is None:
+        return example_input
+    if isinstance(example_input, torch.Tensor):
+        return example_input.to(dtype) if example_input.is_floating_point() else example_input
+    if isinstance(example_input, Mapping):
+        return {k: cast_floating(v, dtype) for k, v in example_input.items()}
+    if isinstance(example_input, tuple | list):
+        return type(example_input)(cast_floating(x, dtype) for x in example_input)
+    return example_input
+
+
 def as_args(example_input: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """``(args, kwargs)`` for ``model(*args, **kwargs)``.
 

@@ -24,7 +24,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from paramshare_viz.bench._workload import device_name, fixed_threads, resolve_device, to_device
+from paramshare_viz.bench._workload import (
+    cast_floating,
+    device_name,
+    fixed_threads,
+    resolve_device,
+    to_device,
+)
 from paramshare_viz.bench.compare import compare
 from paramshare_viz.bench.memory import measure_peak_memory
 from paramshare_viz.bench.roofline import count_bytes
@@ -190,6 +196,7 @@ def sweep(
     cancel: Cancel | None = None,
     measure: Iterable[str] = MEASURES,
     device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
     backward: bool = True,
     batch: int = 2,
     seed: int = 0,
@@ -212,6 +219,7 @@ def sweep(
         cancel: a ``threading.Event`` or a callable returning True to stop.
         measure: see :func:`measure_pair`.
         device, backward, timing: see :func:`measure_pair`.
+        dtype: parameter dtype of both models (``None``: torch's default); floating inputs follow it.
         batch, seed: of ``psv.zoo.example_input`` / ``psv.zoo.pair``.
         threads: CPU threads held during the whole sweep (``None``: as they are).
         bar: show a tqdm progress bar; default: when no ``progress`` callback is given.
@@ -253,8 +261,8 @@ def sweep(
                     result.cancelled = True
                     break
                 cfg = {**overrides, knob: value}
-                shared, unshared = zoo.pair(form, device=dev, seed=seed, **cfg)
-                x = zoo.example_input(form, batch=batch, device=dev, seed=seed, **cfg)
+                shared, unshared = zoo.pair(form, device=dev, dtype=dtype, seed=seed, **cfg)
+                x = cast_floating(zoo.example_input(form, batch=batch, device=dev, seed=seed, **cfg), dtype)
                 row = {
                     knob: value,
                     **measure_pair(

@@ -1,0 +1,175 @@
+"""The Compare tab's side-by-side table, and a sweep as CSV and as a standalone HTML report.
+
+Pure builders: they take a :class:`~paramshare_viz.bench.twins.TwinMeasurement`
+or a sweep (``SweepResult``) and return strings; the app shows or links them.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from typing import Any
+
+import plotly.graph_objects as go
+
+from paramshare_viz.bench.table import fmt_bytes, fmt_count, fmt_seconds, fmt_times
+from paramshare_viz.bench.twins import TwinMeasurement
+from paramshare_viz.plots.tables import STYLE
+
+#: Ledger rows: (label, optimizer key, what the state holds).
+LEDGER_ROWS = (
+    ("SGD", "sgd", "no state"),
+    ("SGD + momentum", "momentum", "1 buffer per parameter"),
+    ("Adam", "adam", "2 moments per parameter + step"),
+)
+
+
+def _row(label: str, shared: str, twin: str, ratio: str, note: str = "", key: str = "") -> list[str]:
+    title = f"<span title='{html.escape(note)}'>{label}</span>" if note else label
+    return [title, shared, twin, ratio, key]
+
+
+def _times(shared: float, twin: float) -> str:
+    return fmt_times(twin / shared) if shared else "-"
+
+
+def compare_rows(m: TwinMeasurement) -> list[tuple[str, list[list[str]]]]:
+    """Sections of the table: ``(heading, rows)``; each row is label, shared, twin, twin ÷ shared, key."""
+    r = m.row
+    sections: list[tuple[str, list[list[str]]]] = []
+    sections.append((
+        f"Parameters ({m.dtype})",
+        [
+            _row("unique parameters", f"{r['params_shared']:,}", f"{r['params_unshared']:,}",
+                 _times(r["params_shared"], r["params_unshared"]), key="params"),
+            _row("parameter bytes", fmt_bytes(r["param_bytes_shared"]), fmt_bytes(r["param_bytes_unshared"]),
+                 _times(r["param_bytes_shared"], r["param_bytes_unshared"]), key="param_bytes"),
+        ],
+    ))
+    ledger = []
+    for label, key, state in LEDGER_ROWS:
+        a, b = m.ledgers[key]
+        note = f"params + grads + optimizer state ({state}); activations not counted"
+        ledger.append(_row(
+            label,
+            f"<span title='{fmt_bytes(a.params)} + {fmt_bytes(a.grads)} + {fmt_bytes(a.optimizer_state)}'>"
+            f"{fmt_bytes(a.total)}</span>",
+            f"<span title='{fmt_bytes(b.params)} + {fmt_bytes(b.grads)} + {fmt_bytes(b.optimizer_state)}'>"
+            f"{fmt_bytes(b.total)}</span>",
+            _times(a.total, b.total), note, key=f"train_{key}",
+        ))
+    sections.append(("Training memory: parameters + gradients + optimizer state", ledger))
+    fwd_bwd = [r["flops_fwd_shared"] + r["flops_bwd_shared"], r["flops_fwd_unshared"] + r["flops_bwd_unshared"]]
+    sections.append((
+        "Compute (counted)",
+        [
+            _row("FLOPs forward", fmt_count(r["flops_fwd_shared"]), fmt_count(r["flops_fwd_unshared"]),
+                 _times(r["flops_fwd_shared"], r["flops_fwd_unshared"]), key="flops_fwd"),
+            _row("FLOPs forward + backward", fmt_count(fwd_bwd[0]), fmt_count(fwd_bwd[1]),
+                 _times(*fwd_bwd), key="flops_bwd"),
+        ],
+    ))
+    threads = f"{m.threads} thread{'s' if m.threads != 1 else ''}" if m.device == "cpu" else m.device_name
+    timing = []
+    for label, kind in (("forward", "fwd"), ("forward + backward", "bwd")):
+        ratio = r[f"time_{kind}_ratio"]
+        timing.append(_row(
+            label,
+            fmt_seconds(r[f"time_{kind}_shared_s"], r[f"time_{kind}_shared_iqr_s"]),
+            fmt_seconds(r[f"time_{kind}_unshared_s"], r[f"time_{kind}_unshared_iqr_s"]),
+            fmt_times(1 / ratio) if ratio else "-",
+            "twin ÷ shared: 1 / median over turns of (shared time / twin time)", key=f"time_{kind}",
+        ))
+    sections.append((f"Measured time (median ± IQR, at least {m.min_runs} runs each, {threads})", timing))
+    sections.append((
+        f"Measured peak memory of one forward + backward ({r['peak_method']})",
+        [_row("peak bytes", fmt_bytes(r["peak_shared"]), fmt_bytes(r["peak_unshared"]),
+              _times(r["peak_shared"], r["peak_unshared"]), "parameters, buffers and input + what the pass allocated",
+              key="peak")],
+    ))
+    p, q = m.points
+    sections.append((
+        f"Roofline, forward (roof: {m.roof.peak_flops / 1e9:.3g} GFLOP/s, {m.roof.bandwidth_bytes_per_s / 1e9:.3g} GB/s)",
+        [
+            _row("arithmetic intensity", f"{p.intensity:.3g} FLOP/B", f"{q.intensity:.3g} FLOP/B",
+                 fmt_times(q.intensity / p.intensity) if p.intensity else "-", key="intensity"),
+            _row("achieved", f"{fmt_count(p.achieved_flops)}FLOP/s", f"{fmt_count(q.achieved_flops)}FLOP/s",
+                 fmt_times(q.achieved_flops / p.achieved_flops) if p.achieved_flops else "-", key="achieved"),
+            _row("share of the roof", f"{p.achieved_flops / m.roof.attainable(p.intensity):.1%}",
+                 f"{q.achieved_flops / m.roof.attainable(q.intensity):.1%}", "", key="roof_share"),
+        ],
+    ))
+    return sections
+
+
+def compare_table_html(m: TwinMeasurement, *, shared_label: str = "Shared", twin_label: str = "Unshared twin") -> str:
+    """The side-by-side table, one section per kind of quantity, and a line of conditions."""
+    head = (
+        f"<tr><th></th><th class='num'>{html.escape(shared_label)}</th>"
+        f"<th class='num'>{html.escape(twin_label)}</th><th class='num'>twin ÷ shared</th></tr>"
+    )
+    body = []
+    for heading, rows in compare_rows(m):
+        body.append(f"<tr><td colspan='4' class='psv-section'>{html.escape(heading)}</td></tr>")
+        for label, shared, twin, ratio, key in rows:
+            body.append(
+                f"<tr data-key='{key}'><td>{label}</td><td class='num shared'>{shared}</td>"
+                f"<td class='num twin'>{twin}</td><td class='num ratio'>{ratio}</td></tr>"
+            )
+    setting = ", ".join(f"{k}={v}" for k, v in m.overrides.items())
+    conditions = (
+        f"{html.escape(m.form)} ({html.escape(setting)}), batch {m.batch}, {m.dtype}, on {html.escape(m.device_name)} "
+        f"({m.device}, {m.threads} CPU thread{'s' if m.threads != 1 else ''}), torch {m.torch_version}. "
+        "Shared and twin are timed in turns (A B A B), so machine noise hits both."
+    )
+    css = "<style>.psv-compare td.psv-section{font-weight:600;padding-top:10px;color:var(--jp-ui-font-color1,#111827)}</style>"
+    return (
+        STYLE + css + f"<table class='psv-table psv-compare'>{head}{''.join(body)}</table>"
+        f"<div class='psv-conditions' style='color:var(--jp-ui-font-color2,#6b7280);font-size:12px'>{conditions}</div>"
+    )
+
+
+def sweep_csv(result: Any) -> str:
+    """The sweep's rows as CSV text (one header line, one line per measured value)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=result.columns)
+    writer.writeheader()
+    writer.writerows(result.rows)
+    return out.getvalue()
+
+
+def sweep_report_html(result: Any, figure: go.Figure, *, dtype: str = "float32") -> str:
+    """A standalone HTML page: the sweep figure (plotly.js from its CDN when opened) and every row."""
+    cols = result.columns
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in cols) + "</tr>" for row in result.rows
+    )
+    fixed = ", ".join(f"{k}={v}" for k, v in result.overrides.items())
+    state = "stopped early" if result.cancelled else "complete"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(result.form)} sweep over "
+        f"{html.escape(result.knob)}</title></head><body style='font-family:sans-serif'>"
+        f"<h2>{html.escape(result.form)}: shared vs unshared twin over {html.escape(result.knob)}</h2>"
+        f"<p>{len(result.rows)} of {len(result.values)} values ({state}); fixed: {html.escape(fixed)}; "
+        f"{dtype} on {html.escape(result.device_name)} ({result.device}, {result.threads} CPU threads), "
+        f"torch {result.torch_version}.</p>"
+        + figure.to_html(full_html=False, include_plotlyjs="cdn")
+        + f"<table border='1' cellspacing='0' cellpadding='3' style='font-size:12px'><tr>{head}</tr>{rows}</table>"
+        "</body></html>"
+    )
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def data_link(text: str, filename: str, mime: str, label: str) -> str:
+    """An ``<a download>`` whose href is a base64 ``data:`` URI of ``text``."""
+    payload = base64.b64encode(text.encode()).decode()
+    return (
+        f"<a class='psv-download' download='{html.escape(filename)}' href='data:{mime};base64,{payload}' "
+        f"style='margin-right:14px'>⬇ {html.escape(label)}</a>"
+    )
