@@ -312,6 +312,34 @@ def autograd_weight_grad(trace: ConvTrace, grad_output: torch.Tensor) -> torch.T
     return weight.grad
 
 
+@dataclass(frozen=True)
+class GradientCheck:
+    """The kernel's gradient two ways: summed over positions, and from autograd.
+
+    ``contributions`` is :meth:`ConvTrace.grad_contributions`,
+    :math:`(H_{out}, W_{out}, C_{out}, C_{in}/g, kH, kW)`; ``summed`` its sum over
+    positions; ``autograd`` is ``weight.grad``; ``max_abs_diff`` how far apart they are.
+    """
+
+    contributions: torch.Tensor
+    summed: torch.Tensor
+    autograd: torch.Tensor
+    max_abs_diff: float
+
+
+def gradient_check(trace: ConvTrace, grad_output: torch.Tensor | None = None) -> GradientCheck:
+    """Per-position gradient parts, their sum and autograd's ``weight.grad``.
+
+    ``grad_output`` defaults to the output itself: the gradient of
+    ``L = ½ ‖output‖²``.
+    """
+    go = trace.output.detach() if grad_output is None else grad_output
+    parts = trace.grad_contributions(go)
+    summed = parts.sum((0, 1))
+    auto = autograd_weight_grad(trace, go)
+    return GradientCheck(parts, summed, auto, float((summed - auto).abs().max()))
+
+
 # --- equivariance -------------------------------------------------------------------------------
 
 
@@ -331,7 +359,7 @@ def locally_connected_twin(trace: ConvTrace, *, spread: float = 0.5, seed: int =
     """The zoo's locally connected twin of ``trace``'s conv, acting on the padded input.
 
     Each position's kernel is the conv's kernel plus seeded noise of ``spread``
-    times the kernel's standard deviation: with ``spread=0`` it is the twin at
+    times the kernel's root mean square: with ``spread=0`` it is the twin at
     pairing time (the same function as the conv); with ``spread > 0`` every
     position has a kernel of its own, as after training without sharing.
 
@@ -355,7 +383,8 @@ def locally_connected_twin(trace: ConvTrace, *, spread: float = 0.5, seed: int =
         if spread:
             gen = torch.Generator().manual_seed(seed)
             noise = torch.randn(twin.weight.shape, generator=gen, dtype=twin.weight.dtype)
-            twin.weight.add_(noise * spread * float(trace.weight.detach().std().clamp_min(1e-3)))
+            rms = float(trace.weight.detach().pow(2).mean().sqrt().clamp_min(1e-3))
+            twin.weight.add_(noise * spread * rms)
     return twin
 
 

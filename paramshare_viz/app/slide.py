@@ -1,0 +1,344 @@
+"""Slide tab: one conv kernel sliding over an image, beside its locally connected twin.
+
+The animation runs in the browser (:class:`~paramshare_viz.app.slide_widget.SlideWidget`);
+this panel turns the controls into a :class:`SlideSettings`, computes one
+:class:`SlideView` with the pure functions of :mod:`paramshare_viz.sliding`, sends
+it once, and draws two static figures (gradient, equivariance) below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import plotly.io as pio
+import torch
+from IPython.display import display
+
+from paramshare_viz.app.slide_widget import SlideWidget
+from paramshare_viz.app.state import AppState
+from paramshare_viz.models.conv import LocallyConnected2d
+from paramshare_viz.plots.slide import make_equivariance_figure, make_gradient_figure
+from paramshare_viz.slide_inputs import (
+    MAX_SIZE,
+    Image,
+    KernelPreset,
+    kernel_pattern,
+    preset_weight,
+    sample_image,
+    weight_from_pattern,
+)
+from paramshare_viz.sliding import (
+    PADDING_MODES,
+    ConvTrace,
+    Equivariance,
+    GradientCheck,
+    equivariance,
+    gradient_check,
+    locally_connected_twin,
+    trace_conv2d,
+)
+
+CUSTOM_IMAGE = "your image"
+CUSTOM_KERNEL = "custom"
+
+
+@dataclass(frozen=True)
+class SlideSettings:
+    """Everything the Slide tab's controls set (``torch.nn.Conv2d`` names where they apply)."""
+
+    image: str = Image.DIGIT
+    index: int = 0  # which digit
+    size: int = 16
+    channels: int = 1
+    kernel_size: int = 3
+    stride: int = 1
+    padding: int = 1
+    padding_mode: str = "zeros"
+    dilation: int = 1
+    groups: int = 1
+    out_channels: int = 2
+    oc: int = 0  # the output channel the animation shows
+    kernel: str = KernelPreset.EDGE
+    pattern: tuple[tuple[float, ...], ...] | None = None  # the edited kernel when kernel == "custom"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SlideView:
+    """One setting, computed: the trace, its twin, the gradient check."""
+
+    settings: SlideSettings
+    trace: ConvTrace
+    twin: LocallyConnected2d
+    gradient: GradientCheck
+
+
+def slide_image(s: SlideSettings, custom: torch.Tensor | None = None) -> torch.Tensor:
+    """The ``(C, H, W)`` input of ``s``: a sample, or the notebook's own tensor."""
+    if s.image == CUSTOM_IMAGE:
+        if custom is None:
+            raise ValueError("image='your image' needs a tensor: SlidePanel(state, image=tensor)")
+        return custom
+    return sample_image(s.image, size=s.size, channels=s.channels, index=s.index)
+
+
+def slide_weight(s: SlideSettings, in_channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(weight, bias)`` of ``s``: a preset, or the edited pattern; bias zero except for random kernels."""
+    if s.groups < 1 or in_channels % s.groups:
+        raise ValueError(f"groups={s.groups} does not divide in_channels={in_channels}")
+    if s.out_channels < 1 or s.out_channels > 16:
+        raise ValueError(f"out_channels={s.out_channels} must be from 1 to 16")
+    cg = in_channels // s.groups
+    if s.kernel == CUSTOM_KERNEL:
+        pattern = torch.tensor(s.pattern or ((1.0,),), dtype=torch.float32)
+        if pattern.shape != (s.kernel_size, s.kernel_size):
+            raise ValueError(
+                f"the edited kernel is {pattern.shape[0]}x{pattern.shape[1]} but kernel_size={s.kernel_size}"
+            )
+        weight = weight_from_pattern(pattern, s.out_channels, cg)
+    else:
+        weight = preset_weight(s.kernel, s.kernel_size, s.out_channels, cg, seed=s.seed)
+    bias = torch.zeros(s.out_channels)
+    if s.kernel == KernelPreset.RANDOM:
+        bias = (torch.rand(s.out_channels, generator=torch.Generator().manual_seed(s.seed + 1)) - 0.5) * 0.2
+    return weight, bias
+
+
+def slide_view(s: SlideSettings, custom: torch.Tensor | None = None) -> SlideView:
+    """Compute one setting; ``ValueError`` naming the field and value when it is not valid."""
+    x = slide_image(s, custom)
+    weight, bias = slide_weight(s, x.shape[0])
+    if not 0 <= s.oc < s.out_channels:
+        raise ValueError(f"output channel={s.oc} must be from 0 to out_channels-1={s.out_channels - 1}")
+    trace = trace_conv2d(
+        x, weight, bias, stride=s.stride, padding=s.padding, dilation=s.dilation, groups=s.groups,
+        padding_mode=s.padding_mode,
+    )
+    twin = locally_connected_twin(trace, seed=s.seed)
+    return SlideView(s, trace, twin, gradient_check(trace))
+
+
+def check_image(image: torch.Tensor) -> torch.Tensor:
+    """A notebook's tensor as ``(C, H, W)`` float: ``(H, W)`` or ``(C, H, W)``, at most 64 per side."""
+    if not isinstance(image, torch.Tensor):
+        image = torch.as_tensor(image)
+    x = image.detach().float()
+    x = x[None] if x.dim() == 2 else x
+    if x.dim() != 3 or max(x.shape[1:]) > MAX_SIZE or min(x.shape) < 1:
+        raise ValueError(f"image has shape {tuple(image.shape)}; expected (H, W) or (C, H, W), H, W <= {MAX_SIZE}")
+    return x
+
+
+def _show_figure(out: widgets.Output, fig) -> None:
+    """A static plotly figure (no FigureWidget: the page stays light); Voila's plotly renderer draws it."""
+    out.clear_output(wait=True)
+    with out:
+        display(pio.renderers["plotly_mimetype"].to_mimebundle(fig), raw=True)
+
+
+def _int(name: str, value: int, label: str, width: str = "150px") -> widgets.IntText:
+    box = widgets.IntText(value=value, description=label, style={"description_width": "initial"},
+                          layout=widgets.Layout(width=width))
+    box.add_class(f"psv-slide-{name}")
+    return box
+
+
+class SlidePanel(widgets.VBox):
+    """Controls, the sliding animation, the gradient view and the equivariance view.
+
+    Args:
+        state (AppState): the dashboard's state (status line).
+        image (Tensor, optional): your own ``(H, W)`` or ``(C, H, W)`` image, at most 64x64.
+        settings (SlideSettings, optional): where the controls start.
+    """
+
+    def __init__(self, state: AppState, image: torch.Tensor | None = None, settings: SlideSettings | None = None) -> None:
+        self.state = state
+        self.custom = check_image(image) if image is not None else None
+        s = settings or (SlideSettings(image=CUSTOM_IMAGE, channels=self.custom.shape[0])
+                         if self.custom is not None else SlideSettings())
+        images = list(Image) + ([CUSTOM_IMAGE] if self.custom is not None else [])
+        self.image = widgets.Dropdown(options=images, value=s.image, description="Image",
+                                      layout=widgets.Layout(width="210px"))
+        self.index = _int("index", s.index, "digit #", "120px")
+        self.size = _int("size", s.size, "size", "110px")
+        self.channels = widgets.ToggleButtons(options=[1, 3], value=s.channels, description="channels",
+                                              style={"button_width": "34px", "description_width": "60px"})
+        self.kernel_size = _int("kernel_size", s.kernel_size, "kernel_size", "140px")
+        self.stride = _int("stride", s.stride, "stride", "100px")
+        self.padding = _int("padding", s.padding, "padding", "110px")
+        self.padding_mode = widgets.Dropdown(options=PADDING_MODES, value=s.padding_mode, description="mode",
+                                             layout=widgets.Layout(width="170px"), style={"description_width": "40px"})
+        self.dilation = _int("dilation", s.dilation, "dilation", "110px")
+        self.groups = _int("groups", s.groups, "groups", "105px")
+        self.out_channels = _int("out_channels", s.out_channels, "out_channels", "145px")
+        self.oc = _int("oc", s.oc, "show channel", "145px")
+        self.kernel = widgets.Dropdown(options=[*KernelPreset, CUSTOM_KERNEL], value=s.kernel, description="Kernel",
+                                       layout=widgets.Layout(width="210px"))
+        self.pattern = widgets.Textarea(continuous_update=False, layout=widgets.Layout(width="230px", height="80px"),
+                                        placeholder="one row per line, numbers separated by spaces")
+        self.pattern.add_class("psv-slide-pattern")
+        for box in (self.image, self.channels, self.padding_mode, self.kernel):
+            box.add_class(f"psv-slide-{box.description.lower()}")
+        self.animation = SlideWidget()
+        self.tap = widgets.Dropdown(description="kernel entry", style={"description_width": "initial"},
+                                    layout=widgets.Layout(width="250px"))
+        self.dy = widgets.IntSlider(0, -8, 8, description="shift dy", continuous_update=False)
+        self.dx = widgets.IntSlider(2, -8, 8, description="shift dx", continuous_update=False)
+        self.gradient_out, self.equivariance_out = widgets.Output(), widgets.Output()
+        self.view: SlideView | None = None
+        self.equivariance_result: Equivariance | None = None
+
+        for box in (self.image, self.index, self.size, self.channels, self.kernel_size, self.stride, self.padding,
+                    self.padding_mode, self.dilation, self.groups, self.out_channels, self.oc):
+            box.observe(lambda _c: self.refresh(), names="value")
+        self.kernel.observe(self._on_preset, names="value")
+        self.pattern.observe(self._on_pattern, names="value")
+        self.tap.observe(lambda _c: self._draw_gradient(), names="value")
+        for box in (self.dy, self.dx):
+            box.observe(lambda _c: self._draw_equivariance(), names="value")
+
+        note = widgets.HTML(
+            "<div style='color:var(--jp-ui-font-color2,#6b7280)'>One kernel slides over every position "
+            "(the same tensor each time); the locally connected twin below needs a kernel of its own at each. "
+            "Play, step, or click an output cell.</div>"
+        )
+        rows = [
+            widgets.HBox([self.image, self.index, self.size, self.channels]),
+            widgets.HBox([self.kernel_size, self.stride, self.padding, self.padding_mode, self.dilation]),
+            widgets.HBox([self.groups, self.out_channels, self.oc]),
+            widgets.HBox([self.kernel, self.pattern]),
+        ]
+        gradient = widgets.VBox([widgets.HTML("<b>Gradient: the sum over reuses</b>"), self.tap, self.gradient_out])
+        equi = widgets.VBox([widgets.HTML("<b>Equivariance: shift the input</b>"), widgets.HBox([self.dy, self.dx]),
+                             self.equivariance_out])
+        super().__init__([note, *rows, self.animation, gradient, equi])
+        self.add_class("psv-slide-panel")
+        self._syncing = False
+        self._show_pattern(s)
+        self.refresh()
+
+    # --- reading the controls --------------------------------------------------------------------
+
+    def settings(self) -> SlideSettings:
+        pattern = None
+        if self.kernel.value == CUSTOM_KERNEL:
+            pattern = parse_pattern(self.pattern.value)
+        return SlideSettings(
+            image=self.image.value, index=self.index.value, size=self.size.value, channels=self.channels.value,
+            kernel_size=self.kernel_size.value, stride=self.stride.value, padding=self.padding.value,
+            padding_mode=self.padding_mode.value, dilation=self.dilation.value, groups=self.groups.value,
+            out_channels=self.out_channels.value, oc=self.oc.value, kernel=self.kernel.value, pattern=pattern,
+        )
+
+    def _show_pattern(self, s: SlideSettings) -> None:
+        """Put the preset's 2-D kernel (channel 0's, before splitting over channels) into the editor."""
+        if s.kernel == CUSTOM_KERNEL:
+            return
+        try:
+            if s.kernel == KernelPreset.RANDOM:
+                pattern = preset_weight(s.kernel, s.kernel_size, 1, 1, seed=s.seed)[0, 0]
+            else:
+                pattern = kernel_pattern(s.kernel, s.kernel_size)
+        except ValueError:
+            return  # refresh() reports the bad kernel_size
+        self._syncing = True
+        self.pattern.value = "\n".join(" ".join(f"{v:.3g}" for v in row) for row in pattern.tolist())
+        self._syncing = False
+
+    def _on_preset(self, _change: dict) -> None:
+        self._show_pattern(dataclasses.replace(self.settings_or_default(), kernel=self.kernel.value))
+        self.refresh()
+
+    def _on_pattern(self, _change: dict) -> None:
+        if self._syncing:
+            return
+        if self.kernel.value != CUSTOM_KERNEL:
+            self.kernel.value = CUSTOM_KERNEL  # observers refresh
+        else:
+            self.refresh()
+
+    def settings_or_default(self) -> SlideSettings:
+        try:
+            return self.settings()
+        except ValueError:
+            return SlideSettings()
+
+    # --- computing and drawing -------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        try:
+            s = self.settings()
+            if self.kernel.value != CUSTOM_KERNEL:
+                self._show_pattern(s)
+            view = slide_view(s, self.custom)
+        except Exception as err:  # the UI boundary: a plain message, the last valid view stays
+            what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+            self.state.error(f"Slide: {what}. The views below are for the last valid setting.")
+            return
+        self.view = view
+        self.index.layout.display = "" if s.image == Image.DIGIT else "none"
+        self.size.disabled = self.channels.disabled = s.image == CUSTOM_IMAGE
+        for box in (self.dy, self.dx):
+            box.step = s.stride  # a strided conv shifts along by whole output cells only
+        self.animation.show(view.trace, view.twin, s.oc)
+        self._set_taps(view)
+        self._draw_gradient()
+        self._draw_equivariance()
+        t = view.trace
+        per = view.trace.weight.numel() + s.out_channels
+        self.state.info(
+            f"Slide: {t.input.shape[1]}×{t.input.shape[2]}×{t.input.shape[3]} input, {s.kernel_size}×{s.kernel_size} "
+            f"kernel used at {t.positions:,} positions: Conv2d {per:,} parameters, "
+            f"locally connected {per * t.positions:,}."
+        )
+
+    def _set_taps(self, view: SlideView) -> None:
+        _, cg, kh, kw = view.trace.weight.shape
+        first = view.settings.oc // (view.settings.out_channels // view.settings.groups) * cg
+        options = [(f"channel {first + c}, row {u}, col {v}", (c, u, v))
+                   for c in range(cg) for u in range(kh) for v in range(kw)]
+        old = self.tap.value
+        self._syncing = True
+        self.tap.options = options
+        self.tap.value = old if old in [o[1] for o in options] else (0, 0, 0)
+        self._syncing = False
+
+    def _draw_gradient(self) -> None:
+        if self.view is None or self._syncing or self.tap.value is None:
+            return
+        c, u, v = self.tap.value
+        fig = make_gradient_figure(self.view.gradient, oc=self.view.settings.oc, channel=c, tap=(u, v))
+        _show_figure(self.gradient_out, fig)
+
+    def _draw_equivariance(self) -> None:
+        if self.view is None:
+            return
+        try:
+            result = equivariance(self.view.trace, (self.dy.value, self.dx.value), twin=self.view.twin)
+        except ValueError as err:
+            self.state.error(f"Slide: {err}.")
+            return
+        self.equivariance_result = result
+        _show_figure(self.equivariance_out, make_equivariance_figure(result))
+
+
+def parse_pattern(text: str) -> tuple[tuple[float, ...], ...]:
+    """The kernel editor's text as rows of numbers; ``ValueError`` naming what is wrong."""
+    rows = [line.replace(",", " ").split() for line in text.strip().splitlines() if line.strip()]
+    try:
+        values = tuple(tuple(float(v) for v in row) for row in rows)
+    except ValueError as err:
+        raise ValueError(f"the edited kernel has a value that is not a number ({err})") from None
+    if not values or len({len(r) for r in values}) != 1:
+        raise ValueError(f"the edited kernel needs rows of equal length; got {[len(r) for r in values]}")
+    return values
+
+
+def slide_panel(image: torch.Tensor | None = None, **settings) -> SlidePanel:
+    """A Slide panel for a notebook, with its own state: ``slide_panel(my_tensor, kernel_size=5)``."""
+    if image is not None:
+        settings.setdefault("image", CUSTOM_IMAGE)
+    return SlidePanel(AppState(), image=image, settings=SlideSettings(**settings) if settings else None)

@@ -1,0 +1,91 @@
+"""The kernel-sliding animation: an anywidget whose canvas front end ships in ``app/static/``.
+
+Python sends one setting's data once (:func:`slide_payload`); the browser animates
+every frame itself, so playing never waits on the kernel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anywidget
+import numpy as np
+import torch
+import traitlets
+
+from paramshare_viz.models.conv import LocallyConnected2d
+from paramshare_viz.sliding import ConvTrace
+
+STATIC = Path(__file__).parent / "static"
+
+
+def slide_payload(trace: ConvTrace, twin: LocallyConnected2d, oc: int, *, n: int = 0) -> tuple[dict, bytes]:
+    """``(meta, data)`` for output channel ``oc`` of image ``n``: what the front end draws.
+
+    ``data`` is float32 arrays back to back; ``meta["arrays"]`` gives each one's
+    ``[offset, length]`` in floats: the padded input ``(C, Hp, Wp)``, a mask of real
+    (non-padding) pixels ``(Hp, Wp)``, the kernel of ``oc`` ``(C/g, kH, kW)``, the
+    conv's output ``(H_out, W_out)``, and the twin's kernels ``(L, C/g, kH, kW)``,
+    biases ``(L,)`` and output ``(H_out, W_out)`` for ``oc``.
+    """
+    c_out, cg, kh, kw = trace.weight.shape
+    h_out, w_out = trace.output_size
+    first = oc // (c_out // trace.groups) * cg
+    padded = trace.padded[n]
+    with torch.no_grad():
+        twin_out = twin(trace.padded[n : n + 1])[0, oc]
+    arrays = {
+        "padded": padded,
+        "real": _inside(trace),
+        "kernel": trace.weight[oc],
+        "output": trace._output[n, oc],
+        "twin_kernels": twin.weight[:, oc],
+        "twin_bias": twin.bias[:, oc] if twin.bias is not None else torch.zeros(h_out * w_out),
+        "twin_output": twin_out,
+    }
+    offsets, chunks, at = {}, [], 0
+    for name, tensor in arrays.items():
+        flat = tensor.detach().reshape(-1).to(torch.float32).numpy()
+        offsets[name] = [at, int(flat.size)]
+        chunks.append(flat)
+        at += flat.size
+    bias = float(trace.bias[oc]) if trace.bias is not None else 0.0
+    per_position = c_out * cg * kh * kw + (c_out if trace.bias is not None else 0)
+    meta = {
+        "C": int(padded.shape[0]), "H": int(trace.input.shape[2]), "W": int(trace.input.shape[3]),
+        "Hp": int(padded.shape[1]), "Wp": int(padded.shape[2]), "kh": kh, "kw": kw, "cg": cg, "first": first,
+        "oc": oc, "Ho": h_out, "Wo": w_out, "stride": list(trace.stride), "dilation": list(trace.dilation),
+        "padding": list(trace.padding), "padding_mode": trace.padding_mode, "bias": bias,
+        "input_range": [float(padded.min()), float(padded.max())],
+        "shared_params": per_position,  # the conv's kernel (all output channels) and bias
+        "twin_params_per_position": per_position,
+        "arrays": offsets,
+    }
+    return meta, np.concatenate(chunks).astype("<f4").tobytes()
+
+
+def _inside(trace: ConvTrace) -> torch.Tensor:
+    """1 on the image, 0 on the padding ring (which holds copies for reflect/replicate/circular)."""
+    ph, pw = trace.padding
+    mask = torch.zeros(trace.padded.shape[-2:])
+    mask[ph : mask.shape[0] - ph, pw : mask.shape[1] - pw] = 1
+    return mask
+
+
+class SlideWidget(anywidget.AnyWidget):
+    """Canvas animation of one conv layer sliding, beside its locally connected twin.
+
+    Set both traits at once (``with widget.hold_sync():``); the front end redraws
+    when ``data`` changes. Play, pause, step, speed and click-to-jump run in the browser.
+    """
+
+    _esm = STATIC / "slide.js"
+    _css = STATIC / "slide.css"
+    meta = traitlets.Dict().tag(sync=True)
+    data = traitlets.Bytes(b"").tag(sync=True)
+
+    def show(self, trace: ConvTrace, twin: LocallyConnected2d, oc: int) -> None:
+        meta, data = slide_payload(trace, twin, oc)
+        with self.hold_sync():
+            self.meta = meta
+            self.data = data

@@ -1,0 +1,39 @@
+// The page's watch on its kernel: a ping every few seconds, answered by the kernel (Heartbeat in
+// heartbeat.py). A kernel that died, was restarted (a fresh one knows nothing of this page's widgets)
+// or whose server went away answers no more; after LOST_AFTER_MS of silence the page says so and
+// offers a reload, which starts a fresh kernel. A late answer (a kernel that was only busy) hides it.
+
+const PING_EVERY_MS = 3000;
+const LOST_AFTER_MS = 15000;
+
+export default {
+  render({ model, el }) {
+    const banner = document.createElement("div");
+    banner.className = "psv-kernel-lost";
+    banner.setAttribute("role", "alert");
+    banner.hidden = true;
+    banner.append(
+      "This page lost its Python kernel: it has not answered for 15 s (it stopped, was restarted, " +
+        "or the server went away), so the controls no longer respond. "
+    );
+    const reload = document.createElement("button");
+    reload.textContent = "Reload the page";
+    reload.onclick = () => window.location.reload();
+    banner.append(reload);
+    el.append(banner);
+
+    let lastAnswer = Date.now();
+    let sent = 0;
+    model.on("msg:custom", (msg) => {
+      if (msg && msg.pong !== undefined) {
+        lastAnswer = Date.now();
+        banner.hidden = true;
+      }
+    });
+    const timer = setInterval(() => {
+      model.send({ ping: ++sent });
+      if (Date.now() - lastAnswer > LOST_AFTER_MS) banner.hidden = false;
+    }, PING_EVERY_MS);
+    return () => clearInterval(timer);
+  },
+};

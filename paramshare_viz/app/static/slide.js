@@ -1,0 +1,340 @@
+// The Slide tab's animation: a kernel sliding over an image, and its locally connected twin beside it.
+// Python sends the data once per setting (traits `meta` and `data`); every frame is drawn here,
+// with no round trip to the kernel. `data` holds float32 arrays whose offsets `meta.arrays` names.
+
+const BLUE = [37, 99, 235], RED = [220, 38, 38], WHITE = [255, 255, 255];
+const MAX_SIDE = 360; // css pixels for the input canvas
+
+function diverging(v, absmax) {
+  const t = absmax > 0 ? Math.max(-1, Math.min(1, v / absmax)) : 0;
+  const end = t < 0 ? BLUE : RED, a = Math.abs(t);
+  return [0, 1, 2].map((k) => Math.round(WHITE[k] + (end[k] - WHITE[k]) * a));
+}
+const css = (rgb) => `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
+const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
+const absmax = (a) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function decode(model) {
+  const meta = model.get("meta");
+  const view = model.get("data");
+  if (!meta || !meta.arrays || !view || view.byteLength === 0) return null;
+  const buf = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
+  const arrays = {};
+  for (const [name, [offset, length]] of Object.entries(meta.arrays)) {
+    arrays[name] = new Float32Array(buf, offset * 4, length);
+  }
+  return { ...meta, ...arrays };
+}
+
+// A small offscreen canvas with one pixel per cell, drawn scaled without smoothing.
+function pixels(w, h) {
+  const c = document.createElement("canvas");
+  c.width = w;
+  c.height = h;
+  const ctx = c.getContext("2d");
+  return { canvas: c, ctx, image: ctx.createImageData(w, h) };
+}
+
+function kernelTable(cls) {
+  const wrap = el("div", `psv-slide-kernel ${cls}`);
+  return { wrap, cells: [] };
+}
+
+// (Re)build a table of cg grids of kh x kw cells.
+function layoutTable(t, cg, kh, kw) {
+  t.wrap.replaceChildren();
+  t.cells = [];
+  for (let c = 0; c < cg; c++) {
+    const grid = el("div", "psv-slide-grid");
+    grid.style.gridTemplateColumns = `repeat(${kw}, auto)`;
+    for (let i = 0; i < kh * kw; i++) {
+      const cell = el("div", "psv-slide-cell");
+      grid.appendChild(cell);
+      t.cells.push(cell);
+    }
+    t.wrap.appendChild(grid);
+  }
+}
+
+function fillTable(t, values, scale) {
+  for (let i = 0; i < t.cells.length; i++) {
+    const v = values[i];
+    const cell = t.cells[i];
+    cell.textContent = fmt(v);
+    cell.style.background = css(diverging(v, scale));
+  }
+}
+
+function render({ model, el: host }) {
+  const root = el("div", "psv-slide");
+  const bar = el("div", "psv-slide-bar");
+  const reset = el("button", "psv-slide-reset", "⏮");
+  const back = el("button", "psv-slide-back", "◀ step");
+  const play = el("button", "psv-slide-play", "▶ play");
+  const step = el("button", "psv-slide-step", "step ▶");
+  const speed = el("input", "psv-slide-speed");
+  Object.assign(speed, { type: "range", min: 0, max: 100, value: 50 });
+  const speedLabel = el("span", "psv-slide-speed-label");
+  const posLabel = el("span", "psv-slide-pos");
+  reset.title = "back to the first position";
+  bar.append(reset, back, play, step, el("span", "psv-slide-muted", "speed"), speed, speedLabel, posLabel);
+
+  // Shared row: input with receptive field, the one kernel, products and sum, output filling in.
+  const shared = el("div", "psv-slide-row");
+  const inCanvas = el("canvas", "psv-slide-input");
+  const outCanvas = el("canvas", "psv-slide-output");
+  const kernel = kernelTable("psv-slide-weights");
+  const products = kernelTable("psv-slide-products");
+  const sum = el("div", "psv-slide-sum");
+  const kernelNote = el("div", "psv-slide-note");
+  const inTitle = el("div", "psv-slide-title");
+  const outTitle = el("div", "psv-slide-title");
+  shared.append(
+    col([inTitle, inCanvas]),
+    col([el("div", "psv-slide-title", "Kernel (one tensor)"), kernel.wrap, kernelNote,
+         el("div", "psv-slide-title", "× window = products"), products.wrap, sum]),
+    col([outTitle, outCanvas]),
+  );
+
+  // Twin row: its own kernel at this position, its output, and the parameter counter.
+  const twin = el("div", "psv-slide-row psv-slide-twin");
+  const twinKernel = kernelTable("psv-slide-twin-weights");
+  const twinCanvas = el("canvas", "psv-slide-twin-output");
+  const twinSum = el("div", "psv-slide-twin-sum");
+  const counter = el("div", "psv-slide-counter");
+  const twinTitle = el("div", "psv-slide-title");
+  twin.append(
+    col([el("div", "psv-slide-title", "Locally connected twin"), counter]),
+    col([twinTitle, twinKernel.wrap, twinSum]),
+    col([el("div", "psv-slide-title", "Twin output (same channel)"), twinCanvas]),
+  );
+  root.append(bar, shared, twin);
+  host.appendChild(root);
+
+  function col(children) {
+    const c = el("div", "psv-slide-col");
+    c.append(...children);
+    return c;
+  }
+
+  let S = null; // decoded data of the current setting
+  let pos = 0, shown = -1, playing = false, raf = 0, last = 0, carry = 0, frames = 0;
+  let inBase, outFull, outShown, twinFull, twinShown, inScale = 1, outScale = 1;
+
+  const cellsPerSecond = () => {
+    const L = S ? S.Ho * S.Wo : 1;
+    // 0..100 on a log scale from 1 cell/s to the whole map in half a second; 50 ~ the map in 10 s.
+    const lo = Math.log(1), hi = Math.log(Math.max(4, 2 * L)), mid = Math.log(Math.max(2, L / 10));
+    const x = Number(speed.value) / 100;
+    return Math.exp(x < 0.5 ? lo + (mid - lo) * 2 * x : mid + (hi - mid) * (2 * x - 1));
+  };
+  const showSpeed = () => { speedLabel.textContent = `${cellsPerSecond().toFixed(cellsPerSecond() < 10 ? 1 : 0)} cells/s`; };
+
+  function setup() {
+    S = decode(model);
+    if (!S) return;
+    const { C, Hp, Wp, Ho, Wo, cg, kh, kw } = S;
+    // Input: RGB when three channels, otherwise the mean of the channels oc reads; padding dimmed.
+    inBase = pixels(Wp, Hp);
+    const lo = S.input_range[0], span = S.input_range[1] - S.input_range[0] || 1;
+    const d = inBase.image.data, n = Hp * Wp;
+    for (let p = 0; p < n; p++) {
+      let rgb;
+      if (C === 3) rgb = [0, 1, 2].map((c) => (S.padded[c * n + p] - lo) / span * 255);
+      else {
+        let m = 0;
+        for (let c = S.first; c < S.first + cg; c++) m += S.padded[c * n + p];
+        rgb = [0, 0, 0].fill(((m / cg) - lo) / span * 255);
+      }
+      const real = S.real[p] > 0;
+      d.set([rgb[0], rgb[1], rgb[2], real ? 255 : 110], 4 * p);
+    }
+    inBase.ctx.putImageData(inBase.image, 0, 0);
+    inScale = Math.max(2, Math.floor(MAX_SIDE / Math.max(Hp, Wp)));
+    outScale = Math.max(2, Math.floor(MAX_SIDE / Math.max(Ho, Wo)));
+    size(inCanvas, Wp * inScale, Hp * inScale);
+    size(outCanvas, Wo * outScale, Ho * outScale);
+    size(twinCanvas, Wo * outScale, Ho * outScale);
+    outFull = colours(S.output, absmax(S.output));
+    twinFull = colours(S.twin_output, absmax(S.twin_output));
+    outShown = pixels(Wo, Ho);
+    twinShown = pixels(Wo, Ho);
+    for (const t of [kernel, products, twinKernel]) layoutTable(t, cg, kh, kw);
+    fillTable(kernel, S.kernel, absmax(S.kernel));
+    const padNote = S.padding_mode === "zeros" ? "grey border: zero padding" : `dim border: ${S.padding_mode} padding (copies)`;
+    inTitle.textContent = `Input ${S.H}×${S.W}, channels ${S.first}–${S.first + cg - 1} read; ${padNote}`;
+    outTitle.textContent = `Output channel ${S.oc}: ${Ho}×${Wo}`;
+    kernelNote.textContent = `the same object at all ${Ho * Wo} positions · ${S.shared_params.toLocaleString()} parameters in the layer`;
+    pos = Math.min(pos, Ho * Wo - 1);
+    shown = -1;
+    showSpeed();
+    draw();
+  }
+
+  function size(canvas, w, h) {
+    canvas.width = w;
+    canvas.height = h;
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+  }
+
+  function colours(values, scale) {
+    const out = new Uint8ClampedArray(values.length * 4);
+    for (let p = 0; p < values.length; p++) out.set([...diverging(values[p], scale), 255], 4 * p);
+    return out;
+  }
+
+  // Reveal cells shown+1..pos of a filling map (or restart when going back).
+  function reveal(target, full, upto) {
+    const d = target.image.data;
+    if (upto < shown) d.fill(0);
+    const from = upto < shown ? 0 : shown + 1;
+    d.set(full.subarray(4 * from, 4 * (upto + 1)), 4 * from);
+    target.ctx.putImageData(target.image, 0, 0);
+  }
+
+  function blit(canvas, source, scale) {
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(source, 0, 0, source.width * scale, source.height * scale);
+    return ctx;
+  }
+
+  function outline(ctx, x, y, w, h, colour, width) {
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    ctx.strokeRect(x + width / 2, y + width / 2, w - width, h - width);
+  }
+
+  function draw() {
+    if (!S) return;
+    const { Ho, Wo, kh, kw, cg, stride, dilation, Hp, Wp } = S;
+    const i = Math.floor(pos / Wo), j = pos % Wo;
+    const r0 = i * stride[0], c0 = j * stride[1]; // top-left tap in padded coordinates
+    // Input and receptive field: its span, and each (dilated) tap.
+    let ctx = blit(inCanvas, inBase.canvas, inScale);
+    ctx.fillStyle = "rgba(22,163,74,0.18)";
+    const spanH = dilation[0] * (kh - 1) + 1, spanW = dilation[1] * (kw - 1) + 1;
+    ctx.fillRect(c0 * inScale, r0 * inScale, spanW * inScale, spanH * inScale);
+    for (let u = 0; u < kh; u++) {
+      for (let v = 0; v < kw; v++) {
+        outline(ctx, (c0 + v * dilation[1]) * inScale, (r0 + u * dilation[0]) * inScale, inScale, inScale,
+                "#16a34a", Math.max(1, Math.min(3, inScale / 4)));
+      }
+    }
+    // Products and their sum, computed here from the data Python sent.
+    const n = Hp * Wp, k = kh * kw, prods = new Float64Array(cg * k), vals = new Float64Array(cg * k);
+    let total = S.bias;
+    for (let c = 0; c < cg; c++) {
+      for (let u = 0; u < kh; u++) {
+        for (let v = 0; v < kw; v++) {
+          const x = S.padded[(S.first + c) * n + (r0 + u * dilation[0]) * Wp + c0 + v * dilation[1]];
+          const p = x * S.kernel[c * k + u * kw + v];
+          vals[c * k + u * kw + v] = x;
+          prods[c * k + u * kw + v] = p;
+          total += p;
+        }
+      }
+    }
+    fillTable(products, prods, absmax(prods) || 1);
+    sum.textContent = `Σ ${S.bias ? `+ bias ${fmt(S.bias)} ` : ""}= ${total.toFixed(4)} → output (${i}, ${j})`;
+    sum.dataset.value = String(total);
+    sum.dataset.cell = `${S.oc},${i},${j}`;
+    // Output maps filling in; the current cell outlined.
+    reveal(outShown, outFull, pos);
+    reveal(twinShown, twinFull, pos);
+    shown = pos;
+    for (const [canvas, src] of [[outCanvas, outShown], [twinCanvas, twinShown]]) {
+      ctx = blit(canvas, src.canvas, outScale);
+      outline(ctx, j * outScale, i * outScale, outScale, outScale, "#16a34a", Math.max(1, Math.min(3, outScale / 3)));
+    }
+    // The twin: its own kernel here, and the parameters it has needed so far.
+    const own = S.twin_kernels.subarray(pos * cg * k, (pos + 1) * cg * k);
+    fillTable(twinKernel, own, absmax(S.kernel));
+    twinTitle.textContent = `Its own kernel for position (${i}, ${j}): #${pos + 1} of ${Ho * Wo}`;
+    let twinTotal = S.twin_bias[pos];
+    for (let q = 0; q < own.length; q++) twinTotal += own[q] * vals[q];
+    twinSum.textContent = `× the same window, summed: ${twinTotal.toFixed(4)}`;
+    const seen = pos + 1, per = S.twin_params_per_position;
+    counter.innerHTML =
+      `<div><b>Conv2d</b>: ${S.shared_params.toLocaleString()} parameters, at every position</div>` +
+      `<div><b>Locally connected</b>: ${per.toLocaleString()} × ${seen.toLocaleString()} positions so far = ` +
+      `<span class="psv-slide-count">${(per * seen).toLocaleString()}</span></div>` +
+      `<div class="psv-slide-muted">(all ${Ho * Wo} positions: ${(per * Ho * Wo).toLocaleString()}, ` +
+      `${(per * Ho * Wo / S.shared_params).toFixed(0)}× the conv)</div>`;
+    posLabel.textContent = `cell (${i}, ${j}) · ${seen} / ${Ho * Wo}`;
+    root.dataset.frames = String(++frames);
+  }
+
+  function tick(t) {
+    if (!playing) return;
+    raf = requestAnimationFrame(tick);
+    const dt = last ? Math.min(t - last, 250) : 0;
+    last = t;
+    carry += (dt / 1000) * cellsPerSecond();
+    const steps = Math.floor(carry);
+    if (steps > 0) {
+      carry -= steps;
+      const L = S.Ho * S.Wo;
+      pos = Math.min(pos + steps, L - 1);
+      if (pos === L - 1) stop();
+    }
+    draw();
+  }
+
+  function start() {
+    if (!S) return;
+    if (pos >= S.Ho * S.Wo - 1) pos = 0;
+    playing = true;
+    last = 0;
+    carry = 0;
+    play.textContent = "⏸ pause";
+    root.dataset.playing = "true";
+    raf = requestAnimationFrame(tick);
+  }
+
+  function stop() {
+    playing = false;
+    cancelAnimationFrame(raf);
+    play.textContent = "▶ play";
+    root.dataset.playing = "false";
+  }
+
+  function jump(to) {
+    if (!S) return;
+    stop();
+    pos = Math.max(0, Math.min(S.Ho * S.Wo - 1, to));
+    draw();
+  }
+
+  function clickCell(event) {
+    const rect = event.currentTarget.getBoundingClientRect();
+    const i = Math.floor((event.clientY - rect.top) / outScale), j = Math.floor((event.clientX - rect.left) / outScale);
+    if (S && i >= 0 && i < S.Ho && j >= 0 && j < S.Wo) jump(i * S.Wo + j);
+  }
+
+  play.onclick = () => (playing ? stop() : start());
+  step.onclick = () => jump(pos + 1);
+  back.onclick = () => jump(pos - 1);
+  reset.onclick = () => jump(0);
+  speed.oninput = showSpeed;
+  outCanvas.onclick = clickCell;
+  twinCanvas.onclick = clickCell;
+  outCanvas.title = twinCanvas.title = "click a cell to jump there";
+  model.on("change:data", setup);
+  setup();
+  return () => {
+    stop();
+    model.off("change:data", setup);
+  };
+}
+
+export default { render };
