@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 
+from paramshare_viz.app.heartbeat import Heartbeat
 from paramshare_viz.app.state import AppState
 
 #: Text and background of the status line; info follows the Jupyter theme (light or dark).
@@ -35,8 +36,10 @@ class TabSpec:
 #: The tabs, in DESIGN.md order. Each panel lives in its own app/<tab>.py.
 TABS: list[TabSpec] = [
     TabSpec("Explore", "paramshare_viz.app.explore:ExplorePanel"),
+    TabSpec("Slide", "paramshare_viz.app.slide:SlidePanel"),
     TabSpec("Unroll", "paramshare_viz.app.unroll:UnrollPanel"),
     TabSpec("Compare", "paramshare_viz.app.compare:ComparePanel"),
+    TabSpec("Inspect", "paramshare_viz.app.inspect:InspectPanel"),
 ]
 
 
@@ -125,7 +128,8 @@ def make_dashboard(state: AppState | None = None, *, tab: str = "Explore") -> wi
 
     state.observe(show_status, names=["status", "status_level"])
     show_status()
-    app = widgets.VBox([header, status, tabs], layout=widgets.Layout(max_width="1100px"))
+    # Heartbeat: invisible until the kernel stops answering, then "reload the page"
+    app = widgets.VBox([header, status, Heartbeat(), tabs], layout=widgets.Layout(max_width="1100px"))
     app.state = state  # for notebooks and tests
     app.tabs = tabs
     return app
