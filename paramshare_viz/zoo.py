@@ -9,19 +9,20 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from paramshare_viz import models  # noqa: F401  (imports every form, filling the registry)
-from paramshare_viz.models import registry
+from paramshare_viz.models import budget, registry
 from paramshare_viz.models.presets import PRESETS
 from paramshare_viz.models.registry import ExampleInput
 
-#: Builds estimated to need more than this many bytes of parameters are refused
-#: (use ``device="meta"`` to count without allocating).
-DEFAULT_MEMORY_BUDGET = 2 * 1024**3
+#: Bytes of parameters and buffers one model may hold off the meta device (see
+#: :mod:`paramshare_viz.models.budget`); ``device="meta"`` counts without allocating.
+DEFAULT_MEMORY_BUDGET = budget.MEMORY_BUDGET
 
 
 def forms() -> list[str]:
@@ -93,13 +94,18 @@ def build(
         shared: the sharing model (True) or its unshared twin (False).
         device: ``"cpu"``, ``"cuda"`` or ``"meta"`` (counts without memory).
         dtype: parameter dtype; ``None`` keeps torch's default (float32).
-        memory_budget: bytes of parameters allowed off the meta device.
+        memory_budget: bytes of parameters and buffers allowed off the meta device.
         **overrides: config fields, see :func:`default_config`.
+
+    Raises:
+        ValueError: a bad field or value, or a config over a budget of
+            :mod:`paramshare_viz.models.budget` (the message names the field to
+            lower and a value that fits), checked before anything is built.
     """
     spec = registry.get(form)
     config = make_config(form, **overrides)
     dev = resolve_device(device)
-    _check_budget(form, config, shared=shared, dtype=dtype, device=dev, memory_budget=memory_budget)
+    check_budget(form, config, sides=(shared,), device=dev, dtype=dtype, memory_budget=memory_budget)
     with torch.device(dev):
         model = spec.build(config, shared)
     if dtype is not None:
@@ -121,6 +127,9 @@ def pair(
     The twin's independent tensors start as copies of the shared ones; after
     training they drift apart, which is the point of the comparison.
     """
+    # Both sides checked first, so a refusal comes before anything is built.
+    check_budget(form, make_config(form, **overrides), device=resolve_device(device), dtype=dtype,
+                 memory_budget=memory_budget)
     torch.manual_seed(seed)
     kw = dict(device=device, dtype=dtype, memory_budget=memory_budget, **overrides)
     shared = build(form, shared=True, **kw)
@@ -139,21 +148,80 @@ def example_input(
         raise ValueError(f"batch={batch!r} must be at least 1")
     spec = registry.get(form)
     config = make_config(form, **overrides)
+    dev = resolve_device(device)
+    inputs = budget.footprint(form, config, True, batch).inputs * 4  # float32 on CPU first
+    if inputs > budget.MEMORY_BUDGET:
+        raise ValueError(
+            f"{form}: the example input needs about {budget.fmt_bytes(inputs)}, over the budget of "
+            f"{budget.fmt_bytes(budget.MEMORY_BUDGET)}; use smaller sizes or a smaller batch={batch}"
+        )
     torch.manual_seed(seed)
     x = spec.example_input(config, batch)
-    dev = resolve_device(device)
     if isinstance(x, tuple):
         return tuple(t.to(dev) for t in x)
     return x.to(dev)
 
 
-def _check_budget(form, config, *, shared, dtype, device, memory_budget) -> None:
-    if device.type == "meta":
-        return
-    need = estimated_bytes(form, config, shared=shared, dtype=dtype)
-    if need > memory_budget:
-        raise ValueError(
-            f"{form} ({'shared' if shared else 'unshared'}) needs about {need / 1e9:.2f} GB of parameters, "
-            f"over the memory budget of {memory_budget / 1e9:.2f} GB; build it with device='meta' to count "
-            f"without allocating, or pass a larger memory_budget"
-        )
+def check_budget(
+    form: str,
+    config: Any,
+    *,
+    sides: tuple[bool, ...] = (True, False),
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    forward: bool = False,
+) -> None:
+    """Refuse ``config`` before building when a side is over a budget (``ValueError``, field named).
+
+    Args:
+        sides: which models will be built: ``(True,)`` the shared one, ``(False,)`` the twin.
+        forward: a forward on ``example_input`` will run too (activations and
+            tensor operations count; nothing runs on the meta device).
+    """
+    itemsize = (dtype or torch.get_default_dtype()).itemsize
+    budget.check_budget(
+        form, config, sides=sides, on_meta=torch.device(device).type == "meta", itemsize=itemsize,
+        memory_budget=memory_budget, forward=forward,
+    )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What building both sides of a form would cost, from its config alone (nothing is built).
+
+    Attributes:
+        form, config: the form and its validated config.
+        shared, unshared: a :class:`~paramshare_viz.models.registry.Footprint` per side
+            (elements, bytes, modules and forward operations at the example batch).
+    """
+
+    form: str
+    config: Any
+    shared: registry.Footprint
+    unshared: registry.Footprint
+
+    def __str__(self) -> str:
+        rows = [("", "shared", "unshared twin")]
+        for label, get in (
+            ("parameters", lambda f: f"{f.params:,}"),
+            ("buffers", lambda f: budget.fmt_bytes(f.buffer_bytes)),
+            ("activations (1 forward)", lambda f: f"{f.activations:,}"),
+            ("modules", lambda f: f"{f.modules:,}"),
+            ("forward operations", lambda f: f"{f.ops:,}"),
+        ):
+            rows.append((label, get(self.shared), get(self.unshared)))
+        width = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"{self.form} estimate (batch {budget.BATCH}; elements unless a unit is given)"]
+        lines += [f"  {a:<{width[0]}}  {b:>{width[1]}}  {c:>{width[2]}}" for a, b, c in rows]
+        return "\n".join(lines)
+
+
+def estimate(form: str, **overrides: Any) -> Estimate:
+    """Closed-form costs of both sides of ``form`` at ``overrides``, without building anything.
+
+    >>> psv.zoo.estimate("albert", num_layers=100_000).unshared.modules
+    1200008
+    """
+    config = make_config(form, **overrides)
+    return Estimate(form, config, budget.footprint(form, config, True), budget.footprint(form, config, False))

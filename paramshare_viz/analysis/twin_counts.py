@@ -50,12 +50,15 @@ def twin_counts(form: str, *, device: str = "cpu", dtype: str = "float32", **ove
 
     Raises:
         ValueError: a bad form, field, value, device or dtype (named in the message),
-            or a config over the zoo's memory budget.
+            or a config over a budget of ``models.budget`` (the forward run off
+            the meta device included), refused before anything is built.
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not one of {list(DTYPES)}")
     config = zoo.make_config(form, **overrides)
-    return _twin_counts(form, config, str(zoo.resolve_device(device)), dtype)
+    dev = zoo.resolve_device(device)
+    zoo.check_budget(form, config, device=dev, dtype=DTYPES[dtype], forward=True)
+    return _twin_counts(form, config, str(dev), dtype)
 
 
 @functools.lru_cache(maxsize=32)

@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from paramshare_viz.units import fmt_bytes  # noqa: F401  (re-exported; the models use it too)
+
 
 def fmt_count(n: float | None) -> str:
     """``1234567 -> '1.23M'``; small integers as they are."""
@@ -15,16 +17,6 @@ def fmt_count(n: float | None) -> str:
         if abs(n) >= div:
             return f"{n / div:.3g}{unit}"
     return f"{n:.3g}" if isinstance(n, float) else str(n)
-
-
-def fmt_bytes(n: float | None) -> str:
-    """``2048 -> '2.0 KiB'``."""
-    if n is None:
-        return "-"
-    for div, unit in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(n) >= div:
-            return f"{n / div:.1f} {unit}"
-    return f"{int(n)} B"
 
 
 def fmt_seconds(s: float | None, iqr: float | None = None) -> str:

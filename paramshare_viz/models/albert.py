@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 from paramshare_viz.models.transformer import (
     Block,
     FeedForward,
@@ -184,6 +184,25 @@ def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
     unshared.load_state_dict(shared.state_dict())
 
 
+def footprint(config: AlbertConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of building :class:`Albert` and one forward on ``example_input`` (see :class:`Footprint`)."""
+    c = config
+    E, H, L, tokens = c.embedding_size, c.hidden_size, c.num_layers, batch * c.seq_len
+    scores = 2 * batch * c.num_heads * c.seq_len**2  # attention scores and their softmax
+    per_layer = tokens * (10 * H + 2 * c.intermediate_size) + scores
+    activations = tokens * (1 + 6 * E + H) + L * per_layer + (batch * H if c.add_pooler else 0)
+    outer = 7 + (E != H) + c.add_pooler  # the model, 3 embeddings, a norm, the layer list, dropout
+    if shared and c.share == Share.ALL and c.share_layernorm:
+        blocks = 12  # one Block: attention (5), ffn (3), two norms, dropout
+    else:
+        a = 1 if shared and c.share != Share.FFN else L
+        f = 1 if shared and c.share != Share.ATTENTION else L
+        n = 1 if shared and c.share_layernorm else L
+        blocks = 2 * L + 5 * a + 3 * f + 2 * n
+    ops = 8 + 4 * (E != H) + 38 * L + 4 * c.add_pooler  # measured: 4 per Linear outside the layers
+    return Footprint(param_count(c, shared), 0, tokens, activations, modules=outer + blocks, ops=ops)
+
+
 register(
     Form(
         name="albert",
@@ -192,6 +211,7 @@ register(
         example_input=lambda config, batch: torch.randint(config.vocab_size, (batch, config.seq_len)),
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="ALBERT: one transformer block reused at every layer (twin: BERT, a block per layer)",
     )
 )

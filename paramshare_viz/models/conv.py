@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 
 
 @dataclass(frozen=True)
@@ -247,6 +247,18 @@ def param_count(config: ConvConfig, shared: bool) -> int:
     return counts["conv"] if shared else counts["locally_connected"]
 
 
+def footprint(config: ConvConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of :func:`build` and one forward on ``example_input`` (see :class:`Footprint`)."""
+    c = config
+    side = max(output_size(c)[0], 0)
+    inputs = batch * c.in_channels * c.image_size**2
+    out = batch * c.out_channels * side * side
+    if shared:
+        return Footprint(param_count(c, True), 0, inputs, inputs + out, modules=1, ops=1)
+    cols = batch * c.in_channels * c.kernel_size**2 * side * side  # F.unfold's (N, C_in*k*k, P)
+    return Footprint(param_count(c, False), 0, inputs, inputs + cols + 3 * out, modules=1, ops=19)
+
+
 register(
     Form(
         name="conv",
@@ -255,6 +267,7 @@ register(
         example_input=example_input,
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="CNN: one kernel slid over every position vs a locally connected layer",
     )
 )

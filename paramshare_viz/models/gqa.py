@@ -12,7 +12,7 @@ from typing import cast
 import torch
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 from paramshare_viz.models.transformer import SelfAttention, attention_params, check_at_least, check_heads
 
 
@@ -87,6 +87,16 @@ def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
             getattr(unshared, name).get_parameter(key).copy_(grouped.repeat_interleave(per_group, 0).flatten(0, 1))
 
 
+def footprint(config: GQAConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of building :class:`GroupedQueryAttention` and one forward (see :class:`Footprint`)."""
+    c = config
+    C, tokens = c.hidden_size, batch * c.seq_len
+    kv = (c.groups if shared else c.num_heads) * (C // c.num_heads)
+    repeat = 2 * C if shared else 0  # K and V repeated to every query head
+    activations = tokens * (5 * C + 2 * kv + repeat) + 2 * batch * c.num_heads * c.seq_len**2
+    return Footprint(param_count(c, shared), 0, tokens * C, activations, modules=5, ops=33 if shared else 25)
+
+
 register(
     Form(
         name="gqa",
@@ -95,6 +105,7 @@ register(
         example_input=lambda config, batch: torch.randn(batch, config.seq_len, config.hidden_size),
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="Grouped-query attention: K/V heads shared by groups of query heads (twin: full multi-head)",
     )
 )

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 
 #: The index map is a buffer, not a parameter, so the zoo's parameter budget does
 #: not see it; refuse to allocate more than this much of it off the meta device.
@@ -154,6 +154,22 @@ def param_count(config: HashedNetConfig, shared: bool) -> int:
     return config.out_features * config.in_features + b
 
 
+def footprint(config: HashedNetConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of :func:`build` and one forward on ``example_input`` (see :class:`Footprint`).
+
+    The shared model's buffer bytes include the temporaries :func:`hash_maps`
+    draws to fill the index map (three int64 tensors of ``O*I`` entries).
+    """
+    c = config
+    virtual, inputs = c.out_features * c.in_features, batch * c.in_features
+    activations = inputs + batch * c.out_features
+    if not shared:
+        return Footprint(param_count(c, False), 0, inputs, activations, modules=1, ops=2)
+    buffers = virtual * (8 + (1 if c.sign_hash else 0))  # int64 index, int8 sign
+    return Footprint(param_count(c, True), buffers + 3 * 8 * virtual, inputs, activations + 2 * virtual,
+                     modules=1, ops=4 if c.sign_hash else 3)  # the forward gathers (and signs) the whole virtual weight
+
+
 register(
     Form(
         name="hashednet",
@@ -162,6 +178,7 @@ register(
         example_input=example_input,
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="HashedNets: a virtual weight hashed into K shared buckets vs a dense matrix",
     )
 )

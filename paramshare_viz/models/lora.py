@@ -14,7 +14,7 @@ from typing import cast
 import torch
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 from paramshare_viz.models.transformer import check_at_least
 
 
@@ -123,6 +123,16 @@ def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
             task.bias.copy_(shared.base.bias)
 
 
+def footprint(config: LoRAConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of building :class:`MultiTaskLoRA` and one forward (see :class:`Footprint`)."""
+    c = config
+    T, o, inputs = c.num_tasks, c.out_features, batch * c.in_features
+    if shared:
+        activations = inputs + batch * (o + T * (c.rank + 4 * o))
+        return Footprint(param_count(c, True), 0, inputs, activations, modules=4 + 2 * T, ops=3 + 6 * T)
+    return Footprint(param_count(c, False), 0, inputs, inputs + 2 * batch * T * o, modules=2 + T, ops=1 + 2 * T)
+
+
 register(
     Form(
         name="lora",
@@ -131,6 +141,7 @@ register(
         example_input=lambda config, batch: torch.randn(batch, config.in_features),
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="LoRA: a frozen base layer shared by N tasks, a low-rank adapter each (twin: N full copies)",
     )
 )

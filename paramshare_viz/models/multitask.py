@@ -9,7 +9,7 @@ from typing import cast
 import torch
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 from paramshare_viz.models.transformer import check_at_least
 
 
@@ -99,6 +99,19 @@ def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
     unshared.heads.load_state_dict(shared.heads.state_dict())
 
 
+def footprint(config: MultitaskConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of building :class:`MultitaskModel` and one forward (see :class:`Footprint`)."""
+    c = config
+    T, D = c.num_tasks, c.num_layers
+    encoder = batch * 2 * D * c.hidden_size  # Linear + GELU per layer
+    heads = batch * 2 * T * c.num_labels  # the heads' outputs, stacked
+    if shared:
+        return Footprint(param_count(c, True), 0, batch * c.in_features, batch * c.in_features + encoder + heads,
+                         modules=3 + 2 * D + T, ops=1 + 3 * D + 2 * T)
+    return Footprint(param_count(c, False), 0, batch * c.in_features, batch * c.in_features + T * encoder + heads,
+                     modules=3 + T * (2 + 2 * D), ops=1 + T * (3 * D + 2))
+
+
 register(
     Form(
         name="multitask",
@@ -107,6 +120,7 @@ register(
         example_input=lambda config, batch: torch.randn(batch, config.in_features),
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="Multi-task learning: one encoder feeds N task heads (twin: an encoder per task)",
     )
 )

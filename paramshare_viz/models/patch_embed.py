@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from paramshare_viz.models.conv import LocallyConnected2d
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,17 @@ def param_count(config: PatchEmbedConfig, shared: bool) -> int:
     return per_patch if shared else config.num_patches * per_patch
 
 
+def footprint(config: PatchEmbedConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of :func:`build` and one forward on ``example_input`` (see :class:`Footprint`)."""
+    c = config
+    inputs = batch * c.in_channels * c.image_size**2
+    out = batch * c.embed_dim * c.num_patches
+    if shared:
+        return Footprint(param_count(c, True), 0, inputs, inputs + 2 * out, modules=2, ops=3)
+    cols = batch * c.in_channels * c.patch_size**2 * c.num_patches  # F.unfold's (N, C*P*P, T)
+    return Footprint(param_count(c, False), 0, inputs, inputs + cols + 3 * out, modules=2, ops=21)
+
+
 register(
     Form(
         name="patch_embed",
@@ -114,6 +125,7 @@ register(
         example_input=example_input,
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="ViT patch embedding: one projection for every patch vs one per patch",
     )
 )

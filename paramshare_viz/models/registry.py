@@ -20,6 +20,31 @@ ExampleInput = torch.Tensor | tuple[torch.Tensor, ...]
 
 
 @dataclass(frozen=True)
+class Footprint:
+    """What building one model and running one forward on its example input costs,
+    estimated from the config alone (closed forms, nothing built).
+
+    Attributes:
+        params: unique parameter elements (the form's ``param_count``).
+        buffer_bytes: bytes of buffers (HashedNets' index map; 0 for most forms).
+        inputs: elements of ``example_input`` at the given batch.
+        activations: elements of the tensors one forward creates, summed (an upper
+            estimate of its peak memory, and a measure of its tensor work).
+        modules: ``nn.Module`` objects built. Python objects, so large counts are
+            slow even on the meta device.
+        ops: tensor operations one forward dispatches (measured per layer, step or
+            task; the analysis counts FLOPs op by op, so this is its running time).
+    """
+
+    params: int
+    buffer_bytes: int
+    inputs: int
+    activations: int
+    modules: int
+    ops: int
+
+
+@dataclass(frozen=True)
 class Form:
     """Everything the zoo needs to know about one sharing form.
 
@@ -33,8 +58,9 @@ class Form:
             tensors into every independent tensor of the twin, in place, so that
             both compute the same function.
         param_count: ``param_count(config, shared) -> int``, the analytic formula of the
-            docstring's ``Sharing:`` section (unique parameters). Used to refuse
-            builds over the memory budget before anything is allocated.
+            docstring's ``Sharing:`` section (unique parameters).
+        footprint: ``footprint(config, shared, batch) -> Footprint``, the closed forms
+            the zoo checks against its budgets before building anything.
         summary: one line for menus.
     """
 
@@ -44,6 +70,7 @@ class Form:
     example_input: Callable[[Any, int], ExampleInput]
     copy_to_twin: Callable[[nn.Module, nn.Module], None]
     param_count: Callable[[Any, bool], int]
+    footprint: Callable[[Any, bool, int], Footprint]
     summary: str = ""
 
 

@@ -10,7 +10,7 @@ from typing import cast
 import torch
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 
 
 class Cell(enum.StrEnum):
@@ -162,6 +162,19 @@ def param_count(config: RNNConfig, shared: bool) -> int:
     return (per_cell if shared else config.seq_len * per_cell) + initial
 
 
+def footprint(config: RNNConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of :func:`build` and one forward on ``example_input`` (see :class:`Footprint`)."""
+    c = config
+    g, h, steps = c.cell.gates, c.hidden_size, c.seq_len
+    inputs = batch * steps * c.input_size
+    per_step = batch * (4 * g * h + 2 * h)  # both gate products, their sum, the new state(s)
+    ops_per_step, ops_base = {Cell.RNN: (7, 2), Cell.GRU: (17, 2), Cell.LSTM: (16, 3)}[c.cell]  # measured
+    return Footprint(
+        param_count(c, shared), 0, inputs, inputs + steps * per_step + batch * steps * h,
+        modules=2 if shared else 2 + steps, ops=ops_base + ops_per_step * steps,
+    )
+
+
 register(
     Form(
         name="rnn",
@@ -170,6 +183,7 @@ register(
         example_input=example_input,
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="RNN/GRU/LSTM: one cell reused at every step vs one cell per step",
     )
 )

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,14 @@ def param_count(config: SiameseConfig, shared: bool) -> int:
     return per_branch if shared else 2 * per_branch
 
 
+def footprint(config: SiameseConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of :func:`build` and one forward on ``example_input`` (see :class:`Footprint`)."""
+    f, h, e = config.in_features, config.hidden_features, config.embed_dim
+    inputs = 2 * batch * f
+    return Footprint(param_count(config, shared), 0, inputs, inputs + 2 * batch * (2 * h + e) + 6 * batch,
+                     modules=5 if shared else 10, ops=21)
+
+
 register(
     Form(
         name="siamese",
@@ -121,6 +129,7 @@ register(
         example_input=example_input,
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="Siamese network: one branch applied to both inputs vs two branches",
     )
 )

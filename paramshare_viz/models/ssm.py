@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,16 @@ def param_count(config: SSMConfig, shared: bool) -> int:
     return (per_step if shared else config.seq_len * per_step) + s  # + h0
 
 
+def footprint(config: SSMConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of :func:`build` and one forward on ``example_input`` (see :class:`Footprint`)."""
+    c = config
+    d, s, steps = c.d_model, c.d_state, c.seq_len
+    inputs = batch * steps * d
+    per_step = 2 * s + 3 * batch * s + 3 * batch * d  # the decay, the state update, the readout
+    ops = 2 + (13 if shared else 17) * steps  # measured per step
+    return Footprint(param_count(c, shared), 0, inputs, 2 * inputs + steps * per_step, modules=1, ops=ops)
+
+
 register(
     Form(
         name="ssm",
@@ -133,6 +143,7 @@ register(
         example_input=example_input,
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="State-space scan: time-invariant (a, B, C, D) vs its own per step",
     )
 )

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,14 @@ def param_count(config: TiedAutoencoderConfig, shared: bool) -> int:
     return weights + (h + f if config.bias else 0)
 
 
+def footprint(config: TiedAutoencoderConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of :func:`build` and one forward on ``example_input`` (see :class:`Footprint`)."""
+    f, h = config.in_features, config.hidden_features
+    inputs = batch * f
+    return Footprint(param_count(config, shared), 0, inputs, inputs + batch * (2 * h + 2 * f),
+                     modules=2 if shared else 3, ops=6 if shared else 5)
+
+
 register(
     Form(
         name="tied_autoencoder",
@@ -117,6 +125,7 @@ register(
         example_input=example_input,
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="Autoencoder: decoder uses the encoder weight transposed vs a separate decoder",
     )
 )

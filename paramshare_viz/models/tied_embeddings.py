@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 from paramshare_viz.models.transformer import (
     block_params,
     check_at_least,
@@ -113,6 +113,16 @@ def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
     unshared.load_state_dict(shared.state_dict())
 
 
+def footprint(config: TiedEmbeddingsConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of building :class:`TiedLM` and one forward on ``example_input`` (see :class:`Footprint`)."""
+    c = config
+    C, tokens = c.hidden_size, batch * c.seq_len
+    per_layer = tokens * (12 * C + 2 * c.intermediate_size) + 2 * batch * c.num_heads * c.seq_len**2
+    activations = tokens * (1 + 3 * C) + c.num_layers * per_layer + tokens * (C + c.vocab_size)
+    return Footprint(param_count(c, shared), 0, tokens, activations, modules=7 + 12 * c.num_layers,
+                     ops=9 + 38 * c.num_layers)
+
+
 register(
     Form(
         name="tied_embeddings",
@@ -121,6 +131,7 @@ register(
         example_input=lambda config, batch: torch.randint(config.vocab_size, (batch, config.seq_len)),
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="Language model whose output head is its input embedding (twin: a separate head)",
     )
 )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from paramshare_viz.models.registry import Form, register
+from paramshare_viz.models.registry import Footprint, Form, register
 from paramshare_viz.models.transformer import (
     block_params,
     check_at_least,
@@ -143,6 +143,19 @@ def copy_to_twin(shared: nn.Module, unshared: nn.Module) -> None:
     unshared.load_state_dict(shared.state_dict())
 
 
+def footprint(config: UniversalTransformerConfig, shared: bool, batch: int) -> Footprint:
+    """Costs of building :class:`UniversalTransformer` and one forward (see :class:`Footprint`)."""
+    c = config
+    C, T, tokens = c.hidden_size, c.num_layers, batch * c.seq_len
+    scores = 2 * batch * c.num_heads * c.seq_len**2
+    per_step = tokens * (12 * C + 2 * c.intermediate_size + (8 * C if c.act else 0)) + scores
+    activations = tokens * (1 + C) + 4 * (c.seq_len + T) * C + T * per_step  # + the two timing signals
+    copies = 1 if shared else T
+    modules = 3 + 12 * copies + (1 + copies if c.act else 0)
+    ops = 26 + 60 * T if c.act else 23 + 41 * T  # measured per step
+    return Footprint(param_count(c, shared), 0, tokens, activations, modules=modules, ops=ops)
+
+
 register(
     Form(
         name="universal_transformer",
@@ -151,6 +164,7 @@ register(
         example_input=lambda config, batch: torch.randint(config.vocab_size, (batch, config.seq_len)),
         copy_to_twin=copy_to_twin,
         param_count=param_count,
+        footprint=footprint,
         summary="Universal Transformer: one block applied over depth with a depth signal (twin: a block per step)",
     )
 )
