@@ -160,7 +160,7 @@ def make_unroll_figure(
                              line=dict(color=theme.DENSE, width=2), showlegend=False, name="steps"), row=1, col=1)
     fig.add_trace(go.Scatter(mode="lines", name="shared", line=dict(color=theme.SHARED, width=3)), row=2, col=1)
     fig.add_trace(go.Scatter(mode="lines", name="unshared twin", line=dict(color=theme.UNSHARED, width=3)), row=2, col=1)
-    fig.add_trace(go.Scatter(mode="markers", showlegend=False, name="now"), row=2, col=1)
+    fig.add_trace(go.Scatter(mode="markers", showlegend=False, name="this setting"), row=2, col=1)
     fig.add_trace(go.Bar(name="step part", marker_color=theme.UNSHARED, showlegend=False,
                          hovertemplate="%{x}: ‖part‖ = %{y:.4g}<extra></extra>"), row=2, col=2)
     fig.add_trace(go.Bar(name="sum and .grad", marker_color=[theme.ACCENT, theme.SHARED], showlegend=False,
