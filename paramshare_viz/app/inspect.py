@@ -1,0 +1,332 @@
+"""Inspect tab: your model (a model type, a config.json or a state dict) and the tie atlas.
+
+A visitor types a spec or uploads a file; the model is loaded through
+:mod:`paramshare_viz.analysis.uploads` (no code is imported or unpickled, no
+server file is read), built on ``meta`` when it comes from a config, then
+counted with ``analyze`` and replayed through ``check_ties``. Loading runs in
+a :class:`Worker` (importing transformers alone takes seconds), so the page
+stays usable. The tie atlas below builds every transformers model type, but
+only when the visitor asks, in its own worker, with a Stop button.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+from torch import nn
+
+from paramshare_viz.analysis.report import SharingReport, analyze
+from paramshare_viz.analysis.ties import TieHealth, check_ties
+from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES, load_upload, load_visitor_spec
+from paramshare_viz.app.state import AppState
+from paramshare_viz.app.worker import Worker
+from paramshare_viz.bench.table import fmt_bytes
+from paramshare_viz.plots import theme
+from paramshare_viz.plots.cards import Card, cards_html
+from paramshare_viz.plots.tables import groups_table_html, modules_table_html
+from paramshare_viz.plots.tie_tables import atlas_table_html, safetensors_html, tie_health_html
+
+EXAMPLES = ("hf:gpt2", "hf:albert", "hf:t5", "hf:bert", "zoo:albert")
+
+
+@dataclass
+class Inspection:
+    """What the panel shows for one model: where it came from, its report and tie health."""
+
+    source: str  # "hf:gpt2", "file 'weights.pt'"
+    model: nn.Module
+    report: SharingReport
+    health: TieHealth
+    seconds: float
+
+
+def inspect_model(load: Callable[[], tuple[nn.Module, str]]) -> Inspection:
+    """Load with ``load()``, then count and check ties (what the worker runs)."""
+    start = time.perf_counter()
+    model, source = load()
+    report = analyze(model)
+    health = check_ties(model, report=report)
+    return Inspection(source, model, report, health, time.perf_counter() - start)
+
+
+def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
+    """``(name, bytes)`` per file in a ``FileUpload.value``: ipywidgets 8 (a tuple of dicts) or 7 (a dict)."""
+    if isinstance(value, dict):  # ipywidgets 7: {name: {"metadata": ..., "content": bytes}}
+        return [(name, bytes(item["content"])) for name, item in value.items()]
+    return [(item["name"], bytes(item["content"])) for item in value or ()]
+
+
+def where_built(model: nn.Module) -> str:
+    first = next(iter(model.parameters()), None)
+    if first is not None and first.is_meta:
+        return "built on the meta device: counted, nothing allocated or downloaded"
+    return "loaded on the CPU"
+
+
+def inspect_cards(ins: Inspection) -> list[Card]:
+    r, h = ins.report, ins.health
+    saving = r.naive_params - r.unique_params
+    share = f"{saving:,} fewer: tied tensors held once" if saving else "nothing is held twice"
+    groups_note = "tensors under several names" if r.groups else "no tensor under two names"
+    risk_note = "break under a common operation (see below)" if h.ties_at_risk else "every tie survives"
+    return [
+        Card("naive", "Parameters, naive", f"{r.naive_params:,}", "every name counted", theme.UNSHARED),
+        Card("unique", "Parameters, unique", f"{r.unique_params:,}", share, theme.SHARED),
+        Card("bytes", "Parameter memory", fmt_bytes(r.unique_bytes), f"naive: {fmt_bytes(r.naive_bytes)}", theme.ACCENT),
+        Card("groups", "Tied groups", f"{len(r.groups)}", groups_note, theme.DENSE),
+        Card("risk", "Ties at risk", f"{len(h.ties_at_risk)}", risk_note,
+             theme.WARNING if h.ties_at_risk else theme.ACCENT),
+    ]
+
+
+def _section(title: str) -> widgets.HTML:
+    return widgets.HTML(f"<h4 style='margin:12px 0 2px'>{html.escape(title)}</h4>")
+
+
+class InspectPanel(widgets.VBox):
+    """A spec box and two uploads in; counts, groups, tie health and the sharing graph out; the tie atlas."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.worker = Worker()
+        self._started = ""  # the spec of the newest job
+        self.spec = widgets.Text(
+            placeholder="hf:gpt2, hf:albert, hf:t5, any transformers model type, or zoo:albert",
+            description="Model", continuous_update=False, layout=widgets.Layout(width="560px"),
+        )
+        self.spec.add_class("psv-inspect-spec")
+        self.go = widgets.Button(description="Inspect", button_style="primary", icon="search")
+        self.go.add_class("psv-inspect-go")
+        limit = f"{MAX_UPLOAD_BYTES // 1024**2} MiB"
+        self.config_upload = widgets.FileUpload(accept=".json", description="config.json", multiple=False)
+        self.weights_upload = widgets.FileUpload(
+            accept=".pt,.pth,.bin,.safetensors", description="State dict", multiple=False
+        )
+        self.config_upload.add_class("psv-upload-config")
+        self.weights_upload.add_class("psv-upload-weights")
+        hint = widgets.HTML(
+            "<div class='psv-note' style='color:var(--jp-ui-font-color2,#6b7280);font-size:12px'>"
+            f"Try {', '.join(f'<code>{e}</code>' for e in EXAMPLES)}. Uploads up to {limit}: a Hugging Face "
+            "<code>config.json</code> (built on meta, nothing downloaded) or a state dict (<code>.pt</code> read "
+            "with <code>weights_only=True</code>, <code>.safetensors</code>). No code from a spec or a file is "
+            "ever run; <code>module:factory</code> specs work in the CLI and notebooks only.</div>"
+        )
+        self.title = widgets.HTML()
+        self.title.add_class("psv-inspect-title")
+        self.cards = widgets.HTML()
+        self.cards.add_class("psv-cards-box")
+        self.groups = widgets.HTML()
+        self.ties = widgets.HTML()
+        self.safetensors = widgets.HTML()
+        self.graph = widgets.Output()
+        self.modules = widgets.HTML()
+        modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: parameters"])
+        self.result = widgets.VBox([
+            self.title, self.cards,
+            _section("Tensors under several names"), self.groups,
+            _section("Tie health: does each tie survive?"), self.ties,
+            _section("safetensors dry run"), self.safetensors,
+            self.graph, modules_box,
+        ])
+        self.result.layout.display = "none"  # until the first model is inspected
+        self.result.add_class("psv-inspect-result")
+        self.atlas = AtlasView(state)
+        self.spec.observe(lambda _c: self.inspect_spec(), names="value")
+        self.go.on_click(lambda _b: self.inspect_spec())
+        self.config_upload.observe(lambda c: self._on_upload(self.config_upload, c), names="value")
+        self.weights_upload.observe(lambda c: self._on_upload(self.weights_upload, c), names="value")
+        atlas_box = widgets.Accordion(children=[self.atlas], titles=["Tie atlas: every model type of transformers"])
+        super().__init__([
+            widgets.HBox([self.spec, self.go]),
+            widgets.HBox([self.config_upload, self.weights_upload]),
+            hint, self.result, atlas_box,
+        ])
+
+    # ------------------------------------------------------------------ input
+
+    def inspect_spec(self) -> None:
+        text = self.spec.value.strip()
+        if not text or (text == self._started and self.worker.running):  # Enter, then a click on Inspect
+            return
+        self._started = text
+        self._run(f"Building {text}…", lambda: load_visitor_spec(text))
+
+    def inspect_upload(self, name: str, content: bytes) -> None:
+        """Inspect the bytes of an uploaded file (what the upload widgets call; tests call it too)."""
+        self._started = ""
+        self._run(f"Reading {name} ({fmt_bytes(len(content))})…", lambda: (load_upload(name, content), f"file {name!r}"))
+
+    def _on_upload(self, upload: widgets.FileUpload, change: dict) -> None:
+        files = uploaded_files(change["new"])
+        if not files:
+            return  # the reset below
+        name, content = files[0]
+        upload.value = ()  # forget the bytes (and let the same file be chosen again)
+        self.inspect_upload(name, content)
+
+    def _run(self, busy: str, load: Callable[[], tuple[nn.Module, str]]) -> None:
+        self.state.busy(busy)
+        self.worker.start(lambda _stop: inspect_model(load), self._show, self._fail)
+
+    # ------------------------------------------------------------------ output
+
+    def _fail(self, err: BaseException) -> None:
+        what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        self.result.add_class("psv-stale")  # the last valid result stays, dimmed
+        what = what if what.endswith((".", "?", "!")) else what + "."
+        kept = " The results below are for the last model that loaded." if self.result.layout.display != "none" else ""
+        self.state.error(what + kept)
+
+    def _show(self, ins: Inspection) -> None:
+        r, h = ins.report, ins.health
+        self.result.remove_class("psv-stale")
+        self.title.value = (
+            f"<h3 style='margin:10px 0 0'>{html.escape(type(ins.model).__name__)}</h3>"
+            f"<div class='psv-note' style='color:var(--jp-ui-font-color2,#6b7280)'>{html.escape(ins.source)}, "
+            f"{where_built(ins.model)}.</div>"
+        )
+        self.cards.value = cards_html(inspect_cards(ins))
+        self.groups.value = groups_table_html(r)
+        self.ties.value = tie_health_html(h)
+        self.safetensors.value = safetensors_html(h)
+        self.modules.value = modules_table_html(r)
+        self._show_graph(ins)
+        self.result.layout.display = None
+        self.state.info(
+            f"{ins.source}: {type(ins.model).__name__}, {r.naive_params:,} parameters naive, "
+            f"{r.unique_params:,} unique; {len(r.groups)} tied group(s), {len(h.ties_at_risk)} at risk "
+            f"({ins.seconds:,.1f} s)."
+        )
+
+    def _show_graph(self, ins: Inspection) -> None:
+        """The sharing graph of the model, as a static figure (no FigureWidget: no extra plotly.js)."""
+        try:
+            from paramshare_viz.graph import sharing_graph
+            from paramshare_viz.plots.sharing_graph import make_sharing_graph_figure
+        except ImportError:  # the sharing graph is optional here
+            return
+        self.graph.clear_output()
+        try:
+            figure = make_sharing_graph_figure(sharing_graph(ins.model))
+        except Exception as err:  # a graph that cannot be drawn must not hide the numbers
+            with self.graph:
+                print(f"The sharing graph could not be drawn: {type(err).__name__}: {err}")
+            return
+        with self.graph:
+            figure.show()
+
+
+class AtlasView(widgets.VBox):
+    """The tie atlas: built row by row in a worker when asked, searchable and sortable meanwhile."""
+
+    def __init__(self, state: AppState) -> None:
+        from paramshare_viz.analysis.atlas import SORT_KEYS, transformers_version
+
+        self.state = state
+        self.worker = Worker()
+        self.rows: list = []
+        self._lock = threading.Lock()
+        version = transformers_version()
+        intro = widgets.HTML(
+            "<div style='font-size:13px;max-width:900px'>Every model type your transformers "
+            f"{html.escape(version)} knows, built from its default config on the meta device (nothing "
+            "downloaded or allocated): parameters counted naive and unique, which names are tied, and what "
+            "safetensors <code>save_model</code> would drop. Building all of them takes a few minutes the "
+            "first time; rows are cached, so the next visit is instant.</div>"
+        )
+        self.build = widgets.Button(description="Build the tie atlas", button_style="primary", icon="play")
+        self.stop = widgets.Button(description="Stop", icon="stop", disabled=True)
+        self.build.add_class("psv-atlas-build")
+        self.stop.add_class("psv-atlas-stop")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
+        self.progress_line = widgets.HTML()
+        self.progress_line.add_class("psv-atlas-progress")
+        self.search = widgets.Text(placeholder="search: type, class or tensor name", description="Search",
+                                   continuous_update=True, layout=widgets.Layout(width="360px"))
+        self.sort = widgets.Dropdown(options=[(v, k) for k, v in SORT_KEYS.items()], value="type",
+                                     description="Sort by", layout=widgets.Layout(width="340px"))
+        self.failures = widgets.Checkbox(value=True, description="show types that did not build", indent=False)
+        self.search.add_class("psv-atlas-search")
+        self.sort.add_class("psv-atlas-sort")
+        self.table = widgets.HTML()
+        self.table.add_class("psv-atlas-table")
+        self.build.on_click(lambda _b: self.start())
+        self.stop.on_click(lambda _b: self.worker.stop())
+        for box in (self.search, self.sort, self.failures):
+            box.observe(lambda _c: self.render(), names="value")
+        super().__init__([
+            intro,
+            widgets.HBox([self.build, self.stop, self.progress, self.progress_line]),
+            widgets.HBox([self.search, self.sort, self.failures]),
+            self.table,
+        ])
+
+    def start(self, types: list[str] | None = None) -> None:
+        """Build (or read from the cache) every model type's row in the worker; ``types`` for tests."""
+        from paramshare_viz.analysis.atlas import iter_atlas
+
+        with self._lock:
+            self.rows = []
+        self.build.disabled, self.stop.disabled = True, False
+        self.state.busy("Building the tie atlas; the rest of the page stays usable.")
+
+        def work(stop: threading.Event) -> tuple[int, int, int]:
+            done = total = cached = 0
+            last = 0.0
+            for step in iter_atlas(types, stop=stop):
+                with self._lock:
+                    self.rows.append(step.row)
+                done, total, cached = step.done, step.total, cached + step.from_cache
+                now = time.monotonic()
+                if now - last > 0.7:  # the table is re-sent at most ~1.5 times a second
+                    last = now
+                    self._progress(done, total, cached, step.row.model_type)
+                    self.render()
+            return done, total, cached
+
+        self.worker.start(work, self._finished, self._failed)
+
+    def _progress(self, done: int, total: int, cached: int, current: str = "") -> None:
+        self.progress.max, self.progress.value = max(total, 1), done
+        failed = sum(1 for r in self.rows if r.error)
+        where = f"; last: {html.escape(current)}" if current else ""
+        self.progress_line.value = (
+            f"<span style='font-size:13px'>{done:,} of {total:,} model types ({cached:,} from the cache, "
+            f"{failed:,} did not build){where}</span>"
+        )
+
+    def _finished(self, counts: tuple[int, int, int]) -> None:
+        done, total, cached = counts
+        self._progress(done, total, cached)
+        self.render()
+        self.build.disabled, self.stop.disabled = False, True
+        self.build.description = "Build the tie atlas" if done == total else "Resume"
+        if done < total:
+            self.state.info(f"Tie atlas stopped at {done:,} of {total:,} model types; the rows so far are kept "
+                            "and cached, Resume goes on from there.")
+        else:
+            failed = sum(1 for r in self.rows if r.error)
+            self.state.info(f"Tie atlas: {total:,} model types, {total - failed:,} built, {failed:,} could not be "
+                            "built from a default config (the table says why).")
+
+    def _failed(self, err: BaseException) -> None:
+        self.build.disabled, self.stop.disabled = False, True
+        self.render()
+        self.state.error(f"The tie atlas stopped: {type(err).__name__}: {err}")
+
+    def render(self) -> None:
+        from paramshare_viz.analysis.atlas import select_rows
+
+        with self._lock:
+            rows = list(self.rows)
+        if not rows:
+            self.table.value = ""
+            return
+        picked = select_rows(rows, self.search.value, self.sort.value, errors=self.failures.value)
+        self.table.value = atlas_table_html(picked)

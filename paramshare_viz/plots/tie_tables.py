@@ -1,0 +1,98 @@
+"""HTML tables of tie health (one model) and the tie atlas (every transformers model type)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from paramshare_viz.analysis.atlas import AtlasRow
+from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
+from paramshare_viz.plots.tables import STYLE, _names, _table
+
+#: Column titles of the tie-health table, one per operation of check_ties.
+OPERATION_TITLES = {
+    "to_dtype": ".to(dtype) and back",
+    "state_dict": "state_dict round trip",
+    "meta_to_empty": "meta → to_empty",
+    "torch_save": "torch.save / load",
+    "safetensors_save_model": "safetensors save_model",
+    "safetensors_save_file": "safetensors save_file",
+}
+
+MARKS = {True: ("✓", "kept", "#047857"), False: ("✗", "breaks", "#b91c1c"), None: ("–", "n/a", "#6b7280")}
+
+EXTRA_STYLE = """
+<style>
+.psv-tie-mark{font-weight:700}
+.psv-table td.psv-error{color:var(--jp-ui-font-color2,#6b7280);font-style:italic}
+.psv-risk{margin:2px 0 4px 0;padding-left:18px;font-size:13px}
+.psv-note{color:var(--jp-ui-font-color2,#6b7280);font-size:12px;margin:2px 0 8px}
+</style>
+"""
+
+
+def _mark(value: bool | None, note: str = "") -> str:
+    sign, word, colour = MARKS[value]
+    title = f" title='{html.escape(note)}'" if note else ""
+    return f"<span class='psv-tie-mark' style='color:{colour}'{title}>{sign} {word}</span>"
+
+
+def tie_health_html(health: TieHealth) -> str:
+    """One row per sharing group, one column per operation (✓ kept, ✗ breaks, – n/a), then the fixes."""
+    if not health.groups:
+        return STYLE + "<div class='psv-empty psv-ties'>No ties to check: no tensor is reachable under two names.</div>"
+    rows = [
+        [_names(g.names, 3)] + [_mark(g.survives.get(op), g.notes.get(op, "")) for op in OPERATIONS]
+        for g in health.groups
+    ]
+    header = ["Tied names", *(OPERATION_TITLES[op] for op in OPERATIONS)]
+    table = _table("psv-ties", header, rows, {})
+    risks = "".join(f"<li>{html.escape(s)}</li>" for s in health.ties_at_risk)
+    risks_html = f"<ul class='psv-risk'>{risks}</ul>" if risks else ""
+    how = sorted({m for m in health.modes.values() if m != "run"})
+    modes = (
+        "<div class='psv-note'>" + html.escape("; ".join(how)) + "</div>" if how else
+        "<div class='psv-note'>Every operation was run on copies of the model.</div>"
+    )
+    return STYLE + EXTRA_STYLE + table + risks_html + modes
+
+
+def safetensors_html(health: TieHealth) -> str:
+    """What safetensors ``save_model`` would keep and drop, and whether ``save_file`` refuses."""
+    dry = health.safetensors
+    if dry.save_model_error:
+        model_line = f"save_model refuses: {dry.save_model_error}"
+    elif dry.dropped:
+        drops = ", ".join(f"{a} (kept as {b})" for a, b in sorted(dry.dropped.items()))
+        model_line = f"save_model writes {len(dry.kept):,} tensors and drops {len(dry.dropped):,}: {drops}"
+    else:
+        model_line = f"save_model writes all {len(dry.kept):,} tensors; nothing is dropped"
+    file_line = f"save_file refuses: {dry.save_file_reason}" if dry.save_file_refuses else "save_file accepts the state dict"
+    how = "safetensors' own helpers" if dry.exact else "simulated from storage identity (no file written)"
+    return (
+        STYLE + EXTRA_STYLE + "<ul class='psv-risk psv-safetensors'>"
+        f"<li>{html.escape(model_line)}</li><li>{html.escape(file_line)}</li></ul>"
+        f"<div class='psv-note'>Dry run with {html.escape(how)}.</div>"
+    )
+
+
+def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
+    """The tie atlas: one row per model type (failures say why), at most ``limit`` rows shown."""
+    if not rows:
+        return STYLE + "<div class='psv-empty psv-atlas'>No model type matches.</div>"
+    body = []
+    for r in rows[:limit]:
+        kind = f"<code>{html.escape(r.model_type)}</code>"
+        if r.error:
+            body.append([kind, "", "", "", "", f"<span class='psv-error'>{html.escape(r.error)}</span>", ""])
+            continue
+        tied = "<br>".join(_names(g, 3) for g in r.tied) or "—"
+        dropped = _names(sorted(r.dropped), 3) if r.dropped else "—"
+        body.append([kind, html.escape(r.model_class), f"{r.naive_params:,}", f"{r.unique_params:,}",
+                     f"{r.saving:,}", tied, dropped])
+    header = ["Type", "Class", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops"]
+    more = (
+        f"<div class='psv-empty'>… and {len(rows) - limit:,} more; narrow the search to see them.</div>"
+        if len(rows) > limit else ""
+    )
+    return STYLE + EXTRA_STYLE + _table("psv-atlas", header, body, {2: "num", 3: "num", 4: "num"}) + more
