@@ -40,7 +40,6 @@ TABS: list[TabSpec] = [
     TabSpec("Unroll", "paramshare_viz.app.unroll:UnrollPanel"),
     TabSpec("Compare", "paramshare_viz.app.compare:ComparePanel"),
     TabSpec("Inspect", "paramshare_viz.app.inspect:InspectPanel"),
-    TabSpec("Inspect", "paramshare_viz.app.inspect:InspectPanel"),
 ]
 
 
