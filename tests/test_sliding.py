@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import paramshare_viz as psv
-from paramshare_viz.slide_inputs import kernel_pattern, preset_weight, sample_image
+from paramshare_viz.slide_inputs import digit_label, kernel_pattern, preset_weight, sample_image
 from paramshare_viz.sliding import autograd_weight_grad, equivariance, trace_conv2d
 
 # (input shape, C_out, kernel, stride, padding, dilation, groups, padding_mode)
@@ -147,6 +147,14 @@ def test_twin_is_square_only():
     t = trace_conv2d(torch.randn(1, 6, 8), torch.randn(1, 1, 3, 3))
     with pytest.raises(ValueError, match="image is 6x8"):
         equivariance(t, (1, 1))
+
+
+def test_digits_are_scikit_learns():
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    torch.testing.assert_close(sample_image("digit", size=8, index=7)[0], torch.tensor(bunch.images[7]).float() / 16)
+    assert digit_label(7) == bunch.target[7]
 
 
 def test_sample_images_and_kernels():

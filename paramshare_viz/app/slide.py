@@ -9,15 +9,16 @@ it once, and draws two static figures (gradient, equivariance) below.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from dataclasses import dataclass
 
 import ipywidgets as widgets
-import plotly.io as pio
 import torch
-from IPython.display import display
 
 from paramshare_viz.app.slide_widget import SlideWidget
 from paramshare_viz.app.state import AppState
+from paramshare_viz.app.worker import Worker
 from paramshare_viz.models.conv import LocallyConnected2d
 from paramshare_viz.plots.slide import make_equivariance_figure, make_gradient_figure
 from paramshare_viz.slide_inputs import (
@@ -131,13 +132,6 @@ def check_image(image: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _show_figure(out: widgets.Output, fig) -> None:
-    """A static plotly figure (no FigureWidget: the page stays light); Voila's plotly renderer draws it."""
-    out.clear_output(wait=True)
-    with out:
-        display(pio.renderers["plotly_mimetype"].to_mimebundle(fig), raw=True)
-
-
 def _int(name: str, value: int, label: str, width: str = "150px") -> widgets.IntText:
     box = widgets.IntText(value=value, description=label, style={"description_width": "initial"},
                           layout=widgets.Layout(width=width))
@@ -189,6 +183,7 @@ class SlidePanel(widgets.VBox):
         self.dx = widgets.IntSlider(2, -8, 8, description="shift dx", continuous_update=False)
         self.gradient_out, self.equivariance_out = widgets.Output(), widgets.Output()
         self.view: SlideView | None = None
+        self.worker = Worker()  # the trace, the twin and two figures take a second on a busy machine
         self.equivariance_result: Equivariance | None = None
 
         for box in (self.image, self.index, self.size, self.channels, self.kernel_size, self.stride, self.padding,
@@ -196,9 +191,8 @@ class SlidePanel(widgets.VBox):
             box.observe(lambda _c: self.refresh(), names="value")
         self.kernel.observe(self._on_preset, names="value")
         self.pattern.observe(self._on_pattern, names="value")
-        self.tap.observe(lambda _c: self._draw_gradient(), names="value")
-        for box in (self.dy, self.dx):
-            box.observe(lambda _c: self._draw_equivariance(), names="value")
+        for box in (self.tap, self.dy, self.dx):
+            box.observe(lambda _c: self.refresh(), names="value")
 
         note = widgets.HTML(
             "<div style='color:var(--jp-ui-font-color2,#6b7280)'>One kernel slides over every position "
@@ -269,60 +263,86 @@ class SlidePanel(widgets.VBox):
     # --- computing and drawing -------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Recompute from the controls in the worker thread; the page stays responsive meanwhile."""
+        if self._syncing:
+            return
         try:
             s = self.settings()
             if self.kernel.value != CUSTOM_KERNEL:
                 self._show_pattern(s)
-            view = slide_view(s, self.custom)
-        except Exception as err:  # the UI boundary: a plain message, the last valid view stays
-            what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
-            self.state.error(f"Slide: {what}. The views below are for the last valid setting.")
+        except ValueError as err:
+            self._fail(err)
             return
-        self.view = view
-        self.index.layout.display = "" if s.image == Image.DIGIT else "none"
-        self.size.disabled = self.channels.disabled = s.image == CUSTOM_IMAGE
-        for box in (self.dy, self.dx):
-            box.step = s.stride  # a strided conv shifts along by whole output cells only
-        self.animation.show(view.trace, view.twin, s.oc)
-        self._set_taps(view)
-        self._draw_gradient()
-        self._draw_equivariance()
-        t = view.trace
-        per = view.trace.weight.numel() + s.out_channels
+        tap, shift = self.tap.value, (self.dy.value, self.dx.value)
+        self.state.busy("Slide: computing the trace, its twin and the gradient…")
+        self.worker.start(lambda _stop: render(s, self.custom, tap, shift), self._apply, self._fail)
+
+    def _fail(self, err: BaseException) -> None:
+        """A plain message in the status line; the last valid view stays."""
+        what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        self.state.error(f"Slide: {what}. The views below are for the last valid setting.")
+
+    def _apply(self, r: Rendered) -> None:
+        s, t = r.view.settings, r.view.trace
+        self.view, self.equivariance_result = r.view, r.equivariance
+        self._syncing = True  # what follows sets controls; it must not start another job
+        try:
+            self.index.layout.display = "" if s.image == Image.DIGIT else "none"
+            self.size.disabled = self.channels.disabled = s.image == CUSTOM_IMAGE
+            for box, value in ((self.dy, r.equivariance.shift[0]), (self.dx, r.equivariance.shift[1])):
+                box.step = s.stride  # a strided conv shifts along by whole output cells only
+                box.value = value
+            self.tap.options = r.taps
+            self.tap.value = r.tap
+        finally:
+            self._syncing = False
+        self.animation.show(t, r.view.twin, s.oc)
+        self.gradient_out.outputs = (_figure_output(r.gradient_figure),)
+        self.equivariance_out.outputs = (_figure_output(r.equivariance_figure),)
+        per = t.weight.numel() + s.out_channels
         self.state.info(
             f"Slide: {t.input.shape[1]}×{t.input.shape[2]}×{t.input.shape[3]} input, {s.kernel_size}×{s.kernel_size} "
             f"kernel used at {t.positions:,} positions: Conv2d {per:,} parameters, "
             f"locally connected {per * t.positions:,}."
         )
 
-    def _set_taps(self, view: SlideView) -> None:
-        _, cg, kh, kw = view.trace.weight.shape
-        first = view.settings.oc // (view.settings.out_channels // view.settings.groups) * cg
-        options = [(f"channel {first + c}, row {u}, col {v}", (c, u, v))
-                   for c in range(cg) for u in range(kh) for v in range(kw)]
-        old = self.tap.value
-        self._syncing = True
-        self.tap.options = options
-        self.tap.value = old if old in [o[1] for o in options] else (0, 0, 0)
-        self._syncing = False
 
-    def _draw_gradient(self) -> None:
-        if self.view is None or self._syncing or self.tap.value is None:
-            return
-        c, u, v = self.tap.value
-        fig = make_gradient_figure(self.view.gradient, oc=self.view.settings.oc, channel=c, tap=(u, v))
-        _show_figure(self.gradient_out, fig)
+@dataclass(frozen=True)
+class Rendered:
+    """What one refresh shows: the view, the gradient tap, both figures (plotly JSON)."""
 
-    def _draw_equivariance(self) -> None:
-        if self.view is None:
-            return
-        try:
-            result = equivariance(self.view.trace, (self.dy.value, self.dx.value), twin=self.view.twin)
-        except ValueError as err:
-            self.state.error(f"Slide: {err}.")
-            return
-        self.equivariance_result = result
-        _show_figure(self.equivariance_out, make_equivariance_figure(result))
+    view: SlideView
+    taps: list[tuple[str, tuple[int, int, int]]]
+    tap: tuple[int, int, int]
+    gradient_figure: dict
+    equivariance: Equivariance
+    equivariance_figure: dict
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_view(s: SlideSettings) -> SlideView:
+    return slide_view(s)  # settings are frozen: a control returning to a value costs nothing
+
+
+def render(
+    s: SlideSettings, custom: torch.Tensor | None, tap: tuple[int, int, int] | None, shift: tuple[int, int]
+) -> Rendered:
+    """Everything the panel shows for ``s``: pure, run in the worker thread."""
+    view = _cached_view(s) if custom is None else slide_view(s, custom)
+    _, cg, kh, kw = view.trace.weight.shape
+    first = s.oc // (s.out_channels // s.groups) * cg
+    taps = [(f"channel {first + c}, row {u}, col {v}", (c, u, v)) for c in range(cg) for u in range(kh) for v in range(kw)]
+    tap = tap if tap in [t for _, t in taps] else (0, 0, 0)
+    gradient = make_gradient_figure(view.gradient, oc=s.oc, channel=tap[0], tap=(tap[1], tap[2]))
+    dy, dx = (round(v / st) * st for v, st in zip(shift, view.trace.stride, strict=True))  # whole output cells
+    result = equivariance(view.trace, (dy, dx), twin=view.twin)
+    return Rendered(view, taps, tap, json.loads(gradient.to_json()), result,
+                    json.loads(make_equivariance_figure(result).to_json()))
+
+
+def _figure_output(figure: dict) -> dict:
+    """A static plotly figure as an ``Output`` widget's output (no FigureWidget: the page stays light)."""
+    return {"output_type": "display_data", "data": {"application/vnd.plotly.v1+json": figure}, "metadata": {}}
 
 
 def parse_pattern(text: str) -> tuple[tuple[float, ...], ...]:
