@@ -1,4 +1,4 @@
-"""Command line: ``paramshare-viz dashboard | inspect | bench``.
+"""Command line: ``paramshare-viz dashboard | inspect | bench | graph``.
 
 Each subcommand is one ``_add_<name>(subparsers)`` function that registers its
 arguments and a ``func`` to run; the work itself lives in the package.
@@ -209,6 +209,40 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_graph(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "graph",
+        help="draw which modules hold and reuse which tensors (a standalone HTML page)",
+        description="SPEC as for inspect. Writes the sharing graph as one HTML file that opens without a "
+        "kernel or a network; --json also prints its modules, tensors and edges.",
+    )
+    p.add_argument("spec", metavar="SPEC", help="model spec, e.g. hf:gpt2, zoo:albert?num_layers=4, model.pt")
+    p.add_argument("--html", required=True, metavar="OUT", help="HTML file to write")
+    p.add_argument("--json", action="store_true", help="also print the graph as JSON")
+    p.add_argument("--no-collapse", action="store_true", help="one node per layer instead of h.[0-11]")
+    p.add_argument("--input-shape", type=_input_shape, metavar="N,C,...",
+                   help="run one forward on a random input of this shape to count calls (as for inspect)")
+
+    def run(args: argparse.Namespace) -> int:
+        import json
+
+        from paramshare_viz.analysis.loading import example_input_for, load_model
+        from paramshare_viz.graph import sharing_graph
+
+        model = load_model(args.spec)
+        example = example_input_for(args.spec, model, args.input_shape)
+        graph = sharing_graph(model, example, collapse=not args.no_collapse)
+        graph.to_html(args.html, title=None)
+        if args.json:
+            print(json.dumps({"spec": args.spec, **graph.to_dict()}, indent=2))
+        else:
+            shared = len(graph.shared_tensors)
+            print(f"{args.html}: {len(graph.modules)} modules, {len(graph.tensors)} tensors, {shared} shared")
+        return 0
+
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paramshare-viz", description="Explore parameter sharing in neural networks."
@@ -217,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dashboard(sub)
     _add_inspect(sub)
     _add_bench(sub)
+    _add_graph(sub)
     return parser
 
 
