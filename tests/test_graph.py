@@ -1,0 +1,298 @@
+"""The sharing graph: exact nodes and edges for hand-built models, every zoo form, the figure, the CLI.
+
+Golden figures: ``PSV_UPDATE_GOLDEN=1 pytest tests/test_graph.py`` rewrites ``tests/golden/graph_*.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import paramshare_viz as psv
+from paramshare_viz import zoo
+from paramshare_viz.cli import main
+from paramshare_viz.graph import sharing_graph
+from paramshare_viz.plots.sharing_graph import TRACES, make_sharing_graph_figure, update_sharing_graph_figure
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE_GOLDEN = os.environ.get("PSV_UPDATE_GOLDEN") == "1"
+
+
+def shared_names(graph) -> list[tuple[str, ...]]:
+    return [t.names for t in graph.tensors if t.group is not None]
+
+
+# --- hand-built models: exact edges -------------------------------------------------------------
+
+
+def test_tied_embedding_is_one_tensor_with_two_holders():
+    lm = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 10, bias=False))
+    lm[1].weight = lm[0].weight  # tied embeddings
+    g = sharing_graph(lm)
+    assert [t.names for t in g.tensors] == [("0.weight", "1.weight")]
+    assert g.edges == [("0", 0), ("1", 0)]
+    (t,) = g.tensors
+    # 10 * 4 = 40 elements held once, 160 bytes in float32.
+    assert (t.shape, t.numel, t.bytes, t.shared, t.group) == ((10, 4), 40, 160, True, 0)
+    assert g.holders(0) == ["0", "1"] and g.held_by("1") == [0]
+
+
+class TransposedTie(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc = nn.Linear(4, 3, bias=False)
+        self.dec = nn.Linear(3, 4, bias=False)
+        self.dec.weight = nn.Parameter(self.enc.weight.data.t())  # a (4, 3) view of enc's (3, 4) storage
+
+
+def test_transposed_tie_points_at_the_encoder_tensor():
+    g = sharing_graph(TransposedTie())
+    assert shared_names(g) == [("dec.weight", "enc.weight")]
+    assert g.edges == [("enc", 0), ("dec", 0)]
+    # one storage of 3 * 4 = 12 elements, drawn with the encoder's shape (its first holder).
+    assert (g.tensors[0].label, g.tensors[0].shape, g.tensors[0].numel) == ("enc.weight", (3, 4), 12)
+
+
+def test_slice_alias_is_one_storage():
+    m = nn.Module()
+    m.a = nn.Module()
+    m.b = nn.Module()
+    m.a.w = nn.Parameter(torch.zeros(6, 4))
+    m.b.w = nn.Parameter(m.a.w.data[:3])  # rows 0-2 of a.w
+    g = sharing_graph(m)
+    assert shared_names(g) == [("a.w", "b.w")]
+    assert g.edges == [("a", 0), ("b", 0)]
+    assert g.tensors[0].numel == 24  # 6 * 4: the slice adds no element
+
+
+def test_buffer_shared_by_two_modules():
+    m = nn.Module()
+    m.left, m.right = nn.Linear(2, 2), nn.Linear(2, 2)
+    mask = torch.ones(2)
+    m.left.register_buffer("mask", mask)
+    m.right.register_buffer("mask", mask)
+    g = sharing_graph(m)
+    (buf,) = [t for t in g.tensors if t.buffer]
+    assert buf.names == ("left.mask", "right.mask") and buf.shared
+    assert [mn for mn, k in g.edges if k == buf.index] == ["left", "right"]
+    # 2 weights + 2 biases + 1 mask; only the mask is shared.
+    assert len(g.tensors) == 5 and len(g.shared_tensors) == 1
+
+
+class Repeated(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        block = nn.Linear(3, 3)
+        self.blocks = nn.ModuleList([block] * 5)  # one block object under 5 names
+
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x)
+        return x
+
+
+def test_module_list_of_one_block_collapses_to_one_node_with_five_calls():
+    model = Repeated()
+    x = torch.randn(2, 3)
+    g = sharing_graph(model, x)
+    (node,) = [m for m in g.modules if m.type == "Linear"]
+    assert (node.name, node.copies, node.objects, node.calls, node.runs) == ("blocks.[0-4]", 5, 1, 5, 5)
+    # weight and bias: each one tensor under 5 names, both held by the one folded node.
+    assert shared_names(g) == [tuple(f"blocks.{i}.weight" for i in range(5)), tuple(f"blocks.{i}.bias" for i in range(5))]
+    assert g.edges == [("blocks.[0-4]", 0), ("blocks.[0-4]", 1)]
+    flat = sharing_graph(model, x, collapse=False)
+    assert [m.name for m in flat.modules] == ["", "blocks", *[f"blocks.{i}" for i in range(5)]]
+    assert [m.calls for m in flat.modules[2:]] == [5] * 5  # the object's count, under every name
+    assert len(flat.edges) == 10  # 5 names * (weight, bias), one tensor node each
+
+
+class Siamese(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch = nn.Linear(4, 2)
+        self.head = nn.Linear(2, 1)
+
+    def forward(self, a, b):
+        return self.head(self.branch(a) - self.branch(b))
+
+
+def test_siamese_branch_called_twice_marks_its_tensors_shared():
+    g = sharing_graph(Siamese(), (torch.randn(1, 4), torch.randn(1, 4)))
+    assert shared_names(g) == []  # no name is shared
+    reused = [t.label for t in g.tensors if t.shared]
+    assert reused == ["branch.weight", "branch.bias"]
+    assert {m.name: m.calls for m in g.modules} == {"": 1, "branch": 2, "head": 1}
+    assert g.edges == [("branch", 0), ("branch", 1), ("head", 2), ("head", 3)]
+
+
+def test_no_sharing_at_all():
+    mlp = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    g = sharing_graph(mlp, torch.randn(1, 3))
+    assert g.shared_tensors == []
+    assert g.edges == [("0", 0), ("0", 1), ("2", 2), ("2", 3)]
+    assert [t.names for t in g.tensors] == [("0.weight",), ("0.bias",), ("2.weight",), ("2.bias",)]
+
+
+class Stack(nn.Module):
+    """Four distinct layers that all hold one shared buffer (like a rotary table)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        table = torch.arange(4.0)
+        self.layers = nn.ModuleList(nn.Linear(4, 4) for _ in range(4))
+        for layer in self.layers:
+            layer.register_buffer("table", table)
+
+
+def test_collapse_folds_private_tensors_and_keeps_the_shared_one_connected_to_the_range():
+    g = sharing_graph(Stack())
+    layer = [m for m in g.modules if m.type == "Linear"]
+    assert [(m.name, m.copies, m.objects) for m in layer] == [("layers.[0-3]", 4, 4)]
+    by_label = {t.label: t for t in g.tensors}
+    w = by_label["layers.[0-3].weight"]
+    assert (w.copies, w.numel, w.shape, w.shared) == (4, 64, (4, 4), False)  # 4 layers * 4 * 4
+    assert w.names == tuple(f"layers.{i}.weight" for i in range(4))
+    table = by_label["layers.0.table"]
+    assert table.names == tuple(f"layers.{i}.table" for i in range(4)) and table.copies == 1
+    assert ("layers.[0-3]", table.index) in g.edges
+    assert len(g.tensors) == 3 and len(g.edges) == 3  # weight x4, bias x4, the one table
+
+
+def test_different_layers_do_not_fold():
+    m = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 3), nn.Linear(3, 3), nn.Linear(3, 3))
+    g = sharing_graph(m)
+    # 0 (2->2) and 1 (2->3) differ; 2 and 3 (3->3) fold.
+    assert [n.name for n in g.modules] == ["", "0", "1", "[2-3]"]
+
+
+# --- every zoo form: the graph's shared tensors are analyze's groups ------------------------------
+
+
+@pytest.mark.parametrize("form", zoo.forms())
+def test_zoo_form_shared_nodes_are_the_groups(form):
+    shared, twin = zoo.pair(form)
+    x = zoo.example_input(form)
+    report = psv.analyze(shared, x)
+    groups = [tuple(g.names) for g in report.groups]
+    for collapse in (False, True):
+        g = sharing_graph(shared, x, collapse=collapse, report=report)
+        assert sorted(shared_names(g)) == sorted(groups)
+        assert all(groups[t.group] == t.names for t in g.tensors if t.group is not None)
+    # The twin shares nothing by name, and no twin module holding tensors runs twice
+    # (its only repeated modules are parameter-free dropouts, called twice per block).
+    tg = sharing_graph(twin, x)
+    assert tg.shared_tensors == []
+    assert json.loads(json.dumps(tg.to_dict()))["tensors"]
+
+
+def test_graph_reuses_the_given_report():
+    model = zoo.build("tied_embeddings")
+    report = psv.analyze(model)
+    g = sharing_graph(model, report=report)
+    assert g.tensors[0].group == 0 and g.tensors[0].names == tuple(report.groups[0].names)
+
+
+# --- JSON, HTML and the figure -------------------------------------------------------------------
+
+
+def test_to_dict_and_html(tmp_path):
+    g = sharing_graph(zoo.build("tied_embeddings"))
+    d = json.loads(json.dumps(g.to_dict()))
+    assert d["collapsed"] is True and d["model_type"] == "TiedLM"
+    assert ["lm_head", 0] in d["edges"] and ["wte", 0] in d["edges"]
+    out = g.to_html(tmp_path / "g.html")
+    page = out.read_text()
+    assert 'id="psv-graph-data"' in page
+    assert 'src="https://cdn.plot.ly' not in page  # plotly.js inlined: opens without a network
+    assert json.loads(page.split('id="psv-graph-data">')[1].split("</script>")[0]) == d
+
+
+def test_figure_highlight_lights_every_holder():
+    g = sharing_graph(zoo.build("tied_embeddings"))
+    fig = make_sharing_graph_figure(g, highlight=0)
+    first_legend = TRACES.index("legend_module")  # legend traces are named by their legend text
+    assert len(fig.data) == len(TRACES) and [tr.name for tr in fig.data[:first_legend]] == TRACES[:first_legend]
+    modules = fig.data[TRACES.index("modules")]
+    lit = [name for name, text in zip(modules.customdata, modules.text, strict=True) if text.startswith("<b>")]
+    assert lit == ["wte", "lm_head"]
+    tensors = fig.data[TRACES.index("tensors")]
+    assert tensors.customdata[0] == 0 and "lm_head.weight" in tensors.hovertext[0]
+    # A module highlight lights its tensors: wte holds tensor 0 only.
+    fig = make_sharing_graph_figure(g, highlight="wte")
+    assert [k for k, op in zip(fig.data[TRACES.index("tensors")].customdata,
+                               fig.data[TRACES.index("tensors")].marker.opacity, strict=True) if op == 1] == [0]
+
+
+def test_figure_updates_in_place_across_forms():
+    target = go_figure(make_sharing_graph_figure(sharing_graph(zoo.build("conv"))))
+    source = make_sharing_graph_figure(sharing_graph(zoo.build("albert")))
+    update_sharing_graph_figure(target, source)
+    assert target.data[TRACES.index("modules")].customdata == source.data[TRACES.index("modules")].customdata
+    assert target.layout.height == source.layout.height
+
+
+def go_figure(fig):
+    import plotly.graph_objects as go
+
+    return go.Figure(fig)
+
+
+def trim(fig) -> dict:
+    """The figure without the template, floats rounded: what the golden file holds."""
+    d = fig.to_plotly_json()
+    d["layout"].pop("template", None)
+    return json.loads(json.dumps(d, default=str), parse_float=lambda s: round(float(s), 3))
+
+
+def check_golden(name: str, fig) -> None:
+    got = trim(fig)
+    path = GOLDEN / name
+    if UPDATE_GOLDEN:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n")
+    assert got == json.loads(path.read_text())
+
+
+def test_golden_tied_embeddings():
+    torch.manual_seed(0)
+    model = zoo.build("tied_embeddings")
+    fig = make_sharing_graph_figure(sharing_graph(model, zoo.example_input("tied_embeddings")))
+    check_golden("graph_tied_embeddings.json", fig)
+    # one lane: wte's row and lm_head's row join the one 100 x 32 tensor.
+    assert "weight 100×32" in fig.data[TRACES.index("tensors")].text[0]
+
+
+def test_golden_albert_twin():
+    torch.manual_seed(0)
+    _, twin = zoo.pair("albert", num_layers=3)
+    fig = make_sharing_graph_figure(sharing_graph(twin, zoo.example_input("albert", num_layers=3)))
+    check_golden("graph_albert_twin.json", fig)
+    assert "nothing" in fig.layout.title.text or "no tensor" in fig.layout.title.text
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+
+def test_cli_graph_html_and_json(tmp_path, capsys):
+    out = tmp_path / "g.html"
+    assert main(["graph", "zoo:tied_embeddings", "--html", str(out), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert shared_names_from(d) == [["lm_head.weight", "wte.weight"]]
+    assert out.exists() and "psv-graph-data" in out.read_text()
+    assert main(["graph", "zoo:albert?num_layers=2", "--html", str(out), "--no-collapse", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["collapsed"] is False and "layers.1" in [m["name"] for m in d["modules"]]
+
+
+def shared_names_from(d: dict) -> list[list[str]]:
+    return [t["names"] for t in d["tensors"] if t["group"] is not None]
+
+
+def test_cli_graph_bad_spec(capsys):
+    assert main(["graph", "zoo:nope", "--html", "x.html"]) == 2
+    assert "nope" in capsys.readouterr().err
