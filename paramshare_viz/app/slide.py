@@ -158,8 +158,8 @@ class SlidePanel(widgets.VBox):
                                       layout=widgets.Layout(width="210px"))
         self.index = _int("index", s.index, "digit #", "120px")
         self.size = _int("size", s.size, "size", "110px")
-        self.channels = widgets.ToggleButtons(options=[1, 3], value=s.channels, description="channels",
-                                              style={"button_width": "34px", "description_width": "60px"})
+        self.channels = widgets.Dropdown(options=[1, 3], value=s.channels, description="channels",
+                                         layout=widgets.Layout(width="130px"), style={"description_width": "initial"})
         self.kernel_size = _int("kernel_size", s.kernel_size, "kernel_size", "140px")
         self.stride = _int("stride", s.stride, "stride", "100px")
         self.padding = _int("padding", s.padding, "padding", "110px")
@@ -203,7 +203,7 @@ class SlidePanel(widgets.VBox):
             widgets.HBox([self.image, self.index, self.size, self.channels]),
             widgets.HBox([self.kernel_size, self.stride, self.padding, self.padding_mode, self.dilation]),
             widgets.HBox([self.groups, self.out_channels, self.oc]),
-            widgets.HBox([self.kernel, self.pattern]),
+            widgets.HBox([self.kernel, widgets.Label("edit:"), self.pattern]),
         ]
         gradient = widgets.VBox([widgets.HTML("<b>Gradient: the sum over reuses</b>"), self.tap, self.gradient_out])
         equi = widgets.VBox([widgets.HTML("<b>Equivariance: shift the input</b>"), widgets.HBox([self.dy, self.dx]),

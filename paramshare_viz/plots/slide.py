@@ -25,12 +25,15 @@ def _symmetric(values: torch.Tensor) -> float:
     return float(finite.abs().max()) if finite.numel() else 1.0
 
 
-def _image_axes(fig: go.Figure, count: int) -> None:
-    """Rows downwards and square cells, as images are drawn."""
+def _image_axes(fig: go.Figure, count: int, small: tuple[int, ...] = ()) -> None:
+    """Rows downwards and square cells, as images are drawn; a tick per cell on the ``small`` subplots."""
     for k in range(1, count + 1):
+        small_ = k in small
         suffix = "" if k == 1 else str(k)
-        fig.update_layout({f"yaxis{suffix}": dict(autorange="reversed", scaleanchor=f"x{suffix}", constrain="domain"),
-                           f"xaxis{suffix}": dict(constrain="domain")})
+        fig.update_layout({
+            f"yaxis{suffix}": dict(autorange="reversed", scaleanchor=f"x{suffix}", constrain="domain", dtick=1 if small_ else None),
+            f"xaxis{suffix}": dict(constrain="domain", dtick=1 if small_ else None),
+        })
 
 
 def make_gradient_figure(check: GradientCheck, *, oc: int = 0, channel: int = 0, tap: tuple[int, int] = (0, 0)) -> go.Figure:
@@ -75,7 +78,7 @@ def make_gradient_figure(check: GradientCheck, *, oc: int = 0, channel: int = 0,
     fig.update_layout(**theme.base_layout(title))
     fig.update_layout(height=330)
     fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=80, b=30))
-    _image_axes(fig, 3)
+    _image_axes(fig, 3, small=(2, 3))
     return fig
 
 

@@ -31,8 +31,12 @@ export default {
       }
     });
     const timer = setInterval(() => {
-      model.send({ ping: ++sent });
       if (Date.now() - lastAnswer > LOST_AFTER_MS) banner.hidden = false;
+      try {
+        model.send({ ping: ++sent });
+      } catch (err) {
+        // the comm is gone with its kernel: nothing will answer; the check above says so
+      }
     }, PING_EVERY_MS);
     return () => clearInterval(timer);
   },

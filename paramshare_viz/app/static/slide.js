@@ -3,7 +3,7 @@
 // with no round trip to the kernel. `data` holds float32 arrays whose offsets `meta.arrays` names.
 
 const BLUE = [37, 99, 235], RED = [220, 38, 38], WHITE = [255, 255, 255];
-const MAX_SIDE = 360; // css pixels for the input canvas
+const MAX_SIDE = 250; // css pixels for the input and output canvases
 
 function diverging(v, absmax) {
   const t = absmax > 0 ? Math.max(-1, Math.min(1, v / absmax)) : 0;
@@ -75,7 +75,7 @@ function fillTable(t, values, scale) {
 function render({ model, el: host }) {
   const root = el("div", "psv-slide");
   const bar = el("div", "psv-slide-bar");
-  const reset = el("button", "psv-slide-reset", "⏮");
+  const reset = el("button", "psv-slide-reset", "⇤ start");
   const back = el("button", "psv-slide-back", "◀ step");
   const play = el("button", "psv-slide-play", "▶ play");
   const step = el("button", "psv-slide-step", "step ▶");
@@ -277,6 +277,7 @@ function render({ model, el: host }) {
   function tick(t) {
     if (!playing) return;
     raf = requestAnimationFrame(tick);
+    if (!S) return; // play was pressed before the data arrived
     const dt = last ? Math.min(t - last, 250) : 0;
     last = t;
     carry += (dt / 1000) * cellsPerSecond();
@@ -291,8 +292,7 @@ function render({ model, el: host }) {
   }
 
   function start() {
-    if (!S) return;
-    if (pos >= S.Ho * S.Wo - 1) pos = 0;
+    if (S && pos >= S.Ho * S.Wo - 1) pos = 0;
     playing = true;
     last = 0;
     carry = 0;

@@ -1,0 +1,69 @@
+"""The Slide tab in a real browser: the animation plays, and a clicked output cell shows the conv's value."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from paramshare_viz.app.slide import SlideSettings
+from paramshare_viz.slide_inputs import preset_weight, sample_image
+
+pytestmark = pytest.mark.browser
+
+SUM = ".psv-slide-sum"
+
+
+def expected_output() -> torch.Tensor:
+    """The tab's first setting computed by torch itself: digit 0 at 16x16, two edge kernels, padding 1."""
+    s = SlideSettings()
+    assert (s.image, s.size, s.channels, s.kernel, s.kernel_size, s.padding) == ("digit", 16, 1, "edge", 3, 1)
+    conv = nn.Conv2d(1, s.out_channels, 3, padding=1)
+    with torch.no_grad():
+        conv.weight.copy_(preset_weight("edge", 3, s.out_channels, 1))
+        conv.bias.zero_()
+        return conv(sample_image("digit", size=16)[None])[0]  # (2, 16, 16)
+
+
+def shown(page) -> tuple[str, float]:
+    return page.get_attribute(SUM, "data-cell"), float(page.get_attribute(SUM, "data-value"))
+
+
+def test_slide_plays_and_a_clicked_cell_shows_the_conv_output(browser, dashboard_url, tmp_path):
+    page = browser.new_page(viewport={"width": 1300, "height": 1400})
+    try:
+        page.goto(dashboard_url, timeout=120_000)
+        page.click("text=Slide", timeout=120_000)
+        page.wait_for_selector(f"{SUM}[data-cell]", timeout=120_000)
+        assert shown(page)[0] == "0,0,0"  # the first position of output channel 0
+        assert "Traceback" not in page.content()
+
+        # Play: the position moves on by itself, with no kernel round trip per frame.
+        page.click(".psv-slide-play")
+        page.wait_for_function(
+            "document.querySelector('.psv-slide-sum').dataset.cell !== '0,0,0'", timeout=30_000
+        )
+        assert page.get_attribute(".psv-slide", "data-playing") == "true"
+
+        # Click output cell (5, 7): it pauses there and shows Σ products + bias for that window.
+        canvas = page.locator(".psv-slide-output")
+        box = canvas.bounding_box()
+        scale = box["width"] / 16  # 16x16 output (16 + 2*1 - 3 + 1)
+        canvas.click(position={"x": (7 + 0.5) * scale, "y": (5 + 0.5) * scale})
+        page.wait_for_function("document.querySelector('.psv-slide-sum').dataset.cell === '0,5,7'")
+        assert page.get_attribute(".psv-slide", "data-playing") == "false"
+        want = expected_output()
+        cell, value = shown(page)
+        assert value == pytest.approx(float(want[0, 5, 7]), abs=1e-4)
+        assert abs(float(want[0, 5, 7])) > 0.1  # an edge of the digit, not an empty patch
+        assert "cell (5, 7) · 88 / 256" in page.inner_text(".psv-slide-pos")  # 5 * 16 + 7 + 1
+
+        # Step on: the next cell, still the conv's value.
+        page.click(".psv-slide-step")
+        page.wait_for_function("document.querySelector('.psv-slide-sum').dataset.cell === '0,5,8'")
+        assert shown(page)[1] == pytest.approx(float(want[0, 5, 8]), abs=1e-4)
+        # The twin's counter: 20 parameters per position (2 * 9 + 2) times 89 positions so far.
+        assert page.inner_text(".psv-slide-count") == f"{20 * 89:,}"
+        page.screenshot(path=str(tmp_path / "slide.png"), full_page=True)
+    finally:
+        page.close()
