@@ -20,8 +20,9 @@ from paramshare_viz.models import budget, registry
 from paramshare_viz.models.presets import PRESETS
 from paramshare_viz.models.registry import ExampleInput
 
-#: Bytes of parameters and buffers one model may hold off the meta device (see
-#: :mod:`paramshare_viz.models.budget`); ``device="meta"`` counts without allocating.
+#: Bytes of parameters and buffers one model may hold off the meta device when no
+#: ``memory_budget`` is given (:mod:`paramshare_viz.models.budget`, which reads its
+#: ``MEMORY_BUDGET`` at call time); ``device="meta"`` counts without allocating.
 DEFAULT_MEMORY_BUDGET = budget.MEMORY_BUDGET
 
 
@@ -56,7 +57,7 @@ def presets(form: str) -> dict[str, dict[str, Any]]:
     without allocating.
     """
     registry.get(form)  # a plain error for an unknown form
-    return {name: dict(overrides) for name, overrides in PRESETS.get(form, {}).items()}
+    return {name: dict(preset.overrides) for name, preset in PRESETS.get(form, {}).items()}
 
 
 def available_devices() -> list[str]:
@@ -84,7 +85,7 @@ def build(
     shared: bool = True,
     device: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    memory_budget: int | None = None,
     **overrides: Any,
 ) -> nn.Module:
     """Build the shared model of ``form`` (or its unshared twin with ``shared=False``).
@@ -94,7 +95,8 @@ def build(
         shared: the sharing model (True) or its unshared twin (False).
         device: ``"cpu"``, ``"cuda"`` or ``"meta"`` (counts without memory).
         dtype: parameter dtype; ``None`` keeps torch's default (float32).
-        memory_budget: bytes of parameters and buffers allowed off the meta device.
+        memory_budget: bytes of parameters and buffers allowed off the meta device;
+            ``None``: ``models.budget.MEMORY_BUDGET``.
         **overrides: config fields, see :func:`default_config`.
 
     Raises:
@@ -119,7 +121,7 @@ def pair(
     device: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
     seed: int = 0,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    memory_budget: int | None = None,
     **overrides: Any,
 ) -> tuple[nn.Module, nn.Module]:
     """``(shared, unshared)`` computing the same function at pairing time.
@@ -169,7 +171,7 @@ def check_budget(
     sides: tuple[bool, ...] = (True, False),
     device: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    memory_budget: int | None = None,
     forward: bool = False,
 ) -> None:
     """Refuse ``config`` before building when a side is over a budget (``ValueError``, field named).

@@ -3,12 +3,14 @@ and the published (or Hugging Face) figures; Explore's preset menu."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import paramshare_viz as psv
 from paramshare_viz.app import make_dashboard
 from paramshare_viz.app.explore import CUSTOM, DEFAULT, EXPLORE_BUDGETS, counting_device
-from paramshare_viz.models import registry
+from paramshare_viz.models import presets, registry
 
 CASES = [(form, name) for form in psv.zoo.forms() for name in psv.zoo.presets(form)]
 
@@ -103,6 +105,12 @@ def test_hugging_face_models_on_meta_agree():
     assert counts("albert", "BERT-base, one shared block")[1].unique_params == n(hf_bert) == 109_482_240
 
 
+def test_every_preset_names_its_source():
+    for form, name in CASES:
+        assert re.search(r"\(\d{4}\)", presets.source(form, name)), (form, name)  # who and when
+    assert presets.source("albert", "no such preset") == ""
+
+
 def test_presets_are_copies_and_forms_are_checked():
     psv.zoo.presets("albert")["ALBERT-base"]["hidden_size"] = 1
     assert psv.zoo.presets("albert")["ALBERT-base"]["hidden_size"] == 768
@@ -127,6 +135,7 @@ def test_explore_preset_menu_fills_the_fields_and_says_custom():
     assert panel.preset.options[0] == DEFAULT and panel.preset.options[-1] == CUSTOM
     panel.preset.value = "ALBERT-base"
     assert panel.editor.inputs["hidden_size"].value == 768 and panel.editor.inputs["add_pooler"].value is True
+    assert "Lan et al. (2019)" in panel.preset_source.value  # the source, beside the menu
     assert 'data-key="shared"' in panel.cards.value and "11,683,584" in panel.cards.value
     assert "counted without allocating" in panel.bars.value and app.state.status_level == "info"
     panel.editor.inputs["num_layers"].value = 6

@@ -9,9 +9,10 @@ import ipywidgets as widgets
 from paramshare_viz import zoo
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
 from paramshare_viz.app.config_editor import ConfigEditor
+from paramshare_viz.app.graph_view import GraphView
 from paramshare_viz.app.state import AppState
 from paramshare_viz.bench.table import fmt_bytes
-from paramshare_viz.models import registry
+from paramshare_viz.models import presets, registry
 from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
@@ -160,6 +161,9 @@ class ExplorePanel(widgets.VBox):
             description="Preset", style={"description_width": "100px"}, layout=widgets.Layout(width="520px")
         )
         self.preset.add_class("psv-preset")
+        self.preset_source = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))
+        self.preset_source.add_class("psv-preset-source")
+        self.preset.observe(self._show_source, names="value")
         self._set_preset_options()
         self.preset.observe(self._on_preset, names="value")
         self.editor = ConfigEditor(on_change=self._on_edit)
@@ -168,6 +172,7 @@ class ExplorePanel(widgets.VBox):
         first = twin_counts(state.form, device=where, dtype=state.dtype, **self.editor.values())
         self.cards = widgets.HTML()
         self.cards.add_class("psv-cards-box")
+        self.graph = GraphView(first, reuse_note(first))  # the sharing graph: the page's one plotly widget
         self.bars = widgets.HTML()  # HTML bars: no plotly widget at page load
         self.bars.add_class("psv-bars-box")
         self.groups = widgets.HTML()
@@ -180,10 +185,11 @@ class ExplorePanel(widgets.VBox):
         super().__init__([
             widgets.HBox([self.form]),
             widgets.HBox([self.device, self.dtype]),
-            self.preset,
+            widgets.HBox([self.preset, self.preset_source]),
             self.editor,
             self.cards,
             self.bars,
+            self.graph,
             self.groups_box,
             modules_box,
         ])
@@ -210,6 +216,10 @@ class ExplorePanel(widgets.VBox):
         self.preset.options = [DEFAULT, *zoo.presets(self.state.form), CUSTOM]
         self.preset.value = DEFAULT
         self._filling = False
+
+    def _show_source(self, change: dict) -> None:
+        text = presets.source(self.state.form, change["new"])
+        self.preset_source.value = f'<span style="font-size:12px;opacity:.75">{html.escape(text)}</span>'
 
     def _on_preset(self, change: dict) -> None:
         """Fill the fields from the chosen preset (or the form's starting size)."""
@@ -252,6 +262,7 @@ class ExplorePanel(widgets.VBox):
         form, device, dtype = counts.form, counts.device, counts.dtype
         self.state.overrides = dict(self.editor.values())
         self.cards.value = cards_html(explore_cards(counts))
+        self.graph.show(counts, reuse_note(counts))
         note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""
         self.bars.value = note + param_bars_html(explore_bars(counts))
         self.groups.value = groups_table_html(counts.shared)
