@@ -9,6 +9,7 @@ import ipywidgets as widgets
 from paramshare_viz import zoo
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
 from paramshare_viz.app.config_editor import ConfigEditor
+from paramshare_viz.app.graph_view import GraphView
 from paramshare_viz.app.state import AppState
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.models import presets, registry
@@ -171,6 +172,7 @@ class ExplorePanel(widgets.VBox):
         first = twin_counts(state.form, device=where, dtype=state.dtype, **self.editor.values())
         self.cards = widgets.HTML()
         self.cards.add_class("psv-cards-box")
+        self.graph = GraphView(first, reuse_note(first))  # the sharing graph: the page's one plotly widget
         self.bars = widgets.HTML()  # HTML bars: no plotly widget at page load
         self.bars.add_class("psv-bars-box")
         self.groups = widgets.HTML()
@@ -187,6 +189,7 @@ class ExplorePanel(widgets.VBox):
             self.editor,
             self.cards,
             self.bars,
+            self.graph,
             self.groups_box,
             modules_box,
         ])
@@ -259,6 +262,7 @@ class ExplorePanel(widgets.VBox):
         form, device, dtype = counts.form, counts.device, counts.dtype
         self.state.overrides = dict(self.editor.values())
         self.cards.value = cards_html(explore_cards(counts))
+        self.graph.show(counts, reuse_note(counts))
         note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""
         self.bars.value = note + param_bars_html(explore_bars(counts))
         self.groups.value = groups_table_html(counts.shared)
