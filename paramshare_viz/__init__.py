@@ -9,12 +9,26 @@ from paramshare_viz import bench, sliding, zoo
 from paramshare_viz.analysis import ModuleRow, SharedGroup, SharingReport, analyze, untie
 from paramshare_viz.analysis.loading import load_model
 from paramshare_viz.analysis.ties import TieHealth, check_ties
+from paramshare_viz.graph import SharingGraph, sharing_graph
 
 __version__ = "0.1.0"
+
+
+def show(model, example_input=None) -> None:
+    """Cards, sharing graph, groups and module table of ``model``, inline in a notebook.
+
+    A thin front for :func:`paramshare_viz.app.show.show` (imported on first use,
+    so ``import paramshare_viz`` never imports ipywidgets).
+    """
+    from paramshare_viz.app.show import show as _show
+
+    _show(model, example_input)
+
 
 __all__ = [
     "ModuleRow",
     "SharedGroup",
+    "SharingGraph",
     "SharingReport",
     "TieHealth",
     "__version__",
@@ -22,6 +36,8 @@ __all__ = [
     "bench",
     "check_ties",
     "load_model",
+    "sharing_graph",
+    "show",
     "sliding",
     "untie",
     "zoo",
