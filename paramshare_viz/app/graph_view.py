@@ -76,7 +76,10 @@ def click_line(graph: SharingGraph, highlight: int | str | None) -> str:
 class GraphView(widgets.VBox):
     """Shared/twin toggle, the graph figure, and a line naming what was clicked."""
 
-    def __init__(self, counts: TwinCounts, note: str = "") -> None:
+    def __init__(
+        self, counts: TwinCounts | None = None, note: str = "", *, graph: SharingGraph | None = None
+    ) -> None:
+        """Both sides of ``counts`` (with a toggle), or one ``graph`` alone (no toggle)."""
         self.side = widgets.ToggleButtons(
             options=[("Shared model", "shared"), ("Unshared twin", "twin")], value="shared",
             style={"button_width": "130px"},
@@ -84,7 +87,13 @@ class GraphView(widgets.VBox):
         self.side.add_class("psv-graph-side")
         self.clicked = widgets.HTML(click_line_html(""))
         self.clicked.add_class("psv-graph-clicked")
-        self.graphs = twin_graphs(counts)
+        if counts is not None:
+            self.graphs = twin_graphs(counts)
+        elif graph is not None:
+            self.graphs = (graph, graph)
+            self.side.layout.display = "none"
+        else:
+            raise ValueError("GraphView needs counts or a graph")
         self.note = note
         self.highlight: int | str | None = None
         # Built with its first data: a FigureWidget drops updates made before it is displayed.
@@ -111,7 +120,7 @@ class GraphView(widgets.VBox):
         title = default_title(self.graph)
         if self.side.value == "shared" and self.note:
             title += f" · {html.escape(self.note)}"
-        elif self.side.value == "twin":
+        elif self.side.value == "twin" and self.graphs[0] is not self.graphs[1]:
             title += " (unshared twin)"
         return make_sharing_graph_figure(self.graph, highlight=self.highlight, title=title)
 

@@ -1,0 +1,66 @@
+"""``psv.show(model)``: the Explore view for any model, inline in a notebook (JupyterLab or Voila)."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+from torch import nn
+
+from paramshare_viz.analysis.report import SharingReport, analyze
+from paramshare_viz.analysis.runtime import ModelInput
+from paramshare_viz.app.graph_view import GraphView
+from paramshare_viz.bench.table import fmt_bytes
+from paramshare_viz.graph import sharing_graph
+from paramshare_viz.plots import theme
+from paramshare_viz.plots.cards import Card, cards_html
+from paramshare_viz.plots.tables import groups_table_html, modules_table_html
+
+
+def model_cards(report: SharingReport) -> list[Card]:
+    """Held vs naively counted parameters, memory, and what is shared."""
+    reused = sum(1 for c in (report.calls or {}).values() if c > 1)
+    return [
+        Card("unique", "Parameters held", f"{report.unique_params:,}", "each storage counted once", theme.SHARED),
+        Card(
+            "naive", "Counted per name", f"{report.naive_params:,}",
+            f"{report.compression:.2f}× what is held" if report.saving_params else "no name shares a tensor",
+            theme.DENSE,
+        ),
+        Card("bytes", "Parameter memory", fmt_bytes(report.unique_bytes),
+             f"naive: {fmt_bytes(report.naive_bytes)}", theme.ACCENT),
+        Card(
+            "groups", "Shared tensors", f"{len(report.groups):,}",
+            "modules called more than once: " + (f"{reused:,}" if report.calls is not None else "(give an input)"),
+            theme.GROUP_COLOURS[0],
+        ),
+    ]
+
+
+def explorer(model: nn.Module, example_input: ModelInput | None = None) -> widgets.VBox:
+    """The widget :func:`show` displays: cards, the sharing graph, groups and the per-module table."""
+    report = analyze(model, example_input)
+    graph = sharing_graph(model, example_input, report=report)
+    cards = widgets.HTML(cards_html(model_cards(report)))
+    view = GraphView(graph=graph)
+    groups = widgets.Accordion(
+        children=[widgets.HTML(groups_table_html(report))],
+        titles=[f"Tensors under several names: {len(report.groups)} group(s)"], selected_index=0,
+    )
+    modules = widgets.Accordion(
+        children=[widgets.HTML(modules_table_html(report))], titles=["Modules: calls and parameters"]
+    )
+    box = widgets.VBox([cards, view, groups, modules])
+    box.add_class("psv-show")
+    box.report, box.graph = report, graph  # for notebooks and tests
+    return box
+
+
+def show(model: nn.Module, example_input: ModelInput | None = None) -> None:
+    """Display cards, the sharing graph, groups and the module table of ``model`` in the notebook.
+
+    Args:
+        model: any ``nn.Module`` (``meta`` works: nothing is allocated without an input).
+        example_input: run once to count calls (see :func:`paramshare_viz.analyze`).
+    """
+    from IPython.display import display
+
+    display(explorer(model, example_input))
