@@ -126,6 +126,9 @@ def test_counting_device_moves_large_sizes_to_meta():
     assert where == "meta" and EXPLORE_BUDGETS["cpu"] == 64 * 1024**2
     assert note.startswith("counted without allocating; too large to time here: 417.6 MiB twin > 64.0 MiB budget")
     assert counting_device("albert", {}, "meta", "float32") == ("meta", "")
+    # Few parameters but a forward of 1,000 steps: over the zoo's own budget on cpu, counted on meta.
+    where, note = counting_device("rnn", {"seq_len": 1000}, "cpu", "float32")
+    assert where == "meta" and note.startswith("counted without allocating, because on cpu: rnn: seq_len=1,000")
 
 
 def test_explore_preset_menu_fills_the_fields_and_says_custom():

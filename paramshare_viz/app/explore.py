@@ -36,10 +36,12 @@ DEFAULT, CUSTOM = "default (small)", "custom"
 
 def counting_device(form: str, overrides: dict, device: str, dtype: str) -> tuple[str, str]:
     """Where Explore builds ``form``: ``(device, "")``, or ``("meta", why)`` when the larger
-    model's parameters exceed ``EXPLORE_BUDGETS[device]``.
+    model's parameters exceed ``EXPLORE_BUDGETS[device]`` or the zoo refuses to build and run
+    it on ``device`` but can count it on meta.
 
     Raises:
-        ValueError: a bad field or value (the config's own message).
+        ValueError: a bad field or value (the config's own message), or a size the zoo refuses
+            even on meta.
     """
     budget = EXPLORE_BUDGETS.get(device)
     if budget is None:  # meta itself
@@ -47,7 +49,12 @@ def counting_device(form: str, overrides: dict, device: str, dtype: str) -> tupl
     config = zoo.make_config(form, **overrides)
     need = max(zoo.estimated_bytes(form, config, shared=s, dtype=DTYPES.get(dtype)) for s in (True, False))
     if need <= budget:
-        return device, ""
+        try:
+            zoo.check_budget(form, config, device=device, dtype=DTYPES.get(dtype), forward=True)
+            return device, ""
+        except ValueError as err:
+            zoo.check_budget(form, config, device="meta", dtype=DTYPES.get(dtype))  # refused there too: say so
+            return "meta", f"counted without allocating, because on {device}: {err}"
     return "meta", (
         f"counted without allocating; too large to time here: {fmt_bytes(need)} twin > "
         f"{fmt_bytes(budget)} budget on {device} (timing it or measuring its memory would need "
