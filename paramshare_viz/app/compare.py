@@ -38,6 +38,11 @@ from paramshare_viz.plots.bench_figures import (
 )
 from paramshare_viz.plots.compare_table import compare_table_html, data_link, sweep_csv, sweep_report_html
 
+#: Keywords for ``compare`` (``min_runs`` ...) of one measurement and of each sweep point;
+#: ``None`` keeps the engines' defaults. Tests set tiny budgets here.
+TIMING: dict[str, Any] | None = None
+SWEEP_TIMING: dict[str, Any] | None = None
+
 VIEWS = ("Shared vs twin", "Roofline", "Sweep")
 #: Sweep metrics offered in the menu (keys of SWEEP_METRICS), in menu order.
 SWEEP_MENU = ("time", "time_bwd", "ratio", "params", "memory", "peak", "flops", "achieved_flops", "intensity")
@@ -80,10 +85,7 @@ class ComparePanel(widgets.VBox):
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.worker = Worker()
-        #: Keywords for ``compare`` (``min_runs`` ...) of one measurement and of each sweep point;
-        #: ``None`` keeps the engines' defaults (tests pass tiny budgets).
-        self.timing: dict[str, Any] | None = None
-        self.sweep_timing: dict[str, Any] | None = None
+        self.timing, self.sweep_timing = TIMING, SWEEP_TIMING
         self.measurement: TwinMeasurement | None = None
         self.result: SweepResult | None = None
         self._rows: list[dict[str, Any]] = []
@@ -112,8 +114,10 @@ class ComparePanel(widgets.VBox):
         )
         self.view.observe(lambda _c: self.redraw(), names="value")
         self.metric.observe(lambda _c: self._show_sweep_view(), names="value")
-        # One FigureWidget for the whole tab, built now (the tab is opening), switched between views.
-        self.figure = go.FigureWidget(placeholder_figure("Measuring…"))
+        # One FigureWidget for the whole tab, switched between views. It is made with the first
+        # result, not before: edits that reach the browser while plotly.js is still loading are lost.
+        self.figure: go.FigureWidget | None = None
+        self.figure_box = widgets.Box([widgets.HTML("<div class='psv-loading'>Measuring…</div>")])
 
         self.knob = widgets.Dropdown(description="Size knob", layout=widgets.Layout(width="260px"))
         self.knob.add_class("psv-knob")
@@ -139,7 +143,7 @@ class ComparePanel(widgets.VBox):
             widgets.HBox([self.threads, self.batch, self.measure_button]),
             self.table,
             widgets.HBox([self.view, self.metric]),
-            self.figure,
+            self.figure_box,
             widgets.HTML("<b>Sweep</b>: both models at each value of one size knob, the other fields as in Explore."),
             widgets.HBox([self.knob, self.values, self.sweep_button, self.stop_button]),
             widgets.HBox([self.progress, self.progress_text]),
@@ -304,6 +308,8 @@ class ComparePanel(widgets.VBox):
 
     def _failed(self, what: str, err: BaseException) -> None:
         self._running(None)
+        if self.figure is None:
+            self.figure_box.children = [widgets.HTML("<div class='psv-loading'>Nothing measured yet.</div>")]
         if isinstance(err, torch.OutOfMemoryError):
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()  # hand the failed attempt's blocks back before anything else runs
@@ -357,7 +363,8 @@ class ComparePanel(widgets.VBox):
         if self.view.value == "Sweep":
             self._show_sweep_view()
         elif m is None:
-            self.show(placeholder_figure("Measuring…" if self.worker.running else "Press Measure"), "empty")
+            if self.figure is not None:
+                self.show(placeholder_figure("Press Measure"), "empty")
         elif self.view.value == "Roofline":
             self.show(make_roofline_figure(list(m.points), m.roof), "roofline")
         else:
@@ -368,11 +375,16 @@ class ComparePanel(widgets.VBox):
 
     def show(self, fig: go.Figure, kind: str) -> None:
         """Put ``fig`` into the one FigureWidget: restyle in place when the view is the same kind."""
-        w = self.figure
         fig.update_layout(barmode="group")
         for axis in (fig.layout.xaxis, fig.layout.yaxis):
             if axis.type is None:
                 axis.type = "-"  # plotly.js's "guess": clears a log axis left by the previous view
+        if self.figure is None:
+            self.figure = go.FigureWidget(fig)
+            self.figure_box.children = [self.figure]
+            self._view_kind = kind
+            return
+        w = self.figure
         if kind == self._view_kind and len(w.data) == len(fig.data):
             with w.batch_update():
                 for old, new in zip(w.data, fig.data, strict=True):

@@ -1,0 +1,196 @@
+"""The Compare tab without a browser: its numbers are the engines', sweeps run in the worker."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import re
+
+import pytest
+import torch
+
+import paramshare_viz as psv
+import paramshare_viz.app.compare as compare_module
+from paramshare_viz.analysis.flops import count_flops
+from paramshare_viz.analysis.memory import training_memory
+from paramshare_viz.app.compare import ComparePanel, parse_values
+from paramshare_viz.app.state import AppState
+from paramshare_viz.bench.roofline import Roof
+
+sweep_module = importlib.import_module("paramshare_viz.bench.sweep")  # the module, not psv.bench.sweep
+
+CONV = dict(in_channels=1, out_channels=2, kernel_size=3, padding=1, image_size=4)
+ALBERT = dict(vocab_size=50, embedding_size=8, hidden_size=16, num_layers=3, num_heads=2, intermediate_size=32, seq_len=4)
+FAST = dict(warmup=1, min_runs=2, min_time_s=0.0)
+
+
+@pytest.fixture(autouse=True)
+def fast(monkeypatch):
+    """Tiny timing budgets, and a fixed roof instead of measuring the machine (seconds on 2 cores)."""
+    monkeypatch.setattr(compare_module, "TIMING", FAST)
+    monkeypatch.setattr(compare_module, "SWEEP_TIMING", FAST)
+    roof = Roof(1e11, 1e10, "cpu", "test CPU")
+    monkeypatch.setattr("paramshare_viz.bench.twins.measure_roof", lambda *a, **k: roof)
+
+
+def make_panel(form: str, overrides: dict, **state) -> ComparePanel:
+    panel = ComparePanel(AppState(form=form, overrides=overrides, **state))
+    assert panel.worker.wait(120)
+    return panel
+
+
+def buttons(panel: ComparePanel) -> dict[str, bool]:
+    """Which buttons a visitor can press."""
+    return {
+        "measure": not panel.measure_button.disabled,
+        "sweep": not panel.sweep_button.disabled,
+        "stop": not panel.stop_button.disabled,
+    }
+
+
+IDLE = {"measure": True, "sweep": True, "stop": False}
+
+
+@pytest.mark.parametrize(("form", "overrides"), [("conv", CONV), ("albert", ALBERT)])
+def test_numbers_are_the_engines(form, overrides):
+    panel = make_panel(form, overrides)
+    m = panel.measurement
+    assert m is not None, panel.state.status
+    shared, unshared = psv.zoo.pair(form, **overrides)
+    x = psv.zoo.example_input(form, **overrides)
+    for side, model in (("shared", shared), ("unshared", unshared)):
+        assert m.row[f"params_{side}"] == psv.analyze(model).unique_params
+        flops = count_flops(model, x, backward=True)
+        assert (m.row[f"flops_fwd_{side}"], m.row[f"flops_bwd_{side}"]) == (flops.forward, flops.backward)
+    for opt, (a, b) in m.ledgers.items():
+        assert a == training_memory(shared, opt).shared
+        assert b == training_memory(unshared, opt).shared
+    assert m.threads == 1 and "1 thread" in panel.table.value  # the thread count is stated
+    assert buttons(panel) == IDLE and panel.state.status_level == "info"
+    assert panel.figure is not None and panel.figure.data[0].name == "shared"
+
+
+def test_conv_table_shows_the_arithmetic():
+    panel = make_panel("conv", CONV)
+    m = panel.measurement
+    # conv 1 -> 2 channels, 3x3: 2*1*9 + 2 = 20 parameters; the twin has its own at 4*4 positions: 320.
+    assert (m.row["params_shared"], m.row["params_unshared"]) == (20, 320)
+    # Adam: 80 B params + 80 B grads + 2*80 B moments + 2 tensors * 4 B step = 328 B.
+    assert m.ledgers["adam"][0].total == 328
+    # SGD: params + grads only; momentum: one more buffer of the grads' size.
+    assert (m.ledgers["sgd"][0].total, m.ledgers["momentum"][0].total) == (160, 240)
+    row = re.search(r"data-key='params'>(.*?)</tr>", panel.table.value).group(1)
+    assert ">20<" in row and ">320<" in row and "16x" in row  # 320 / 20
+    assert "FLOPs forward" in panel.table.value and "peak bytes" in panel.table.value
+    panel.view.value = "Roofline"
+    assert [t.name for t in panel.figure.data] == ["roof", "shared", "twin"]
+    assert panel.figure.layout.xaxis.type == "log"
+    panel.view.value = "Shared vs twin"  # back to the bars, in the same FigureWidget
+    assert [t.name for t in panel.figure.data] == ["shared", "unshared twin"]
+    assert panel.figure.layout.xaxis.type == "category" and not panel.figure.layout.annotations
+
+
+def test_sweep_runs_to_the_end_in_the_worker():
+    panel = make_panel("conv", CONV)
+    figure = panel.figure
+    panel.knob.value = "image_size"
+    panel.values.value = "4, 8"
+    panel.run_sweep()
+    assert buttons(panel) == {"measure": False, "sweep": False, "stop": True}
+    assert panel.worker.wait(120)
+    result = panel.result
+    assert result is not None and not result.cancelled, panel.state.status
+    # twin: 20 parameters per position, 4*4 and 8*8 positions.
+    assert result.column("params_unshared") == [320, 1280]
+    assert (panel.progress.value, panel.progress.max) == (2, 2)
+    assert buttons(panel) == IDLE
+    assert panel.figure is figure  # the same widget, now showing the sweep on log axes
+    assert [t.name for t in figure.data] == ["shared", "unshared twin"]
+    assert list(figure.data[0].x) == [4, 8] and figure.layout.xaxis.type == "log"
+    csv_b64 = re.search(r"download='conv-image_size-sweep.csv' href='data:text/csv;base64,([^']+)'", panel.downloads.value)
+    lines = base64.b64decode(csv_b64.group(1)).decode().splitlines()
+    assert lines[0].startswith("image_size,params_shared") and len(lines) == 3  # header + 2 rows
+    assert "conv-image_size-sweep.html" in panel.downloads.value
+    panel.metric.value = "params"
+    assert list(figure.data[1].y) == [320, 1280]
+
+
+def test_sweep_stopped_half_way_keeps_its_rows(monkeypatch):
+    panel = make_panel("conv", CONV)
+    seen = []
+    real = sweep_module.sweep
+
+    def stopping_sweep(*args, progress, **kw):
+        def on_point(done, total, row):
+            progress(done, total, row)
+            seen.append(buttons(panel))
+            if done == 2:
+                panel.stop()  # what the Stop button does, pressed while point 2 lands
+
+        return real(*args, progress=on_point, **kw)
+
+    monkeypatch.setattr(compare_module, "sweep", stopping_sweep)
+    panel.values.value = "2, 4, 8, 16"
+    panel.run_sweep()
+    assert panel.worker.wait(120)
+    assert seen[0] == {"measure": False, "sweep": False, "stop": True}  # while running
+    result = panel.result
+    assert result.cancelled and result.column("image_size") == [2, 4]  # the two measured, kept
+    assert buttons(panel) == IDLE
+    assert "stopped after 2 of 4 values" in panel.state.status
+    assert list(panel.figure.data[0].x) == [2, 4]
+    assert "base64" in panel.downloads.value
+
+
+def fake_oom(*args, **kwargs):
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total capacity)")
+
+
+def test_out_of_memory_is_reported_in_plain_words(monkeypatch):
+    monkeypatch.setattr(compare_module, "measure_twins", fake_oom)
+    panel = make_panel("conv", CONV)
+    assert panel.state.status_level == "error"
+    assert "The GPU ran out of memory while measuring conv and its twin" in panel.state.status
+    assert "Try a smaller size or batch" in panel.state.status and "Traceback" not in panel.state.status
+    assert buttons(panel) == IDLE
+
+
+def test_out_of_memory_in_a_sweep_keeps_the_rows_before_it(monkeypatch):
+    panel = make_panel("conv", CONV)
+    real, calls = sweep_module.measure_pair, []
+
+    def oom_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            fake_oom()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "measure_pair", oom_on_second)
+    panel.values.value = "4, 8, 16"
+    panel.run_sweep()
+    assert panel.worker.wait(120)
+    assert "ran out of memory while measuring conv at image_size = 8" in panel.state.status
+    assert panel.result.column("image_size") == [4] and buttons(panel) == IDLE
+
+
+def test_meta_device_and_bad_values_are_refused():
+    panel = ComparePanel(AppState(form="conv", overrides=CONV, device="meta"))
+    assert "device is 'meta'" in panel.state.status and buttons(panel) == IDLE
+    assert panel.measurement is None
+    with pytest.raises(ValueError, match="sweep value 'x' for image_size is not a whole number"):
+        parse_values("4, x", "image_size")
+    panel.state.device = "cpu"
+    panel.values.value = ""
+    panel.run_sweep()
+    assert "sweep values for image_size are empty" in panel.state.status
+
+
+def test_a_changed_setting_dims_the_table_until_measured_again():
+    panel = make_panel("conv", CONV)
+    panel.state.overrides = {**CONV, "image_size": 6}
+    assert "psv-stale" in panel.table._dom_classes and "press Measure" in panel.state.status
+    assert "image_size=6" in panel.setting.value
+    panel.measure()
+    assert panel.worker.wait(120)
+    assert "psv-stale" not in panel.table._dom_classes
+    assert panel.measurement.row["params_unshared"] == 20 * 36  # 6*6 positions
