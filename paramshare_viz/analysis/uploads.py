@@ -128,6 +128,10 @@ def load_upload(name: str, content: bytes) -> nn.Module:
         )
     if suffix == ".json":
         return _load_config(name, content)
+    if suffix != ".safetensors" and not content.startswith((b"PK\x03\x04", b"\x80")):
+        raise ValueError(
+            f"file {name!r} is not a torch checkpoint: neither torch.save's zip format nor a pickle"
+        )
     from paramshare_viz.analysis.loading import load_model
 
     with tempfile.TemporaryDirectory(prefix="psv-upload-") as scratch:
