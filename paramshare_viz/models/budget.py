@@ -28,9 +28,9 @@ from paramshare_viz.models.registry import Footprint
 from paramshare_viz.units import fmt_bytes
 
 #: Bytes one model may hold off the meta device: parameters and buffers, plus the
-#: activations of one forward when it is run. Building and analysing a pair at
-#: this size takes a few seconds on two CPU cores.
-MEMORY_BUDGET = 512 * 1024**2
+#: activations of one forward when it is run. Building, copying and analysing a
+#: pair at this size takes about 2-5 s on two busy CPU cores (benchmarks/bench_budgets.py).
+MEMORY_BUDGET = 256 * 1024**2
 #: ``nn.Module`` objects one model may have, on any device (about 2 s to build).
 MAX_MODULES = 5_000
 #: Tensor operations one analysed forward may dispatch (the FLOP counter's speed).
@@ -64,11 +64,15 @@ def over_budget(
     sides: Iterable[bool] = (True, False),
     on_meta: bool = False,
     itemsize: int = 4,
-    memory_budget: int = MEMORY_BUDGET,
+    memory_budget: int | None = None,
     forward: bool = False,
     batch: int = BATCH,
 ) -> Over | None:
-    """The first budget ``config`` is over (checked in the order modules, ops, memory), or ``None``."""
+    """The first budget ``config`` is over (checked in the order modules, ops, memory), or ``None``.
+
+    ``memory_budget=None`` reads :data:`MEMORY_BUDGET` now (tests may lower it).
+    """
+    limit = MEMORY_BUDGET if memory_budget is None else memory_budget
     for shared in sides:
         fp = footprint(form, config, shared, batch)
         if fp.modules > MAX_MODULES:
@@ -82,8 +86,8 @@ def over_budget(
         if forward:
             need += fp.activations * itemsize
             detail += " plus the activations of one forward"
-        if need > memory_budget:
-            return Over(shared, "memory", need, memory_budget, detail)
+        if need > limit:
+            return Over(shared, "memory", need, limit, detail)
     return None
 
 
