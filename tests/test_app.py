@@ -10,7 +10,7 @@ import paramshare_viz as psv
 import paramshare_viz.app.explore as explore_module
 from paramshare_viz.analysis.twin_counts import twin_counts
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.explore import INITIAL, ExplorePanel, reuse_note, times
+from paramshare_viz.app.explore import ExplorePanel, reuse_note, times
 
 
 @pytest.fixture
@@ -30,22 +30,25 @@ def explore(app) -> ExplorePanel:
 
 def test_initial_numbers_and_status(app):
     panel = explore(app)
-    # conv 3 -> 16 channels, 3x3, padding 1 on 32x32: 16*3*3*3 + 16 = 448; 32*32 positions; dense 3072 -> 16384.
-    assert bar_counts(panel) == [448, 448 * 1024, 3072 * 16384 + 16384]
-    assert 'data-key="shared"' in panel.cards.value and "448" in panel.cards.value
-    assert "1,024 positions" in panel.cards.value
-    assert "1.8 KiB" in panel.cards.value  # 448 * 4 bytes
+    # The library's default conv (as psv.zoo and the CLI start): 3 -> 8 channels, 3x3, padding 1 on 8x8:
+    # 8*3*3*3 + 8 = 224; 8*8 positions; dense 192 -> 512.
+    assert psv.zoo.default_config("conv") == psv.zoo.make_config("conv", **panel.editor.values())
+    assert bar_counts(panel) == [224, 224 * 64, 192 * 512 + 512]
+    assert 'data-key="shared"' in panel.cards.value and "224" in panel.cards.value
+    assert "64 positions" in panel.cards.value
+    assert "896 B" in panel.cards.value  # 224 * 4 bytes
     assert app.state.status_level == "info"
-    assert "shared 448 parameters, twin 458,752 (1,024×)" in app.state.status
+    assert "shared 224 parameters, twin 14,336 (64.0×)" in app.state.status
 
 
 def test_change_updates_the_same_bars(app):
     panel = explore(app)
     bars = panel.bars
-    panel.editor.inputs["kernel_size"].value = 5
+    panel.editor.inputs["kernel_size"].value = "5"
     assert panel.bars is bars  # updated in place, never rebuilt
-    assert bar_counts(panel) == [1216, 1216 * 900, 3072 * 16 * 900 + 16 * 900]  # 16*3*25 + 16 = 1216
-    assert re.findall(r'psv-bar-value">([\d,]+)<', bars.value) == ["1,216", "1,094,400", "44,251,200"]
+    # 8*3*25 + 8 = 608; output 8 + 2 - 5 + 1 = 6, so 36 positions; dense 192 -> 8*36
+    assert bar_counts(panel) == [608, 608 * 36, 192 * 288 + 288]
+    assert re.findall(r'psv-bar-value">([\d,]+)<', bars.value) == ["608", "21,888", "55,584"]
 
 
 @pytest.mark.parametrize(
@@ -61,13 +64,13 @@ def test_change_updates_the_same_bars(app):
 def test_bad_input_is_reported_and_the_app_recovers(app, field, value, message):
     panel = explore(app)
     before = bar_counts(panel)
-    panel.editor.inputs[field].value = value
+    panel.editor.inputs[field].value = str(value)
     assert app.state.status_level == "error"
     assert message in app.state.status
     assert bar_counts(panel) == before  # last valid numbers kept
     assert "psv-stale" in panel.cards._dom_classes
 
-    panel.editor.inputs[field].value = {"kernel_size": 1, "in_channels": 1, "out_channels": 2, "stride": 2, "padding": 0}[field]
+    panel.editor.inputs[field].value = {"kernel_size": "1", "in_channels": "1", "out_channels": "2", "stride": "2", "padding": "0"}[field]
     assert app.state.status_level == "info"
     assert "psv-stale" not in panel.cards._dom_classes
     assert bar_counts(panel) != before
@@ -77,7 +80,7 @@ def test_bad_input_is_reported_and_the_app_recovers(app, field, value, message):
 def test_every_form_shows_both_twins(app, form):
     panel = explore(app)
     app.state.form = form
-    shared, unshared = psv.zoo.pair(form, **INITIAL.get(form, {}))
+    shared, unshared = psv.zoo.pair(form)  # the page starts where the library does
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert bar_counts(panel)[:2] == [count(shared), count(unshared)]
     assert set(panel.editor.inputs) <= {f for f in psv.zoo.default_config(form).__dataclass_fields__}
@@ -105,7 +108,7 @@ def test_device_and_dtype(app):
     panel = explore(app)
     assert panel.device.options == tuple(psv.zoo.available_devices())  # only devices that exist here
     app.state.dtype = "float64"
-    assert "3.5 KiB" in panel.cards.value  # 448 * 8 bytes
+    assert "1.8 KiB" in panel.cards.value  # 224 * 8 bytes
     app.state.device = "meta"
     assert "on meta in float64" in app.state.status
 
@@ -137,7 +140,7 @@ def test_an_unexpected_error_still_lands_in_the_status_line(app, monkeypatch):
         raise RuntimeError("CUDA out of memory")
 
     monkeypatch.setattr(explore_module, "twin_counts", out_of_memory)
-    explore(app).editor.inputs["kernel_size"].value = 5
+    explore(app).editor.inputs["kernel_size"].value = "5"
     assert app.state.status_level == "error"
     assert "RuntimeError: CUDA out of memory" in app.state.status
 

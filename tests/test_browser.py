@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from paramshare_viz import zoo
-from paramshare_viz.app.explore import INITIAL, form_label
+from paramshare_viz.app.explore import form_label
 from paramshare_viz.models.conv import conv_param_counts
 from tests.servers import REPO, free_port, jupyter_server_command, running
 
@@ -18,7 +18,7 @@ COUNT = ".psv-card[data-key='{}'] .psv-count"
 
 
 def expected_counts(**overrides) -> dict[str, int]:
-    counts = conv_param_counts(zoo.make_config("conv", **{**INITIAL["conv"], **overrides}))
+    counts = conv_param_counts(zoo.make_config("conv", **overrides))
     return {"shared": counts["conv"], "unshared": counts["locally_connected"], "dense": counts["dense"]}
 
 

@@ -137,11 +137,11 @@ def test_explore_preset_menu_fills_the_fields_and_says_custom():
     app.state.form = "albert"
     assert panel.preset.options[0] == DEFAULT and panel.preset.options[-1] == CUSTOM
     panel.preset.value = "ALBERT-base"
-    assert panel.editor.inputs["hidden_size"].value == 768 and panel.editor.inputs["add_pooler"].value is True
+    assert panel.editor.inputs["hidden_size"].value == "768" and panel.editor.inputs["add_pooler"].value is True
     assert "Lan et al. (2019)" in panel.preset_source.value  # the source, beside the menu
     assert 'data-key="shared"' in panel.cards.value and "11,683,584" in panel.cards.value
     assert "counted without allocating" in panel.bars.value and app.state.status_level == "info"
-    panel.editor.inputs["num_layers"].value = 6
+    panel.editor.inputs["num_layers"].value = "6"
     assert panel.preset.value == CUSTOM
     # The shared model does not grow with depth; the twin holds 6 blocks: 11,683,584 + 5 * 7,087,872.
     assert "11,683,584" in panel.cards.value and "47,122,944" in panel.cards.value

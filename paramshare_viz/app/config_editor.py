@@ -1,14 +1,25 @@
-"""Widgets for the fields of a form's frozen config dataclass, generated from its type hints."""
+"""Widgets for the fields of a form's frozen config dataclass, generated from its type hints.
+
+Numbers are typed into plain text boxes and read with the project's one parser
+for hand-typed values (``analysis.loading.parse_value``), never with
+``IntText``, which silently rewrites ``2.5`` to ``25``-like values and ``abc``
+to the last number. A value that is not a number of the field's kind raises a
+``ValueError`` naming the field; the panel shows it and keeps its last valid view.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import html
 import typing
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
+
+from paramshare_viz.analysis.loading import parse_value
+from paramshare_viz.models.limits import field_limits
 
 FIELD_STYLE = {"description_width": "150px"}
 FIELD_LAYOUT = {"width": "255px"}
@@ -22,34 +33,96 @@ def field_widget(name: str, kind: type, default: Any) -> widgets.Widget | None:
         box = widgets.Dropdown(options=[m.value for m in kind], value=kind(default).value, **common)
     elif kind is bool:
         box = widgets.Checkbox(value=default, indent=False, description=label, layout=widgets.Layout(**FIELD_LAYOUT))
-    elif kind is int:
-        box = widgets.IntText(value=default, **common)
-    elif kind is float:
-        box = widgets.FloatText(value=default, **common)
+    elif kind in (int, float):
+        # continuous_update=False: the value is read on Enter or when the box loses focus, not per keystroke
+        box = widgets.Text(value=str(default), continuous_update=False, **common)
     else:
         return None
     box.add_class(f"psv-input-{name}")
     return box
 
 
-class ConfigEditor(widgets.GridBox):
-    """Inputs for every field of a config class; ``values()`` reads them back as overrides."""
+def read_number(name: str, kind: type, text: str) -> int | float:
+    """``text`` typed into the box of field ``name`` as an ``int`` or ``float``.
+
+    Raises:
+        ValueError: empty, not a number, or (for an integer field) not a whole
+            number; the message names the field and repeats what was typed.
+    """
+    label = f"{name.replace('_', ' ').capitalize()} ({name})"
+    raw = text.strip()
+    if not raw:
+        return _refuse(f"{label} is empty; type a {'whole ' if kind is int else ''}number")
+    value = parse_value(raw)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return _refuse(f"{label}: {raw!r} is not a whole number; type one such as {_example(value)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _refuse(f"{label}: {raw!r} is not a number")
+    return float(value)
+
+
+def _example(value: Any) -> str:
+    if isinstance(value, float) and value == value and abs(value) < 1e18:  # a finite float: its neighbours
+        lo = int(value // 1)
+        return f"{lo} or {lo + 1}"
+    return "16"
+
+
+def _refuse(message: str) -> typing.NoReturn:
+    raise ValueError(message)
+
+
+class ConfigEditor(widgets.VBox):
+    """Inputs for every field of a config class; ``values()`` reads them back as overrides.
+
+    Known limits of the current values (kernel within the padded input, groups
+    dividing the channels, ...) are shown in one line under the inputs and on
+    hover over each box they concern.
+    """
 
     def __init__(self, on_change: Callable[[], None]) -> None:
-        super().__init__(layout=widgets.Layout(grid_template_columns="repeat(auto-fill, 265px)", grid_gap="2px 8px"))
+        self.grid = widgets.GridBox(
+            layout=widgets.Layout(grid_template_columns="repeat(auto-fill, 265px)", grid_gap="2px 8px")
+        )
+        self.limits = widgets.HTML()
+        self.limits.add_class("psv-limits")
+        super().__init__([self.grid, self.limits])
         self.inputs: dict[str, widgets.Widget] = {}
+        self._kinds: dict[str, type] = {}
         self._on_change = on_change
 
     def show(self, config: Any) -> None:
         """Replace the inputs with ones for ``config``'s class, set to its values."""
         hints = typing.get_type_hints(type(config))
-        self.inputs = {}
+        self.inputs, self._kinds = {}, {}
         for f in dataclasses.fields(config):
             box = field_widget(f.name, hints[f.name], getattr(config, f.name))
             if box is not None:
                 box.observe(lambda _change: self._on_change(), names="value")
                 self.inputs[f.name] = box
-        self.children = list(self.inputs.values())
+                self._kinds[f.name] = hints[f.name]
+        self.grid.children = list(self.inputs.values())
+        self.show_limits(config)
+
+    def show_limits(self, config: Any) -> None:
+        """The known limits of ``config``'s fields, beside the boxes (hover) and under them."""
+        limits = field_limits(config)
+        for name, box in self.inputs.items():
+            box.tooltip = limits.get(name, "")
+        text = " · ".join(f"<b>{html.escape(name)}</b> {html.escape(rule)}" for name, rule in limits.items())
+        self.limits.value = f'<div style="font-size:12px;opacity:.8;margin:2px 0 6px">Limits: {text}</div>' if text else ""
 
     def values(self) -> dict[str, Any]:
-        return {name: box.value for name, box in self.inputs.items()}
+        """The typed values as config overrides.
+
+        Raises:
+            ValueError: a number box holds something that is not a number of its
+                field's kind (the message names the field).
+        """
+        out = {}
+        for name, box in self.inputs.items():
+            kind = self._kinds[name]
+            out[name] = read_number(name, kind, box.value) if kind in (int, float) else box.value
+        return out

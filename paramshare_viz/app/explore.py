@@ -11,16 +11,14 @@ from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
 from paramshare_viz.app.config_editor import ConfigEditor
 from paramshare_viz.app.graph_view import GraphView
 from paramshare_viz.app.state import AppState
+from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
-from paramshare_viz.models import presets, registry
+from paramshare_viz.models import budget, presets, registry
 from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.param_bars import Bar, param_bars_html
 from paramshare_viz.plots.tables import groups_table_html, modules_table_html
-
-#: Where a form's first view should start, when the zoo's tiny default tells less.
-INITIAL = {"conv": {"image_size": 32, "out_channels": 16}}  # a CIFAR-sized first layer
 
 #: Names of the two sides, where "shared" / "unshared twin" says less.
 SIDE_LABELS = {"conv": ("Conv2d (shared)", "Locally connected")}
@@ -60,6 +58,19 @@ def counting_device(form: str, overrides: dict, device: str, dtype: str) -> tupl
         f"{fmt_bytes(budget)} budget on {device} (timing it or measuring its memory would need "
         f"{fmt_bytes(need)} of parameters on {device}, plus activations)."
     )
+
+
+def is_quick(form: str, overrides: dict, device: str) -> bool:
+    """Whether counting ``form`` takes well under a second (then Explore waits for it: no busy flicker).
+
+    From the closed-form footprints; anything larger runs in the panel's worker
+    while the page stays responsive.
+    """
+    config = zoo.make_config(form, **overrides)
+    sides = [budget.footprint(form, config, shared) for shared in (True, False)]
+    if device == "meta":  # nothing runs: only Python objects cost time
+        return max(f.modules for f in sides) <= 500
+    return max(f.modules + f.ops for f in sides) <= 1_500 and max(f.params + f.activations for f in sides) <= 4_000_000
 
 
 def times(ratio: float) -> str:
@@ -175,8 +186,11 @@ class ExplorePanel(widgets.VBox):
         self.preset.observe(self._on_preset, names="value")
         self.editor = ConfigEditor(on_change=self._on_edit)
         self.editor.show(self._initial_config())
-        where, self._size_note = counting_device(state.form, self.editor.values(), state.device, state.dtype)
-        first = twin_counts(state.form, device=where, dtype=state.dtype, **self.editor.values())
+        self.worker = Worker()  # counts larger settings off the kernel's main thread; the newest request wins
+        self._request = 0  # bumped by every refresh: outcomes of older requests are dropped
+        values = self.editor.values()
+        where, note = counting_device(state.form, values, state.device, state.dtype)
+        first = twin_counts(state.form, device=where, dtype=state.dtype, **values)
         self.cards = widgets.HTML()
         self.cards.add_class("psv-cards-box")
         self.graph = GraphView(first, reuse_note(first))  # the sharing graph: the page's one plotly widget
@@ -200,10 +214,10 @@ class ExplorePanel(widgets.VBox):
             self.groups_box,
             modules_box,
         ])
-        self._show(first)
+        self._show(first, values, note)
 
     def _initial_config(self):
-        return zoo.make_config(self.state.form, **INITIAL.get(self.state.form, {}))
+        return zoo.default_config(self.state.form)  # the library's and the CLI's default: one set of numbers
 
     def _on_form(self, _change: dict | None = None) -> None:
         self._set_preset_options()
@@ -245,29 +259,71 @@ class ExplorePanel(widgets.VBox):
         if chosen != CUSTOM:
             overrides = {} if chosen == DEFAULT else zoo.presets(self.state.form)[chosen]
             base = self._initial_config() if chosen == DEFAULT else zoo.make_config(self.state.form, **overrides)
-            if any(getattr(base, name) != value for name, value in self.editor.values().items()):
+            try:
+                values = self.editor.values()
+            except ValueError:  # not a number: certainly not the preset (refresh says what is wrong)
+                values = {name: None for name in self.editor.inputs}
+            if any(getattr(base, name) != value for name, value in values.items()):
                 self._filling = True
                 self.preset.value = CUSTOM
                 self._filling = False
         self.refresh()
 
     def refresh(self) -> None:
-        form, device, dtype = self.state.form, self.state.device, self.state.dtype
-        try:
-            where, self._size_note = counting_device(form, self.editor.values(), device, dtype)
-            counts = twin_counts(form, device=where, dtype=dtype, **self.editor.values())
-        except Exception as err:  # the UI boundary: say it in the status line, keep the app alive
-            what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
-            self.cards.add_class("psv-stale")  # keep the last valid numbers, dimmed
-            self.state.error(f"{form}: {what}. The numbers below are for the last valid setting.")
-            return
-        self.cards.remove_class("psv-stale")
-        self._show(counts)
+        """Count the current setting: at once when it is quick, else in the worker (latest wins).
 
-    def _show(self, counts: TwinCounts) -> None:
-        """Cards, bars, tables and status for ``counts``."""
+        While the worker runs, the status line says so and the cards and bars are
+        dimmed; a newer change (another value, another form) supersedes it, and
+        the superseded outcome is dropped.
+        """
+        form, device, dtype = self.state.form, self.state.device, self.state.dtype
+        self._request += 1
+        request = self._request
+        try:
+            values = self.editor.values()
+            where, note = counting_device(form, values, device, dtype)
+            quick = is_quick(form, values, where)
+        except Exception as err:  # the UI boundary: say it in the status line, keep the app alive
+            self._fail(form, err)
+            return
+
+        def work(_stop):
+            return twin_counts(form, device=where, dtype=dtype, **values)
+
+        def done(counts: TwinCounts) -> None:
+            if request == self._request:
+                self._show(counts, values, note)
+
+        def failed(err: BaseException) -> None:
+            if request == self._request:
+                self._fail(form, err)
+
+        if not quick:
+            self._mark_stale(True)
+            self.state.busy(
+                f"{form}: counting on {where}… The numbers below are for the previous setting until it ends; "
+                f"any change replaces this one."
+            )
+        self.worker.start(work, done, failed)
+        if quick:
+            self.worker.wait()
+
+    def _mark_stale(self, stale: bool) -> None:
+        for box in (self.cards, self.bars):
+            (box.add_class if stale else box.remove_class)("psv-stale")
+
+    def _fail(self, form: str, err: BaseException) -> None:
+        what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        self._mark_stale(True)  # keep the last valid numbers, dimmed
+        self.state.error(f"{form}: {what.rstrip('.')}. The numbers below are for the last valid setting.")
+
+    def _show(self, counts: TwinCounts, values: dict, note: str) -> None:
+        """Cards, bars, tables and status for ``counts`` of the setting ``values``."""
         form, device, dtype = counts.form, counts.device, counts.dtype
-        self.state.overrides = dict(self.editor.values())
+        self._size_note = note
+        self._mark_stale(False)
+        self.editor.show_limits(counts.config)
+        self.state.overrides = dict(values)
         self.cards.value = cards_html(explore_cards(counts))
         self.graph.show(counts, reuse_note(counts))
         note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""

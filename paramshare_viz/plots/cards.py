@@ -24,7 +24,7 @@ STYLE = """
 .psv-card-title{font-size:12px;color:var(--jp-ui-font-color2,#6b7280);text-transform:uppercase;letter-spacing:.04em}
 .psv-count{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums}
 .psv-card-note{font-size:12px;color:var(--jp-ui-font-color1,#4b5563);margin-top:2px}
-.psv-stale .psv-card{opacity:.45}
+.psv-stale .psv-card,.psv-bars-box.psv-stale{opacity:.45;transition:opacity .2s}
 </style>
 """
 
