@@ -156,7 +156,7 @@ def explore_cards(counts: TwinCounts) -> list[Card]:
 
 
 class ExplorePanel(widgets.VBox):
-    """Form, config, device and dtype in; cards, a log-scale bar chart and tables out."""
+    """Form, preset, config, device and dtype in; cards, parameter bars, the sharing graph and tables out."""
 
     def __init__(self, state: AppState) -> None:
         self.state = state
