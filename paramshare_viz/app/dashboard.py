@@ -40,6 +40,7 @@ TABS: list[TabSpec] = [
     TabSpec("Unroll", "paramshare_viz.app.unroll:UnrollPanel"),
     TabSpec("Compare", "paramshare_viz.app.compare:ComparePanel"),
     TabSpec("Inspect", "paramshare_viz.app.inspect:InspectPanel"),
+    TabSpec("Learn", "paramshare_viz.app.learn:LearnPanel"),
 ]
 
 

@@ -197,6 +197,7 @@ class SoftTyingSweep:
     """The trade-off over ``lam``: one finished (or stopped) run per value."""
 
     runs: list[SoftTyingRun]
+    stopped: bool = False  # stopped before every value of lam finished
 
     def rows(self) -> list[dict]:
         return [
@@ -229,6 +230,7 @@ def soft_tying_sweep(
     total = len(lams) * config.steps
     for i, lam in enumerate(lams):
         if stop is not None and stop.is_set():
+            sweep.stopped = True
             break
         one = SoftTyingConfig(**{**config.__dict__, "lam": lam})
         done = i * config.steps
@@ -238,4 +240,5 @@ def soft_tying_sweep(
                 progress(done + step, total)
 
         sweep.runs.append(train_soft_tied(one, tasks, progress=step_progress, stop=stop))
+        sweep.stopped = sweep.runs[-1].stopped
     return sweep

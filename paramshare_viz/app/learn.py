@@ -1,0 +1,278 @@
+"""Learn tab: sharing that is learned — soft tying, GrOWL's two stages, HashedNets — trained live.
+
+Every run goes to a :class:`Worker` thread with a progress bar and a Stop
+button that keeps what was trained; the page stays usable meanwhile. One
+figure (a ``FigureWidget`` made when the tab first opens) shows whichever
+result is current, replaced in place.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from paramshare_viz.app.state import AppState
+from paramshare_viz.app.worker import Worker
+from paramshare_viz.learn.data import digits, planted_groups
+from paramshare_viz.learn.growl import GrowlConfig, GrowlResult, two_stage
+from paramshare_viz.learn.hashing import HashingTradeoff, hashing_tradeoff
+from paramshare_viz.learn.soft_tying import (
+    DEFAULT_LAMS,
+    SoftTyingConfig,
+    SoftTyingRun,
+    SoftTyingSweep,
+    soft_tying_sweep,
+    train_soft_tied,
+)
+from paramshare_viz.plots import theme
+from paramshare_viz.plots.learn import (
+    lam_label,
+    make_growl_figure,
+    make_hashing_figure,
+    make_soft_tying_figure,
+    make_tradeoff_figure,
+)
+
+EXPERIMENTS = ("Soft tying", "GrOWL", "HashedNets")
+INTRO = {
+    "Soft tying": "Two MLPs, one on digits and one on mirrored digits, trained together with "
+    "λ·‖w_A − w_B‖². λ = 0 trains them independently; λ = ∞ is hard sharing (one set of weights, "
+    "what the siamese form does by identity).",
+    "GrOWL": "Stage 1 trains with group OWL on the first layer's input neurons: unimportant neurons go to 0, "
+    "strongly correlated ones are pulled to a common value. Stage 2 ties each cluster to one Parameter "
+    "and retrains (Zhang et al., 2018). Plain L1 (Lasso) is there to compare.",
+    "HashedNets": "The first layer's virtual weight is read from K shared buckets through a fixed hash "
+    "(Chen et al., 2015). One network per compression factor, trained on digits.",
+}
+FIELD = {"style": {"description_width": "110px"}, "layout": widgets.Layout(width="240px")}
+
+
+def parse_lams(text: str) -> list[float]:
+    """``"0, 0.01, inf"`` -> ``[0.0, 0.01, inf]``; a message naming the field otherwise."""
+    tokens = [t for t in text.replace(",", " ").split() if t]
+    if not tokens:
+        raise ValueError("λ values are empty; type a few, e.g. 0, 0.01, 1, inf")
+    values = []
+    for t in tokens:
+        try:
+            value = float(t.replace("∞", "inf"))
+        except ValueError:
+            raise ValueError(f"λ value {t!r} is not a number (use inf for hard sharing)") from None
+        if not value >= 0:
+            raise ValueError(f"λ value {t!r} must be non-negative")
+        values.append(value)
+    return values
+
+
+def summary_html(lines: list[str]) -> str:
+    items = "".join(f"<li>{line}</li>" for line in lines)
+    return f"<ul class='psv-learn-summary' style='margin:4px 0 4px 18px;padding:0'>{items}</ul>"
+
+
+def soft_tying_summary(run: SoftTyingRun) -> list[str]:
+    return [
+        f"λ = {html.escape(lam_label(run.lam))}: after {run.steps[-1]} steps"
+        + (" (stopped)" if run.stopped else "")
+        + f", ‖w_A − w_B‖ = {run.final_distance:.3g}",
+        f"held-out accuracy: task A {run.test_acc_a:.1%}, task B {run.test_acc_b:.1%} "
+        f"(loss {run.test_loss_a:.3f}, {run.test_loss_b:.3f})",
+    ]
+
+
+def sweep_summary(sweep: SoftTyingSweep) -> list[str]:
+    rows = sweep.rows()
+    if not rows:
+        return ["stopped before the first λ finished"]
+    best = min(rows, key=lambda r: r["test_loss_a"] + r["test_loss_b"])
+    return [
+        f"{len(rows)} values of λ trained; lowest summed held-out loss at λ = {html.escape(lam_label(best['lam']))} "
+        f"({best['test_loss_a']:.3f} + {best['test_loss_b']:.3f})",
+        f"distance falls from {rows[0]['final_distance']:.3g} (λ = {html.escape(lam_label(rows[0]['lam']))}) "
+        f"to {rows[-1]['final_distance']:.3g} (λ = {html.escape(lam_label(rows[-1]['lam']))})",
+    ]
+
+
+def growl_summary(result: GrowlResult) -> list[str]:
+    lines = [
+        f"{result.dataset}: {len(result.removed)} input neurons removed, {len(result.tied_groups)} groups tied "
+        f"({', '.join('{' + ', '.join(map(str, g)) + '}' for g in result.tied_groups) or 'none'})",
+        f"unique parameters (psv.analyze): {result.unique_before:,} → {result.unique_after:,}; "
+        f"names counted: {result.naive_after:,}",
+        f"held-out accuracy: plain training {result.acc_dense:.1%}, after stage 1 {result.acc_stage1:.1%}, "
+        f"after tying and retraining {result.acc_retrained:.1%}" + (" (stopped)" if result.stopped else ""),
+    ]
+    if result.ari is not None:
+        lines.append(f"planted groups recovered: adjusted Rand index {result.ari:.2f} (1 = exactly the planted groups)")
+    return lines
+
+
+def hashing_summary(result: HashingTradeoff) -> list[str]:
+    if not result.points:
+        return ["stopped before the first network finished"]
+    dense = next((p for p in result.points if p.compression == 1), None)
+    lines = [
+        f"×{p.compression}: {p.num_buckets:,} buckets, {p.unique_params:,} unique parameters, accuracy {p.test_accuracy:.1%}"
+        for p in result.points
+    ]
+    if dense is not None and len(result.points) > 1:
+        worst = result.points[-1]
+        lines.append(
+            f"×{worst.compression} keeps {worst.unique_params / dense.unique_params:.0%} of the dense parameters "
+            f"and loses {100 * (dense.test_accuracy - worst.test_accuracy):.1f} accuracy points"
+        )
+    return lines + (["(stopped)"] if result.stopped else [])
+
+
+def most_compressed_index(result: HashingTradeoff) -> Any:
+    """The bucket index map of the most compressed hashed layer trained, or ``None``."""
+    hashed = [c for c in result.models if c > 1]
+    return result.models[max(hashed)][0].index if hashed else None
+
+
+class LearnPanel(widgets.VBox):
+    """Choose an experiment, set it, run it in the background, watch it, stop it."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.worker = Worker()
+        self.result: Any = None
+        self.experiment = widgets.ToggleButtons(options=EXPERIMENTS, value=EXPERIMENTS[0])
+        self.experiment.add_class("psv-learn-experiment")
+        self.intro = widgets.HTML()
+        # Soft tying
+        self.lam = widgets.Text(value="0.01", description="λ", **FIELD)
+        self.lams = widgets.Text(value=", ".join("inf" if math.isinf(v) else f"{v:g}" for v in DEFAULT_LAMS),
+                                 description="λ sweep", style=FIELD["style"], layout=widgets.Layout(width="360px"))
+        self.steps = widgets.BoundedIntText(value=300, min=10, max=5000, description="Steps", **FIELD)
+        # GrOWL
+        self.penalty = widgets.Dropdown(options=[("GrOWL", "growl"), ("L1 (Lasso)", "l1")], description="Penalty", **FIELD)
+        self.weights = widgets.Dropdown(options=[("linear (OSCAR)", "linear"), ("spike", "spike")], description="Weights", **FIELD)
+        self.lambda1 = widgets.BoundedFloatText(value=0.05, min=0, max=10, step=0.01, description="λ1 (sparsity)", **FIELD)
+        self.lambda2 = widgets.BoundedFloatText(value=0.002, min=0, max=10, step=0.001, description="λ2 (tying)", **FIELD)
+        self.cluster = widgets.Dropdown(options=[("affinity propagation", "affinity"), ("threshold", "threshold")],
+                                        description="Clustering", **FIELD)
+        self.dataset = widgets.Dropdown(options=[("planted groups", "planted"), ("digits", "digits")], description="Data", **FIELD)
+        # HashedNets
+        self.compressions = widgets.Text(value="1, 2, 4, 8, 16, 32, 64", description="Compressions",
+                                         style=FIELD["style"], layout=widgets.Layout(width="360px"))
+        self.controls = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        self.run = widgets.Button(description="Train", button_style="primary", icon="play")
+        self.sweep = widgets.Button(description="Sweep λ", icon="sliders")
+        self.stop = widgets.Button(description="Stop", icon="stop", disabled=True)
+        for button, name in ((self.run, "run"), (self.sweep, "sweep"), (self.stop, "stop")):
+            button.add_class(f"psv-learn-{name}")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="300px"))
+        self.progress_text = widgets.HTML()
+        self.progress_text.add_class("psv-learn-progress")
+        self.summary = widgets.HTML()
+        self.summary.add_class("psv-learn-result")
+        self.figure = go.FigureWidget(go.Figure(layout=theme.base_layout("Press Train to start")))
+        self.run.on_click(lambda _b: self.start(sweep=False))
+        self.sweep.on_click(lambda _b: self.start(sweep=True))
+        self.stop.on_click(lambda _b: self.worker.stop())
+        self.experiment.observe(lambda _c: self._show_controls(), names="value")
+        super().__init__([
+            self.experiment,
+            self.intro,
+            self.controls,
+            widgets.HBox([self.run, self.sweep, self.stop, self.progress, self.progress_text]),
+            self.summary,
+            self.figure,
+        ])
+        self._show_controls()
+
+    def _show_controls(self) -> None:
+        name = self.experiment.value
+        self.intro.value = f"<div style='color:var(--jp-ui-font-color1,#374151);margin:4px 0'>{html.escape(INTRO[name])}</div>"
+        self.controls.children = {
+            "Soft tying": [self.lam, self.steps, self.lams],
+            "GrOWL": [self.dataset, self.penalty, self.weights, self.lambda1, self.lambda2, self.cluster],
+            "HashedNets": [self.compressions, self.steps],
+        }[name]
+        self.sweep.layout.display = "" if name == "Soft tying" else "none"
+
+    # --- running -----------------------------------------------------------------
+
+    def job(self, sweep: bool) -> tuple[str, Callable[[threading.Event, Callable[[int, int], None]], Any]]:
+        """What to run for the current controls: (a description, work(stop, progress)); ValueError if invalid."""
+        name = self.experiment.value
+        steps = int(self.steps.value)
+        if name == "Soft tying" and sweep:
+            lams = parse_lams(self.lams.value)
+            config = SoftTyingConfig(steps=steps)
+            return f"soft tying over {len(lams)} values of λ", lambda stop, p: soft_tying_sweep(lams, config, progress=p, stop=stop)
+        if name == "Soft tying":
+            lam = parse_lams(self.lam.value)
+            if len(lam) != 1:
+                raise ValueError(f"λ={self.lam.value!r}: give one value here (the sweep takes several)")
+            config = SoftTyingConfig(lam=lam[0], steps=steps)
+            return f"soft tying at λ = {lam_label(lam[0])}", lambda stop, p: train_soft_tied(config, progress=p, stop=stop)
+        if name == "GrOWL":
+            growl = GrowlConfig(penalty=self.penalty.value, weights=self.weights.value, lambda1=float(self.lambda1.value),
+                                lambda2=float(self.lambda2.value), cluster=self.cluster.value)
+            data = planted_groups() if self.dataset.value == "planted" else digits()
+            label = "GrOWL" if growl.penalty == "growl" else "L1"
+            return f"{label} two-stage on {data.name}", lambda stop, p: two_stage(growl, data, progress=p, stop=stop)
+        compressions = [int(v) for v in parse_lams(self.compressions.value) if not math.isinf(v)]
+        if any(c < 1 or c != int(c) for c in compressions) or not compressions:
+            raise ValueError(f"compressions={self.compressions.value!r} must be positive whole numbers, e.g. 1, 4, 16")
+        return (f"HashedNets at {len(compressions)} compressions",
+                lambda stop, p: hashing_tradeoff(compressions, steps=steps, progress=p, stop=stop))
+
+    def start(self, *, sweep: bool = False) -> None:
+        try:
+            what, work = self.job(sweep)
+        except ValueError as err:
+            self.state.error(f"Learn: {err}. Nothing was started.")
+            return
+        self._running(True)
+        self.state.busy(f"Learn: training {what}…")
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] > 0.2 or done == total:  # a few updates a second is plenty for the eye
+                last[0] = now
+                self.progress.max, self.progress.value = total, done
+                self.progress_text.value = f"{done:,} / {total:,} steps"
+
+        self.worker.start(lambda stop: work(stop, progress), lambda result: self._done(what, result), self._failed)
+
+    def _running(self, running: bool) -> None:
+        self.run.disabled = self.sweep.disabled = self.experiment.disabled = running
+        self.stop.disabled = not running
+
+    def _failed(self, err: BaseException) -> None:
+        self._running(False)
+        self.state.error(f"Learn: {type(err).__name__}: {err}")
+
+    def _done(self, what: str, result: Any) -> None:
+        self.result = result
+        if isinstance(result, SoftTyingRun):
+            fig, lines = make_soft_tying_figure(result), soft_tying_summary(result)
+        elif isinstance(result, SoftTyingSweep):
+            fig, lines = make_tradeoff_figure(result.rows()), sweep_summary(result)
+        elif isinstance(result, GrowlResult):
+            groups = planted_groups().groups if result.dataset.startswith("planted") else None
+            fig, lines = make_growl_figure(result, groups), growl_summary(result)
+        else:
+            fig, lines = make_hashing_figure(result.points, most_compressed_index(result)), hashing_summary(result)
+        self.show_figure(fig)
+        self.summary.value = summary_html(lines)
+        self._running(False)
+        stopped = getattr(result, "stopped", False)
+        self.state.info(f"Learn: {what} {'stopped; kept what was trained' if stopped else 'finished'}.")
+
+    def show_figure(self, fig: go.Figure) -> None:
+        """Put ``fig`` into the one figure widget, in place."""
+        with self.figure.batch_update():
+            self.figure.data = []
+            self.figure.layout = fig.layout
+            self.figure.add_traces(list(fig.data))
