@@ -34,6 +34,16 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 #: The slider's range; the counts curve spans all of it.
 MIN_STEPS, MAX_STEPS = 2, 32
+#: Plotly cannot read CSS variables, so in a dark Jupyter theme the figure's text and grid follow it here.
+DARK_CSS = """<style>
+body[data-jp-theme-light="false"] .psv-unroll-figure .cartesianlayer text,
+body[data-jp-theme-light="false"] .psv-unroll-figure .infolayer text,
+body[data-jp-theme-light="false"] .psv-unroll-figure .annotation text {fill: var(--jp-ui-font-color1) !important}
+body[data-jp-theme-light="false"] .psv-unroll-figure .gridlayer path,
+body[data-jp-theme-light="false"] .psv-unroll-figure .zerolinelayer path {stroke: rgba(255,255,255,.14) !important}
+</style>"""
+#: The figure's width on the page (the dashboard is at most 1100 px wide).
+FIGURE_WIDTH = 1060
 #: Debounce for the gradient: a slider drag asks many times, only the last request is computed.
 GRAD_DELAY_S = 0.15
 
@@ -71,16 +81,19 @@ class UnrollPanel(widgets.VBox):
         self._updating = False  # True while several fields change at once: one refresh at the end
         self._reset_fields()
         self._chain, self._curve = self._compute()  # the defaults are valid
-        self._grads: GradContributions | None = None
+        # The first split is quick (milliseconds at the defaults) and done here, so the figure is
+        # built complete: a FigureWidget garbles updates that arrive before it is displayed.
+        self._grads: GradContributions | None = grad_contributions(self.form, self._chain.steps, **self.overrides())
         self._set_tensor_options()
-        # Built with its first data: a FigureWidget drops updates made before it is displayed.
-        self.figure = go.FigureWidget(self._figure())
+        self.figure = go.FigureWidget(self._figure().update_layout(width=FIGURE_WIDTH))
+        self.figure.add_class("psv-unroll-figure")
         self.model.observe(self._on_model, names="value")
         for box in (self.share, self.steps, self.hidden):
             box.observe(lambda _c: self.refresh(), names="value")
         self.side.observe(lambda _c: self._redraw(), names="value")
         self.tensor.observe(lambda _c: self._redraw(), names="value")
         super().__init__([
+            widgets.HTML(DARK_CSS),
             widgets.HBox([self.model, self.share]),
             widgets.HBox([self.steps, self.hidden, self.side]),
             self.cards,
@@ -88,7 +101,7 @@ class UnrollPanel(widgets.VBox):
             widgets.HBox([self.tensor]),
             self.grad_note,
         ])
-        self._show()
+        self._show(first=True)
 
     # --- what is selected ---------------------------------------------------------------
     @property
@@ -175,8 +188,11 @@ class UnrollPanel(widgets.VBox):
                                  tensor=self.tensor.value)
         self.grad_note.value = self._grad_html()
 
-    def _show(self) -> None:
-        """Cards, figure and status for the current chain; then start splitting the gradient."""
+    def _show(self, *, first: bool = False) -> None:
+        """Cards, figure and status for the current chain; then start splitting the gradient.
+
+        ``first``: the figure was just built with everything, gradient included; only the text follows.
+        """
         chain, form = self._chain, self.form
         spec = registry.get(form)
         config = spec.config_cls(**{**self.overrides(), STEP_FIELD[form]: chain.steps})
@@ -190,11 +206,20 @@ class UnrollPanel(widgets.VBox):
             Card("bytes", f"Reused {unit} ({chain.dtype})", fmt_bytes(chain.shared_bytes),
                  f"twin: {chain.steps} copies, {fmt_bytes(chain.twin_bytes)}", theme.ACCENT),
         ])
+        if first and self._grads is not None:
+            self.grad_note.value = self._grad_html()
+            self._report(self._grads)
+            return
         self._redraw()
         symbol = "T" if per == "step" else "L"
         self.state.info(f"{self.model.value}, {symbol}={chain.steps}: shared {shared:,} parameters, twin {twin:,} "
                         f"({times(twin / shared)}). Splitting the gradient by {per}…")
         self._start_gradient()
+
+    def _report(self, grads: GradContributions) -> None:
+        per = "per-step" if STEP_FIELD[grads.form] == "seq_len" else "per-layer"
+        self.state.info(f"{self.model.value}: {grads.steps} {per} parts of every reused tensor add up to the "
+                        f"shared .grad (max |Σ − .grad| = {grads.max_abs_diff:.1e}).")
 
     def _start_gradient(self) -> None:
         form, overrides, steps = self.form, self.overrides(), self._chain.steps
@@ -209,9 +234,7 @@ class UnrollPanel(widgets.VBox):
                 return
             self._grads = grads
             self._redraw()
-            self.state.info(f"{self.model.value}: {grads.steps} {'per-step' if form == 'rnn' else 'per-layer'} "
-                            f"parts of every reused tensor add up to the shared .grad "
-                            f"(max |Σ − .grad| = {grads.max_abs_diff:.1e}).")
+            self._report(grads)
 
         def failed(err: BaseException) -> None:
             self.state.error(f"Unroll, {self.model.value}: the gradient could not be split: "

@@ -167,7 +167,9 @@ def make_unroll_figure(
                          textposition="outside", cliponaxis=False,
                          hovertemplate="%{x}: norm %{y:.6g}<extra></extra>"), row=2, col=2)
     fig.update_layout(**{**theme.base_layout(), "height": HEIGHT, "margin": dict(l=60, r=20, t=40, b=40)},
-                      legend=dict(x=0.01, y=0.53, yanchor="top", bgcolor="rgba(0,0,0,0)"), bargap=0.25)
+                      legend=dict(x=0.01, y=0.53, yanchor="top", bgcolor="rgba(0,0,0,0)"), bargap=0.25,
+                      # see-through, so the page's light or dark background shows (app CSS recolours text)
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
     fig.update_xaxes(visible=False, row=1, col=1)
     fig.update_yaxes(visible=False, range=[-0.55, 1.5], row=1, col=1)
     fig.update_yaxes(title="parameters", rangemode="tozero", row=2, col=1)
