@@ -5,14 +5,17 @@ The setting (form, config, device, dtype) is Explore's, read from the one
 the kernel's main thread: torch releases the GIL inside its kernels, so while a
 sweep times models the kernel keeps answering widget messages and the rest of
 the page stays usable. (An asyncio task would not help: the work never awaits,
-so it would hold the event loop just the same.)
+so it would hold the event loop just the same.) Results come back to the
+kernel's thread through its event loop, where every widget is edited.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import html
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -70,6 +73,34 @@ def oom_message(what: str, err: BaseException) -> str:
     )
 
 
+class FilledFigureWidget(go.FigureWidget):
+    """A ``FigureWidget`` whose comm opens with its data and layout in the opening state.
+
+    ``FigureWidget`` opens its comm with empty ``_widget_data``/``_widget_layout`` and fills
+    them in a second message. A widget made while the page is live (a tab opened, a result
+    in) gets its front-end model created asynchronously (anywidget loads plotly's bundle
+    first), and that second message can arrive before the model exists: the plot renders
+    empty. Opening the comm after plotly has filled the state avoids the race.
+    """
+
+    def __init__(self, figure: go.Figure) -> None:
+        super().__init__(figure)  # open() below is a no-op until the state is complete
+        self._psv_state_ready = True
+        self.open()
+
+    def open(self) -> None:
+        if getattr(self, "_psv_state_ready", False):
+            super().open()
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the kernel's main thread, when there is one running."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def placeholder_figure(text: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(**theme.base_layout(""))
@@ -86,6 +117,7 @@ class ComparePanel(widgets.VBox):
         self.state = state
         self.worker = Worker()
         self.timing, self.sweep_timing = TIMING, SWEEP_TIMING
+        self._loop = _kernel_loop()
         self.measurement: TwinMeasurement | None = None
         self.result: SweepResult | None = None
         self._rows: list[dict[str, Any]] = []
@@ -110,14 +142,16 @@ class ComparePanel(widgets.VBox):
         self.view.add_class("psv-compare-view")
         self.metric = widgets.Dropdown(
             options=[(SWEEP_METRICS[k][1], k) for k in SWEEP_MENU], value="time", description="Sweep shows",
-            layout=widgets.Layout(width="420px"),
+            style={"description_width": "initial"}, layout=widgets.Layout(width="440px"),
         )
         self.view.observe(lambda _c: self.redraw(), names="value")
         self.metric.observe(lambda _c: self._show_sweep_view(), names="value")
         # One FigureWidget for the whole tab, switched between views. It is made with the first
         # result, not before: edits that reach the browser while plotly.js is still loading are lost.
         self.figure: go.FigureWidget | None = None
-        self.figure_box = widgets.Box([widgets.HTML("<div class='psv-loading'>Measuring…</div>")])
+        self.figure_box = widgets.VBox(
+            [widgets.HTML("<div class='psv-loading'>Measuring…</div>")], layout=widgets.Layout(width="100%")
+        )
 
         self.knob = widgets.Dropdown(description="Size knob", layout=widgets.Layout(width="260px"))
         self.knob.add_class("psv-knob")
@@ -193,6 +227,22 @@ class ComparePanel(widgets.VBox):
 
     # --- running -------------------------------------------------------------------------
 
+    def _on_ui(self, fn: Callable[..., Any]) -> Callable[..., None]:
+        """``fn`` made safe to call from the worker: it runs on the kernel's own thread.
+
+        Widgets are not thread-safe, and a FigureWidget made or edited from another
+        thread can reach the browser without its data; the worker only measures.
+        """
+        loop = self._loop
+
+        def call(*args: Any) -> None:
+            if loop is None or threading.current_thread() is threading.main_thread():
+                fn(*args)  # no kernel (tests, scripts): call directly
+            else:
+                loop.call_soon_threadsafe(fn, *args)
+
+        return call
+
     def _running(self, kind: str | None) -> None:
         """Buttons for ``kind`` of work running (``"measure"``, ``"sweep"``) or none."""
         self.measure_button.disabled = kind is not None
@@ -214,7 +264,9 @@ class ComparePanel(widgets.VBox):
             return measure_twins(form, device=device, dtype=dtype, batch=batch, threads=threads,
                                  timing=self.timing, **overrides)
 
-        self.worker.start(work, self._measured, lambda err: self._failed(f"{form} and its twin", err))
+        self.worker.start(
+            work, self._on_ui(self._measured), self._on_ui(lambda err: self._failed(f"{form} and its twin", err))
+        )
 
     def _measured(self, m: TwinMeasurement) -> None:
         from paramshare_viz.app.explore import side_labels
@@ -262,6 +314,9 @@ class ComparePanel(widgets.VBox):
         def on_point(done: int, total: int, row: dict[str, Any]) -> None:
             with self._lock:
                 self._rows.append(row)
+            self._on_ui(show_point)(done, total, row)
+
+        def show_point(done: int, total: int, row: dict[str, Any]) -> None:
             self.progress.value = done
             self.progress_text.value = f"{done} of {total} values ({knob}={row[knob]})"
             if self.view.value == "Sweep":
@@ -276,7 +331,7 @@ class ComparePanel(widgets.VBox):
             self._failed(f"{form} at {knob} = {values[len(self._rows)] if len(self._rows) < len(values) else values[-1]}",
                          err)
 
-        self.worker.start(work, self._swept, failed)
+        self.worker.start(work, self._on_ui(self._swept), self._on_ui(failed))
 
     def _keep_partial(self, form: str, knob: str, values: list[int], fixed: dict[str, Any], device: str) -> None:
         """After an error, the rows measured before it are a result too."""
@@ -380,7 +435,7 @@ class ComparePanel(widgets.VBox):
             if axis.type is None:
                 axis.type = "-"  # plotly.js's "guess": clears a log axis left by the previous view
         if self.figure is None:
-            self.figure = go.FigureWidget(fig)
+            self.figure = FilledFigureWidget(fig)
             self.figure_box.children = [self.figure]
             self._view_kind = kind
             return

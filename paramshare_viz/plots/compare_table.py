@@ -35,6 +35,11 @@ def _times(shared: float, twin: float) -> str:
     return fmt_times(twin / shared) if shared else "-"
 
 
+def _median_iqr(median: float, iqr: float) -> str:
+    """``'105 us ± 1.1 ms'``: each in its own unit (a noisy machine's IQR can dwarf the median)."""
+    return f"{fmt_seconds(median)} ± {fmt_seconds(iqr)}"
+
+
 def compare_rows(m: TwinMeasurement) -> list[tuple[str, list[list[str]]]]:
     """Sections of the table: ``(heading, rows)``; each row is label, shared, twin, twin ÷ shared, key."""
     r = m.row
@@ -77,8 +82,8 @@ def compare_rows(m: TwinMeasurement) -> list[tuple[str, list[list[str]]]]:
         ratio = r[f"time_{kind}_ratio"]
         timing.append(_row(
             label,
-            fmt_seconds(r[f"time_{kind}_shared_s"], r[f"time_{kind}_shared_iqr_s"]),
-            fmt_seconds(r[f"time_{kind}_unshared_s"], r[f"time_{kind}_unshared_iqr_s"]),
+            _median_iqr(r[f"time_{kind}_shared_s"], r[f"time_{kind}_shared_iqr_s"]),
+            _median_iqr(r[f"time_{kind}_unshared_s"], r[f"time_{kind}_unshared_iqr_s"]),
             fmt_times(1 / ratio) if ratio else "-",
             "twin ÷ shared: 1 / median over turns of (shared time / twin time)", key=f"time_{kind}",
         ))
