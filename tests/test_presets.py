@@ -141,6 +141,7 @@ def test_explore_preset_menu_fills_the_fields_and_says_custom():
     assert "Lan et al. (2019)" in panel.preset_source.value  # the source, beside the menu
     assert 'data-key="shared"' in panel.cards.value and "11,683,584" in panel.cards.value
     assert "counted without allocating" in panel.bars.value and app.state.status_level == "info"
+    assert "one block reused at 12 layers" in panel.cards.value  # on meta no forward runs to count calls
     panel.editor.inputs["num_layers"].value = "6"
     assert panel.preset.value == CUSTOM
     # The shared model does not grow with depth; the twin holds 6 blocks: 11,683,584 + 5 * 7,087,872.

@@ -96,11 +96,27 @@ FORM_NOTES = {
 }
 
 
+def _albert_note(c) -> str:
+    shared = {"all": "one block", "attention": "one attention layer", "ffn": "one feed-forward layer"}[c.share]
+    return f"{shared} reused at {c.num_layers} layers"
+
+
+#: Sharing found by counting calls, said from the config where no forward runs (the meta device).
+META_NOTES = {
+    "rnn": lambda c: f"one cell reused at {c.seq_len:,} steps",
+    "albert": _albert_note,
+    "universal_transformer": lambda c: f"one block applied at {c.num_layers} depth steps",
+    "siamese": lambda c: "one branch embeds both inputs",
+}
+
+
 def reuse_note(counts: TwinCounts) -> str:
     """How the shared model reuses its tensors: inside a call, at run time, or by name."""
     if counts.form in FORM_NOTES:
         return FORM_NOTES[counts.form](counts.config)
     report = counts.shared
+    if report.calls is None and counts.form in META_NOTES:  # counted on meta: no calls to count
+        return META_NOTES[counts.form](counts.config)
     holders = [row.name for row in report.modules if row.params]
 
     def holds_parameters(name: str) -> bool:
