@@ -86,7 +86,8 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
             out["tie_health"] = health.to_dict()
             print(json.dumps(out, indent=2))
         else:
-            title = f"{type(model).__name__}  ({args.spec}, {health.device})"
+            shown = args.spec.encode("utf-8", "backslashreplace").decode()  # a non-UTF-8 file name prints
+            title = f"{type(model).__name__}  ({shown}, {health.device})"
             print(format_summary(report, health, title=title, top_modules=args.top), end="")
         return 0
 

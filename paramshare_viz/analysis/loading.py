@@ -60,18 +60,20 @@ _HF_COMMON = ("gpt2", "bert", "albert", "t5", "llama", "bart", "roberta", "mistr
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-def load_model(spec: str) -> nn.Module:
+def load_model(spec: str, *, max_bytes: int | None = None) -> nn.Module:
     """Load or build the model described by ``spec`` (see the module docstring).
 
     Args:
         spec: ``"zoo:<form>[?k=v&...]"``, ``"hf:<model-type>"``, ``"hf:<config.json or dir>"``,
             a ``.pt``/``.pth``/``.bin``/``.safetensors`` path, or ``"package.module:factory"``.
+        max_bytes: refuse a file larger than this before reading it (``None``: no limit),
+            e.g. for files that visitors upload to a public dashboard.
 
     Returns:
         The module (``eval()`` mode for zoo models; Hugging Face models on ``meta``).
 
     Raises:
-        ValueError: a bad spec, a missing file, a file that is not a state dict
+        ValueError: a bad spec, a missing, empty or too large (``max_bytes``) file, a file that is not a state dict
             (or would need arbitrary code to unpickle), an unknown model type, or a
             factory that does not return an ``nn.Module``. The message names the spec.
 
@@ -88,9 +90,9 @@ def load_model(spec: str) -> nn.Module:
         return _load_hf(spec)
     lower = spec.lower()
     if lower.endswith(TORCH_SUFFIXES):
-        return _load_torch_file(spec)
+        return _load_torch_file(spec, max_bytes)
     if lower.endswith(".safetensors"):
-        return _load_safetensors(spec)
+        return _load_safetensors(spec, max_bytes)
     if os.path.isdir(spec):
         raise ValueError(f"spec={spec!r} is a directory; point to a .pt/.pth/.bin/.safetensors file")
     if os.path.exists(spec):
@@ -370,12 +372,20 @@ def module_from_state_dict(tensors: Mapping[str, Any], source: str = "") -> Stat
     return StateDictModule(flat, source=source)
 
 
-def _existing_file(spec: str) -> Path:
+def _existing_file(spec: str, max_bytes: int | None = None) -> Path:
     path = Path(spec).expanduser()
     if not path.exists():
         raise ValueError(f"spec={spec!r}: no such file")
     if not path.is_file():
         raise ValueError(f"spec={spec!r}: not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f"spec={spec!r}: the file is empty (0 bytes)")
+    if max_bytes is not None and size > max_bytes:  # checked before a byte is read into memory
+        raise ValueError(
+            f"spec={spec!r}: the file is {size / 2**20:,.1f} MiB, over the limit of "
+            f"{max_bytes / 2**20:,.1f} MiB (max_bytes={max_bytes})"
+        )
     return path
 
 
@@ -386,8 +396,8 @@ def _wrap(spec: str, tensors: Mapping[str, Any], path: Path) -> StateDictModule:
         raise ValueError(f"spec={spec!r}: {err}") from None
 
 
-def _load_torch_file(spec: str) -> nn.Module:
-    path = _existing_file(spec)
+def _load_torch_file(spec: str, max_bytes: int | None = None) -> nn.Module:
+    path = _existing_file(spec, max_bytes)
     try:
         obj = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as err:  # the weights-only unpickler refused: nothing in it ran
@@ -414,8 +424,8 @@ def _load_torch_file(spec: str) -> nn.Module:
     return _wrap(spec, obj, path)
 
 
-def _load_safetensors(spec: str) -> nn.Module:
-    path = _existing_file(spec)
+def _load_safetensors(spec: str, max_bytes: int | None = None) -> nn.Module:
+    path = _existing_file(spec, max_bytes)
     try:
         from safetensors.torch import load_file
     except ImportError:
