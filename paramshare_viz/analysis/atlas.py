@@ -97,10 +97,10 @@ def transformers_version() -> str:
 
 
 def model_types() -> list[str]:
-    """Every model type of the installed transformers (its auto config mapping), sorted."""
+    """Every model type of the installed transformers (its auto config mapping), sorted A-Z in any case."""
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
-    return sorted(CONFIG_MAPPING_NAMES)
+    return sorted(CONFIG_MAPPING_NAMES, key=str.lower)
 
 
 def build_default(model_type: str) -> nn.Module:
@@ -339,7 +339,7 @@ def select_rows(
         raise ValueError(f"sort={sort!r} is not one of {list(SORT_KEYS)}")
     words = query.lower().split()
     picked = [r for r in rows if (errors or not r.error) and all(w in _haystack(r) for w in words)]
-    picked.sort(key=lambda r: r.model_type)
+    picked.sort(key=lambda r: r.model_type.lower())
     if sort != "type":
         value = {
             "naive": lambda r: r.naive_params,

@@ -27,6 +27,7 @@ from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES, load_upload, load_
 from paramshare_viz.app.state import AppState
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
+from paramshare_viz.graph import SharingGraph, sharing_graph
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.tables import groups_table_html, modules_table_html
@@ -43,16 +44,18 @@ class Inspection:
     model: nn.Module
     report: SharingReport
     health: TieHealth
+    graph: SharingGraph
     seconds: float
 
 
 def inspect_model(load: Callable[[], tuple[nn.Module, str]]) -> Inspection:
-    """Load with ``load()``, then count and check ties (what the worker runs)."""
+    """Load with ``load()``, then count, check ties and lay out the sharing graph (what the worker runs)."""
     start = time.perf_counter()
     model, source = load()
     report = analyze(model)
     health = check_ties(model, report=report)
-    return Inspection(source, model, report, health, time.perf_counter() - start)
+    graph = sharing_graph(model, report=report)
+    return Inspection(source, model, report, health, graph, time.perf_counter() - start)
 
 
 def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
@@ -73,13 +76,11 @@ def inspect_cards(ins: Inspection) -> list[Card]:
     r, h = ins.report, ins.health
     saving = r.naive_params - r.unique_params
     share = f"{saving:,} fewer: tied tensors held once" if saving else "nothing is held twice"
-    groups_note = "tensors under several names" if r.groups else "no tensor under two names"
     risk_note = "break under a common operation (see below)" if h.ties_at_risk else "every tie survives"
     return [
         Card("naive", "Parameters, naive", f"{r.naive_params:,}", "every name counted", theme.UNSHARED),
         Card("unique", "Parameters, unique", f"{r.unique_params:,}", share, theme.SHARED),
         Card("bytes", "Parameter memory", fmt_bytes(r.unique_bytes), f"naive: {fmt_bytes(r.naive_bytes)}", theme.ACCENT),
-        Card("groups", "Tied groups", f"{len(r.groups)}", groups_note, theme.DENSE),
         Card("risk", "Ties at risk", f"{len(h.ties_at_risk)}", risk_note,
              theme.WARNING if h.ties_at_risk else theme.ACCENT),
     ]
@@ -122,17 +123,19 @@ class InspectPanel(widgets.VBox):
         self.cards = widgets.HTML()
         self.cards.add_class("psv-cards-box")
         self.groups = widgets.HTML()
+        self.groups_title = _section("Tensors under several names")
         self.ties = widgets.HTML()
         self.safetensors = widgets.HTML()
-        self.graph = widgets.Output()
+        self.graph_box = widgets.VBox()  # the sharing graph's one FigureWidget, made at the first result
+        self.graph_view: Any = None
         self.modules = widgets.HTML()
         modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: parameters"])
         self.result = widgets.VBox([
             self.title, self.cards,
-            _section("Tensors under several names"), self.groups,
+            self.groups_title, self.groups,
             _section("Tie health: does each tie survive?"), self.ties,
             _section("safetensors dry run"), self.safetensors,
-            self.graph, modules_box,
+            _section("Sharing graph"), self.graph_box, modules_box,
         ])
         self.result.layout.display = "none"  # until the first model is inspected
         self.result.add_class("psv-inspect-result")
@@ -193,6 +196,7 @@ class InspectPanel(widgets.VBox):
         )
         self.cards.value = cards_html(inspect_cards(ins))
         self.groups.value = groups_table_html(r)
+        self.groups_title.value = _section(f"Tensors under several names: {len(r.groups)} group(s)").value
         self.ties.value = tie_health_html(h)
         self.safetensors.value = safetensors_html(h)
         self.modules.value = modules_table_html(r)
@@ -205,21 +209,15 @@ class InspectPanel(widgets.VBox):
         )
 
     def _show_graph(self, ins: Inspection) -> None:
-        """The sharing graph of the model, as a static figure (no FigureWidget: no extra plotly.js)."""
-        try:
-            from paramshare_viz.graph import sharing_graph
-            from paramshare_viz.plots.sharing_graph import make_sharing_graph_figure
-        except ImportError:  # the sharing graph is optional here
-            return
-        self.graph.clear_output()
-        try:
-            figure = make_sharing_graph_figure(sharing_graph(ins.model))
-        except Exception as err:  # a graph that cannot be drawn must not hide the numbers
-            with self.graph:
-                print(f"The sharing graph could not be drawn: {type(err).__name__}: {err}")
-            return
-        with self.graph:
-            figure.show()
+        """The sharing graph: one FigureWidget, made with the first model, then updated in place."""
+        from paramshare_viz.app.graph_view import GraphView
+
+        if self.graph_view is None:
+            self.graph_view = GraphView(graph=ins.graph)
+            self.graph_box.children = [self.graph_view]
+        else:
+            self.graph_view.graphs, self.graph_view.note = (ins.graph, ins.graph), ""
+            self.graph_view._redraw(clear=True)  # GraphView redraws in place (batch_update)
 
 
 class AtlasView(widgets.VBox):
@@ -245,7 +243,7 @@ class AtlasView(widgets.VBox):
         self.build.add_class("psv-atlas-build")
         self.stop.add_class("psv-atlas-stop")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
-        self.progress_line = widgets.HTML()
+        self.progress_line = widgets.HTML(layout=widgets.Layout(width="560px"))
         self.progress_line.add_class("psv-atlas-progress")
         self.search = widgets.Text(placeholder="search: type, class or tensor name", description="Search",
                                    continuous_update=True, layout=widgets.Layout(width="360px"))
