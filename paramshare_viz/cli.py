@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from paramshare_viz.units import plural
+
 
 def _add_dashboard(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dashboard", help="serve the Voila dashboard")
@@ -175,7 +177,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
             result = bench.sweep(args.form, args.knob, values, **kw, **overrides)
             rows, out = result.rows, result.to_dict()
             text = f"{args.form}: shared vs twin over {args.knob} "
-            text += f"({result.device_name}, {result.threads} threads)\n"
+            text += f"({result.device_name}, {plural(result.threads, 'thread')})\n"
             text += sweep_table(args.knob, rows)
             if args.csv:
                 result.to_csv(args.csv)
@@ -191,7 +193,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
             rows = [row]
             out = {"form": args.form, "overrides": overrides, **env, "row": row}
             text = f"{args.form} {overrides or ''}: shared vs unshared twin "
-            text += f"({env['device_name']}, {env['threads']} threads)\n"
+            text += f"({env['device_name']}, {plural(env['threads'], 'thread')})\n"
             text += pair_table(row)
             if args.csv:
                 bench.write_csv([row], args.csv)

@@ -17,7 +17,7 @@ FAST = ["--min-time", "0", "--threads", "1"]
 def test_one_config_prints_the_comparison_table(capsys):
     assert main(["bench", "conv", "image_size=6", *FAST]) == 0
     out = capsys.readouterr().out
-    assert "conv {'image_size': 6}: shared vs unshared twin" in out and "1 threads" in out
+    assert "conv {'image_size': 6}: shared vs unshared twin" in out and "1 thread)" in out
     for label in (
         "unique parameters",
         "FLOPs forward",
@@ -26,7 +26,8 @@ def test_one_config_prints_the_comparison_table(capsys):
         "training memory",
         "measured peak",
         "time forward (median ± IQR)",
-        "time fwd+bwd ratio shared/twin",
+        "time fwd+bwd (median ± IQR)",
+        "twin/shared: the twin's number divided by the shared model's",
     ):
         assert label in out
     # 8 * 3*3*3 + 8 = 224 parameters shared; 6*6 = 36 positions with a kernel each in the twin

@@ -35,12 +35,6 @@ def fmt_times(r: float) -> str:
     return f"{r:.3g}x" if r >= 0.01 else f"{r:.2e}x"
 
 
-def fmt_ratio(r: float | None, iqr: float | None = None) -> str:
-    if r is None:
-        return "-"
-    return f"{r:.3g}" if iqr is None else f"{r:.3g} ± {iqr:.2g}"
-
-
 #: Rows of the one-configuration table: (label, column stem, formatter).
 PAIR_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("unique parameters", "params", fmt_count),
@@ -53,6 +47,12 @@ PAIR_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("training memory", "train_mem", fmt_bytes),
     ("measured peak", "peak", fmt_bytes),
 )
+
+
+def twin_over_shared(shared_over_twin: float | None) -> str:
+    """Bench stores time ratios as shared / twin per turn; tables show twin / shared like every size
+    ratio. The median of ``1/r`` is ``1/median(r)`` (an odd number of turns; ``1/x`` is monotone)."""
+    return fmt_times(1 / shared_over_twin) if shared_over_twin else "-"
 
 
 def _ratio(a: Any, b: Any) -> str:
@@ -90,18 +90,13 @@ def pair_table(row: dict[str, Any]) -> str:
                 f"{label} (median ± IQR)",
                 fmt_seconds(row[f"time_{kind}_shared_s"], row[f"time_{kind}_shared_iqr_s"]),
                 fmt_seconds(row[f"time_{kind}_unshared_s"], row[f"time_{kind}_unshared_iqr_s"]),
-                "",
-            ]
-        )
-        body.append(
-            [
-                f"{label} ratio shared/twin",
-                fmt_ratio(row[f"time_{kind}_ratio"], row[f"time_{kind}_ratio_iqr"]),
-                "",
-                "",
+                twin_over_shared(row.get(f"time_{kind}_ratio")),
             ]
         )
     text = _render(["metric", "shared", "twin", "twin/shared"], body)
+    text += "\ntwin/shared: the twin's number divided by the shared model's"
+    if any(f"time_{kind}_ratio" in row for kind in ("fwd", "bwd")):
+        text += "; for times, the median over turns that ran both (turn by turn, so load cancels)"
     if "peak_method" in row:
         text += f"\nmeasured peak: {row['peak_method']}; training memory: params + grads + Adam state"
     return text
@@ -115,8 +110,8 @@ SWEEP_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("FLOPs fwd twin", "flops_fwd_unshared", fmt_count),
     ("time fwd", "time_fwd_shared_s", fmt_seconds),
     ("time fwd twin", "time_fwd_unshared_s", fmt_seconds),
-    ("ratio fwd", "time_fwd_ratio", fmt_ratio),
-    ("ratio fwd+bwd", "time_bwd_ratio", fmt_ratio),
+    ("time fwd twin/shared", "time_fwd_ratio", twin_over_shared),
+    ("time fwd+bwd twin/shared", "time_bwd_ratio", twin_over_shared),
     ("train mem", "train_mem_shared", fmt_bytes),
     ("train mem twin", "train_mem_unshared", fmt_bytes),
     ("peak", "peak_shared", fmt_bytes),

@@ -28,8 +28,8 @@ SWEEP_METRICS: dict[str, tuple[str, str, bool, str | None]] = {
     "peak": ("peak", "measured peak memory (bytes)", True, None),
     "intensity": ("intensity", "arithmetic intensity (FLOP per byte)", True, None),
     "achieved_flops": ("achieved_flops", "achieved FLOP/s (forward)", True, None),
-    "ratio": ("time_fwd_ratio", "forward time shared / twin (median ± IQR)", False, None),
-    "ratio_bwd": ("time_bwd_ratio", "fwd+bwd time shared / twin (median ± IQR)", False, None),
+    "ratio": ("time_fwd_ratio", "forward time twin / shared (per-turn median, IQR band)", False, None),
+    "ratio_bwd": ("time_bwd_ratio", "fwd+bwd time twin / shared (per-turn median, IQR band)", False, None),
 }
 
 SIDES = (("shared", "shared", theme.SHARED), ("unshared", "unshared twin", theme.UNSHARED))
@@ -62,17 +62,22 @@ def make_sweep_figure(result: Any, *, metric: str = "time", log_y: bool | None =
     if metric.startswith("ratio"):
         if not any(stem in r for r in rows):
             raise ValueError(f"metric={metric!r} was not measured in this sweep (measure 'time')")
+        # Bench stores shared / twin per turn; shown as twin / shared like every other ratio,
+        # with the band median ± IQR/2 mapped through 1/x.
+        ratio = [r.get(stem) for r in rows]
+        half = [(r.get(f"{stem}_iqr") or 0) / 2 for r in rows]
+        y = [1 / q if q else None for q in ratio]
+        up = [1 / (q - h) - 1 / q if q and q > h else 0 for q, h in zip(ratio, half, strict=True)]
+        down = [1 / q - 1 / (q + h) if q else 0 for q, h in zip(ratio, half, strict=True)]
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=[r.get(stem) for r in rows],
-                name="shared / twin",
+                y=y,
+                name="twin / shared",
                 mode="lines+markers",
                 line_color=theme.ACCENT,
-                error_y=dict(
-                    type="data", array=[(r.get(f"{stem}_iqr") or 0) / 2 for r in rows], visible=True
-                ),
-                hovertemplate=f"{knob}=%{{x}}<br>ratio %{{y:.3g}}<extra></extra>",
+                error_y=dict(type="data", array=up, arrayminus=down, visible=True),
+                hovertemplate=f"{knob}=%{{x}}<br>twin / shared %{{y:.3g}}<extra></extra>",
             )
         )
         fig.add_hline(y=1, line_dash="dash", line_color=theme.DENSE)
