@@ -11,7 +11,9 @@ Two fixes over plain ``voila`` (0.5), both for kernels that outlive their visito
   that never fires ``beforeunload``, a dropped network) are culled by the server's
   idle culler, configured in ``voila.json`` (``MappingKernelManager.cull_*``: idle
   and without a connection for 60 s). Voila's pool manager spares the preheated
-  kernel, which is idle and unconnected by design.
+  kernel, which is idle and unconnected by design; :class:`DashboardKernelManager`
+  keeps its idle clock from running while it waits, so the visitor who takes it
+  does not lose it before their page connects.
 
 Run it by path, ``python -P .../paramshare_viz/app/voila_app.py NOTEBOOK [voila
 options]`` (what ``paramshare-viz dashboard`` does): the server then imports Voila
@@ -26,6 +28,8 @@ import os
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_config_path
+from jupyter_server._tz import utcnow
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from traitlets import default
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
@@ -42,13 +46,42 @@ class DashboardPageHandler(TornadoVoilaHandler):
         await super().get(path)
 
 
+class DashboardKernelManager(AsyncMappingKernelManager):
+    """The server's kernel manager: waiting in Voila's pool does not count as idleness.
+
+    Voila's pool manager (which wraps this class, keeping its pool in ``_pools``)
+    spares pooled kernels from the culler, but their idle clock runs. A visitor who
+    takes a kernel that waited longer than ``cull_idle_timeout`` would lose it at
+    the next culling round, before the page's websocket even connects.
+    """
+
+    def pooled_kernel_ids(self) -> set[str]:
+        ids = set()
+        for pool in getattr(self, "_pools", {}).values():
+            for task in pool:
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    ids.add(task.result()["kernel_id"])
+        return ids
+
+    async def cull_kernels(self):
+        now = utcnow()
+        for kernel_id in self.pooled_kernel_ids() & set(self._kernels):
+            self._kernels[kernel_id].last_activity = now
+        await super().cull_kernels()
+
+
 class DashboardVoila(Voila):
-    """Standalone Voila with :class:`DashboardPageHandler` and the ``voila.json`` next to this file."""
+    """Standalone Voila with :class:`DashboardPageHandler`, :class:`DashboardKernelManager` and ``voila.json``."""
 
     @default("config_file_paths")
     def _config_file_paths_default(self):
         # earlier paths win: a voila.json of the operator's overrides the package's
         return [os.getcwd(), *jupyter_config_path(), str(CONFIG_DIR)]
+
+    def init_settings(self):
+        if self.voila_configuration.multi_kernel_manager_class is AsyncMappingKernelManager:  # the default
+            self.voila_configuration.multi_kernel_manager_class = DashboardKernelManager
+        return super().init_settings()
 
     def init_handlers(self):
         return [

@@ -1,0 +1,30 @@
+"""Tell the visitor when the page has lost its kernel (it died, was restarted, or the server went away).
+
+Without it a dead kernel looks like a frozen page: the widgets stay on screen and
+silently stop answering (Voila restarts a killed kernel, but the fresh one holds none
+of the page's widgets). The front end (``static/heartbeat.js``) pings every 3 s; after
+15 s without an answer it shows a notice with a reload button.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anywidget
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+class Heartbeat(anywidget.AnyWidget):
+    """Invisible until the kernel stops answering; then a notice and a reload button."""
+
+    _esm = STATIC / "heartbeat.js"
+    _css = STATIC / "heartbeat.css"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._answer)
+
+    def _answer(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and "ping" in content:
+            self.send({"pong": content["ping"]})

@@ -1,0 +1,124 @@
+"""A dashboard page's kernel ends when its visitor leaves; an abandoned or killed one is dealt with.
+
+One standalone Voila for the module, started as ``paramshare-viz dashboard`` starts it
+(``voila_command``) with a shorter culling timeout, so the culler can be seen in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from paramshare_viz.app.serve import REPO_NOTEBOOK, voila_command
+from tests.servers import free_port, running
+
+pytestmark = pytest.mark.browser
+
+POOL = 1  # --pool_size=1: one preheated kernel waits for the next visitor
+CULL_S, CULL_EVERY_S = 8, 2  # voila.json says 60 s and 15 s; shortened here only
+READY = "voila/api/themes/@jupyterlab/theme-light-extension/index.css"  # answers without taking a kernel
+BACK_TO_POOL_S = 20  # a closed page's kernel is gone within this (it takes ~1 s here)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("voila-kernels") / "voila.log"
+    cmd = voila_command(REPO_NOTEBOOK, port=port, ip="127.0.0.1", open_browser=False)
+    cmd += [f"--MappingKernelManager.cull_idle_timeout={CULL_S}", f"--MappingKernelManager.cull_interval={CULL_EVERY_S}"]
+    with running(cmd, f"http://127.0.0.1:{port}/{READY}", log) as proc:
+        server = {"url": f"http://127.0.0.1:{port}/", "pid": proc.pid, "log": log}
+        assert wait_for(lambda: kernel_count(server) == POOL, 120), "the pool never filled"
+        yield server
+
+
+def kernels(server) -> list[psutil.Process]:
+    """The server's kernel processes (Voila starts each as ``python -m ipykernel_launcher -f ...``)."""
+    out = []
+    for child in psutil.Process(server["pid"]).children(recursive=True):
+        try:
+            if "ipykernel_launcher" in " ".join(child.cmdline()):
+                out.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def kernel_count(server) -> int:
+    return len(kernels(server))
+
+
+def wait_for(predicate, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser window for the module: a closed tab's beacon goes out while the browser lives on."""
+    ctx = browser.new_context()
+    yield ctx
+    ctx.close()
+
+
+def open_dashboard(context, url: str):
+    page = context.new_page()
+    page.goto(url, timeout=120_000)
+    page.wait_for_selector(".psv-card .psv-count", timeout=120_000)
+    return page
+
+
+def kernel_id(page) -> str:
+    return json.loads(page.inner_text("#jupyter-config-data", timeout=5_000))["kernelId"]
+
+
+def log_text(server) -> str:
+    return server["log"].read_text()
+
+
+def test_closing_pages_ends_their_kernels(context, server):
+    ids = []
+    for _ in range(5):
+        page = open_dashboard(context, server["url"])
+        ids.append(kernel_id(page))
+        page.close(run_before_unload=True)  # what closing the tab does: Voila's beforeunload beacon
+    # 5 visits, 5 kernels: all shut down, only the preheated one is left.
+    assert wait_for(lambda: kernel_count(server) == POOL, BACK_TO_POOL_S), f"{kernel_count(server)} kernels"
+    log = log_text(server)
+    assert "403 POST /voila/api/shutdown" not in log  # voila#1458: the beacon is no longer refused
+    assert all(f"Kernel shutdown: {kid}" in log for kid in ids)
+    assert not any(f"({kid})" in line for kid in ids for line in log.splitlines() if "Culling" in line)
+
+
+def test_an_abandoned_page_is_culled_and_the_pool_kernel_is_not(context, server):
+    page = open_dashboard(context, server["url"])
+    kid = kernel_id(page)
+    page.close(run_before_unload=False)  # a crashed browser or a phone: no beacon, the socket just drops
+    assert wait_for(lambda: f"kernel 'python3' ({kid})" in log_text(server), CULL_S + CULL_EVERY_S + 15)
+    assert wait_for(lambda: kernel_count(server) == POOL, 10)
+    # The preheated kernel has been idle and unconnected far longer than CULL_S, and still waits.
+    assert "Using pre-heated kernel" in log_text(server)
+    assert kernel_count(server) == POOL
+
+
+def test_a_killed_kernel_is_reported_and_a_reload_works(context, server):
+    page = open_dashboard(context, server["url"])
+    kid = kernel_id(page)
+    (victim,) = [k for k in kernels(server) if kid in " ".join(k.cmdline())]
+    os.kill(victim.pid, signal.SIGKILL)
+    page.wait_for_selector(".psv-kernel-lost", state="visible", timeout=30_000)
+    assert "reload" in page.inner_text(".psv-kernel-lost").lower()
+    page.reload()
+    page.wait_for_selector(".psv-card .psv-count", timeout=120_000)
+    assert kernel_id(page) != kid
+    page.close(run_before_unload=True)
+    assert wait_for(lambda: kernel_count(server) == POOL, BACK_TO_POOL_S)
