@@ -38,7 +38,7 @@ def test_initial_numbers_and_status(app):
     assert "64 positions" in panel.cards.value
     assert "896 B" in panel.cards.value  # 224 * 4 bytes
     assert app.state.status_level == "info"
-    assert "shared 224 parameters, twin 14,336 (64.0×)" in app.state.status
+    assert "shared 224 parameters, twin 14,336 (64.0× the shared model)" in app.state.status
 
 
 def test_change_updates_the_same_bars(app):

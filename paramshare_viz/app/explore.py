@@ -18,7 +18,8 @@ from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.param_bars import Bar, param_bars_html
-from paramshare_viz.plots.tables import groups_table_html, modules_table_html
+from paramshare_viz.plots.tables import groups_table_html, module_lines, modules_table_html
+from paramshare_viz.units import plural
 
 #: Names of the two sides, where "shared" / "unshared twin" says less.
 SIDE_LABELS = {"conv": ("Conv2d (shared)", "Locally connected")}
@@ -115,23 +116,26 @@ def reuse_note(counts: TwinCounts) -> str:
     if counts.form in FORM_NOTES:
         return FORM_NOTES[counts.form](counts.config)
     report = counts.shared
-    if report.calls is None and counts.form in META_NOTES:  # counted on meta: no calls to count
-        return META_NOTES[counts.form](counts.config)
-    holders = [row.name for row in report.modules if row.params]
-
-    def holds_parameters(name: str) -> bool:
-        return any(h == name or h.startswith(name + ".") for h in holders)
-
-    reused = [(n, c) for n, c in (report.calls or {}).items() if c > 1 and n and holds_parameters(n)]
-    if reused:  # the outermost reused module: ALBERT's block, not a layer inside it
-        name, calls = min(reused, key=lambda nc: nc[0].count("."))
-        return f"{name} runs {calls}× per forward"
+    # Modules run more than once that hold parameters; the one holding the most is what is
+    # shared (ALBERT's block with share="all", its FFN with share="ffn"), not a norm inside it.
+    reused = [line for line in module_lines(report) if (line.calls or 0) > 1 and line.total]
+    if reused:
+        top = max(reused, key=lambda line: (line.total, -line.name.count(".")))
+        inside = [line for line in reused if line.name.startswith(top.name + ".")]
+        others = len(reused) - 1 - len(inside)
+        more = f" (and {others} more shared module{'s' if others > 1 else ''})" if others > 0 else ""
+        return f"{top.name} runs {top.calls}× per forward{more}"
     if len(report.groups) == 1 and len(report.groups[0].names) == 2:
         a, b = report.groups[0].names
         return f"{a} is {b}"
     if report.groups:
         return f"{len(report.groups)} tensors under several names"
     return ""
+
+
+def in_call_note(counts: TwinCounts) -> str:
+    """Reuse inside one forward call (conv positions, SSM steps), which call counts cannot show."""
+    return FORM_NOTES[counts.form](counts.config) if counts.form in FORM_NOTES else ""
 
 
 def form_label(form: str) -> str:
@@ -154,11 +158,25 @@ def explore_bars(counts: TwinCounts) -> list[Bar]:
     return bars
 
 
+#: One-line definitions of the cards' numbers, shown on hover.
+CARD_HINTS = {
+    "shared": "unique parameters: distinct elements the shared model holds, each tensor once however many "
+    "names or calls reach it",
+    "unshared": "unique parameters of the twin, which computes the same function with nothing shared; "
+    "N× = twin / shared",
+    "dense": "parameters of one dense layer from the whole image to the whole output map; N× = dense / shared",
+    "bytes": "bytes of the unique parameters in the chosen dtype, shared model (twin below)",
+}
+
+
 def explore_cards(counts: TwinCounts) -> list[Card]:
     bars = explore_bars(counts)
     shared = bars[0].count
-    cards = [Card(bars[0].key, bars[0].label, f"{shared:,}", reuse_note(counts), bars[0].colour)]
-    cards += [Card(b.key, b.label, f"{b.count:,}", f"{times(b.count / shared)} the shared model", b.colour) for b in bars[1:]]
+    cards = [Card(bars[0].key, bars[0].label, f"{shared:,}", reuse_note(counts), bars[0].colour, CARD_HINTS["shared"])]
+    cards += [
+        Card(b.key, b.label, f"{b.count:,}", f"{times(b.count / shared)} the shared model", b.colour, CARD_HINTS[b.key])
+        for b in bars[1:]
+    ]
     cards.append(
         Card(
             "bytes",
@@ -166,6 +184,7 @@ def explore_cards(counts: TwinCounts) -> list[Card]:
             fmt_bytes(counts.shared.unique_bytes),
             f"twin: {fmt_bytes(counts.unshared.unique_bytes)}",
             theme.ACCENT,
+            CARD_HINTS["bytes"],
         )
     )
     return cards
@@ -345,10 +364,10 @@ class ExplorePanel(widgets.VBox):
         note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""
         self.bars.value = note + param_bars_html(explore_bars(counts))
         self.groups.value = groups_table_html(counts.shared)
-        self.groups_box.titles = [f"Tensors under several names: {len(counts.shared.groups)} group(s)"]
-        self.modules.value = modules_table_html(counts.shared)
+        self.groups_box.titles = [f"Tensors under several names: {plural(len(counts.shared.groups), 'group')}"]
+        self.modules.value = modules_table_html(counts.shared, note=in_call_note(counts))
         self.state.info(
             f"{form} on {device} in {dtype}: shared {counts.shared.unique_params:,} parameters, "
-            f"twin {counts.unshared.unique_params:,} ({times(counts.ratio)}); "
+            f"twin {counts.unshared.unique_params:,} ({times(counts.ratio)} the shared model); "
             + (f"{self._size_note}" if self._size_note else f"both built in {counts.build_seconds * 1000:,.0f} ms.")
         )

@@ -13,6 +13,7 @@ class Card:
     value: str
     note: str = ""
     colour: str = "#9ca3af"  # the card's top stripe
+    hint: str = ""  # one-line definition of the number, shown on hover
 
 
 # JupyterLab's theme variables (with light fallbacks) keep the cards readable in Voila's dark theme.
@@ -31,7 +32,8 @@ STYLE = """
 
 def cards_html(cards: list[Card]) -> str:
     parts = [
-        f'<div class="psv-card" data-key="{html.escape(c.key)}" style="border-top:4px solid {c.colour}">'
+        f'<div class="psv-card" data-key="{html.escape(c.key)}" title="{html.escape(c.hint, quote=True)}" '
+        f'style="border-top:4px solid {c.colour}">'
         f'<div class="psv-card-title">{html.escape(c.title)}</div>'
         f'<div class="psv-count">{html.escape(c.value)}</div>'
         f'<div class="psv-card-note">{html.escape(c.note)}</div></div>'

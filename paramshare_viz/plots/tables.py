@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from paramshare_viz.analysis.report import SharingReport
 
@@ -33,6 +34,25 @@ def _table(css_class: str, header: list[str], rows: list[list[str]], cell_classe
     return f"<table class='psv-table {css_class}'><tr>{head}</tr>{body}</table>"
 
 
+#: One-line definitions, shown on hover over each column head.
+DEFINITIONS = {
+    "calls": "forward calls of this module object in one forward of the example input, all its names together",
+    "direct": "unique: parameter elements this module holds itself (not its children); "
+    "a tensor shared with a row above counts there",
+    "total": "unique parameter elements of this module and everything beneath it",
+    "naive": "naive: summed over every parameter name beneath it, aliases included",
+    "shares": "other names that reach the same storage",
+    "names": "qualified names (parameters and buffers) that reach the same storage",
+    "n": "how many names",
+    "elements": "distinct elements the group holds (counted once)",
+    "kind": "same-tensor: one tensor object under several names; aliased-storage: views of one storage",
+}
+
+
+def _head(label: str, key: str) -> str:
+    return f"<span title='{html.escape(DEFINITIONS[key], quote=True)}'>{label}</span>"
+
+
 def groups_table_html(report: SharingReport) -> str:
     """One row per group of names that reach the same storage."""
     if not report.groups:
@@ -41,23 +61,112 @@ def groups_table_html(report: SharingReport) -> str:
             note += " — the sharing here is reuse at run time (see the calls column below)"
         return STYLE + f"<div class='psv-empty psv-groups'>{note}.</div>"
     rows = [[_names(g.names), str(len(g.names)), f"{g.numel:,}", g.kind] for g in report.groups]
-    return STYLE + _table("psv-groups", ["Names", "n", "Elements", "Kind"], rows, {1: "num", 2: "num", 3: "kind"})
+    header = [_head("Names", "names"), _head("n", "n"), _head("Elements", "elements"), _head("Kind", "kind")]
+    return STYLE + _table("psv-groups", header, rows, {1: "num", 2: "num", 3: "kind"})
 
 
-def modules_table_html(report: SharingReport, limit: int = 40) -> str:
-    """Modules with parameters or runtime reuse: calls, unique/naive params, what they share."""
+@dataclass(frozen=True)
+class ModuleLine:
+    """One row of the modules table.
+
+    Attributes:
+        name: qualified module name (``""`` for the root).
+        type: class name.
+        calls: forward calls of the module object, or ``None`` (no input, or an alias row).
+        direct: unique parameter elements first held by this module itself.
+        total: unique parameter elements of its subtree (``direct`` of it and every row beneath).
+        naive: parameter elements summed over every name of its subtree, aliases included.
+        same_as: for another name of a module shown earlier, that earlier name; its calls,
+            children and parameters are on that row.
+        shares_with: names outside its own that reach the same storage as its direct tensors.
+    """
+
+    name: str
+    type: str
+    calls: int | None
+    direct: int
+    total: int
+    naive: int
+    same_as: str = ""
+    shares_with: tuple[str, ...] = ()
+
+
+def module_lines(report: SharingReport) -> list[ModuleLine]:
+    """The modules worth a row: those with parameters (their own or beneath), and one line
+    per other name of a module shown earlier (its inside is on the first name's rows).
+
+    Every module object appears with its numbers once, so the ``direct`` column sums to
+    ``report.unique_params`` and a module's calls are stated once, however many names it has.
+    """
+    rows = report.modules
+    total: dict[str, int] = {}
+    naive: dict[str, int] = {}
+    for row in rows:  # add each row's direct counts to itself and every ancestor
+        parts = row.name.split(".") if row.name else []
+        for depth in range(len(parts) + 1):
+            key = ".".join(parts[:depth])
+            total[key] = total.get(key, 0) + row.unique_params
+            naive[key] = naive.get(key, 0) + row.naive_params
+    first_name: dict[tuple[str, ...], str] = {}
+    aliased_prefixes: list[str] = []
+    lines = []
+    for row in rows:
+        if any(row.name.startswith(p + ".") for p in aliased_prefixes):
+            continue  # inside another name of a module already shown
+        key = tuple(sorted((row.name, *row.aliases)))
+        if row.aliases and key in first_name:
+            aliased_prefixes.append(row.name)
+            lines.append(ModuleLine(row.name, row.type, None, 0, 0, naive[row.name], same_as=first_name[key]))
+            continue
+        first_name.setdefault(key, row.name)
+        if not total[row.name]:
+            continue  # holds no parameters, itself or beneath (a dropout run 8 times says nothing of sharing)
+        lines.append(
+            ModuleLine(row.name, row.type, row.calls, row.unique_params, total[row.name], naive[row.name],
+                       shares_with=row.shared_with)
+        )
+    return lines
+
+
+def modules_table_html(report: SharingReport, limit: int = 60, note: str = "") -> str:
+    """Modules with parameters, their own or beneath: calls, direct and total parameters.
+
+    Args:
+        report: a :class:`SharingReport` (with calls when it had an example input).
+        limit: rows shown; the rest are counted in a line below.
+        note: reuse inside one call that the calls column cannot show (conv positions, SSM steps).
+    """
+    lines = module_lines(report)
     rows = []
-    for row in report.modules:
-        if not (row.params or (row.calls or 0) > 1):
+    for line in lines:
+        name = f"<code>{html.escape(line.name or '(root)')}</code>"
+        if line.same_as:
+            same = f"same module as <code>{html.escape(line.same_as)}</code>"
+            rows.append([name, html.escape(line.type), same, "", "", f"{line.naive:,}", ""])
             continue
         rows.append([
-            f"<code>{html.escape(row.name or '(root)')}</code>",
-            html.escape(row.type),
-            "" if row.calls is None else f"{row.calls:,}",
-            f"{row.unique_params:,}",
-            f"{row.naive_params:,}",
-            _names(list(row.shared_with), 2) if row.shared_with else "",
+            name,
+            html.escape(line.type),
+            "" if line.calls is None else f"{line.calls:,}",
+            f"{line.direct:,}",
+            f"{line.total:,}",
+            f"{line.naive:,}",
+            _names(list(line.shares_with), 2) if line.shares_with else "",
         ])
-    more = f"<div class='psv-empty'>… and {len(rows) - limit} more modules</div>" if len(rows) > limit else ""
-    header = ["Module", "Type", "Calls", "Unique params", "Naive params", "Shares with"]
-    return STYLE + _table("psv-modules", header, rows[:limit], {2: "num", 3: "num", 4: "num"}) + more
+    rows.append(["<b>all modules</b>", "", "", f"<b>{report.unique_params:,}</b>", "", f"<b>{report.naive_params:,}</b>", ""])
+    more = f"<div class='psv-empty'>… and {len(rows) - 1 - limit} more modules</div>" if len(rows) - 1 > limit else ""
+    shown = rows[:limit] + rows[-1:] if len(rows) - 1 > limit else rows
+    header = [
+        "Module", "Type", _head("Calls", "calls"), _head("Params (direct)", "direct"),
+        _head("Params (total)", "total"), _head("Naive params", "naive"), _head("Shares with", "shares"),
+    ]
+    foot = (
+        "Direct counts add up to the total: each tensor counts once, on the first row that holds it. "
+        "Naive counts every name, aliases included (hover a column head for its definition)."
+    )
+    if note:
+        foot = f"Reuse inside one call is not a call: {html.escape(note)}. " + foot
+    return (
+        STYLE + _table("psv-modules", header, shown, {2: "num", 3: "num", 4: "num", 5: "num"}) + more
+        + f"<div class='psv-empty psv-modules-note'>{foot}</div>"
+    )
