@@ -28,7 +28,8 @@ def test_albert_base_preset_then_custom(browser, dashboard_url, tmp_path):
             "sel => document.querySelector(sel)?.innerText === '11,683,584'", arg=SHARED, timeout=15_000
         )
         assert page.locator(".psv-input-hidden_size input").input_value() == "768"
-        assert "counted without allocating" in page.inner_text(".psv-bars-box")
+        page.wait_for_selector(".psv-bars-box .psv-size-note", timeout=15_000)  # the bars arrive after the cards
+        assert "counted without allocating" in page.inner_text(".psv-size-note")
         assert page.inner_text(".psv-bar-row[data-key='unshared'] .psv-bar-ratio") == "7.7×"  # 89,650,176 / 11,683,584
         page.screenshot(path=str(tmp_path / "albert-base.png"), full_page=True)
 
