@@ -20,6 +20,21 @@ class AppState(traitlets.HasTraits):
     status = traitlets.Unicode("")
     status_level = traitlets.Enum(["info", "busy", "error"], default_value="info")
 
+    @traitlets.validate("device")
+    def _device_here(self, proposal: dict) -> str:
+        """A device this machine lacks (a GPU on a CPU-only server) becomes ``cpu``, with a note."""
+        from paramshare_viz import zoo  # torch, imported when a device is first set
+
+        try:
+            zoo.resolve_device(proposal["value"])
+        except ValueError as err:
+            self.info(f"{err}. Running on 'cpu' instead.")
+            return "cpu"
+        except RuntimeError:  # torch cannot parse the name
+            self.info(f"device={proposal['value']!r} is not a device name. Running on 'cpu' instead.")
+            return "cpu"
+        return proposal["value"]
+
     def info(self, message: str) -> None:
         self.status_level = "info"
         self.status = message
