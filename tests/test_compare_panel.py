@@ -85,14 +85,14 @@ def test_conv_table_shows_the_arithmetic():
     panel.view.value = "Roofline"
     assert [t.name for t in panel.figure.data] == ["roof", "shared", "twin"]
     assert panel.figure.layout.xaxis.type == "log"
-    panel.view.value = "Shared vs twin"  # back to the bars, in the same FigureWidget
+    panel.view.value = "Shared vs twin"  # back to the bars, in the same plot
     assert [t.name for t in panel.figure.data] == ["shared", "unshared twin"]
     assert panel.figure.layout.xaxis.type == "category" and not panel.figure.layout.annotations
 
 
 def test_sweep_runs_to_the_end_in_the_worker():
     panel = make_panel("conv", CONV)
-    figure = panel.figure
+    plot = panel.plot
     panel.knob.value = "image_size"
     panel.values.value = "4, 8"
     panel.run_sweep()
@@ -104,15 +104,16 @@ def test_sweep_runs_to_the_end_in_the_worker():
     assert result.column("params_unshared") == [320, 1280]
     assert (panel.progress.value, panel.progress.max) == (2, 2)
     assert buttons(panel) == IDLE
-    assert panel.figure is figure  # the same widget, now showing the sweep on log axes
-    assert [t.name for t in figure.data] == ["shared", "unshared twin"]
-    assert list(figure.data[0].x) == [4, 8] and figure.layout.xaxis.type == "log"
+    assert panel.plot is plot  # the same output, now showing the sweep on log axes
+    shown = plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert [t["name"] for t in shown["data"]] == ["shared", "unshared twin"]
+    assert list(shown["data"][0]["x"]) == [4, 8] and shown["layout"]["xaxis"]["type"] == "log"
     csv_b64 = re.search(r"download='conv-image_size-sweep.csv' href='data:text/csv;base64,([^']+)'", panel.downloads.value)
     lines = base64.b64decode(csv_b64.group(1)).decode().splitlines()
     assert lines[0].startswith("image_size,params_shared") and len(lines) == 3  # header + 2 rows
     assert "conv-image_size-sweep.html" in panel.downloads.value
     panel.metric.value = "params"
-    assert list(figure.data[1].y) == [320, 1280]
+    assert list(panel.figure.data[1].y) == [320, 1280]
 
 
 def test_sweep_stopped_half_way_keeps_its_rows(monkeypatch):

@@ -12,7 +12,6 @@ kernel's thread through its event loop, where every widget is edited.
 from __future__ import annotations
 
 import asyncio
-import copy
 import html
 import threading
 from collections.abc import Callable
@@ -20,12 +19,15 @@ from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
+import plotly.io as pio
 import torch
 
 from paramshare_viz.app.state import AppState
 from paramshare_viz.app.worker import Worker
+from paramshare_viz.bench.sweep import SWEEP_TIMING as SWEEP_TIMING_DEFAULT
 from paramshare_viz.bench.sweep import SweepResult, sweep
 from paramshare_viz.bench.twins import (
+    CAREFUL_TIMING,
     DTYPES,
     TwinMeasurement,
     default_sweep_values,
@@ -41,8 +43,9 @@ from paramshare_viz.plots.bench_figures import (
 )
 from paramshare_viz.plots.compare_table import compare_table_html, data_link, sweep_csv, sweep_report_html
 
-#: Keywords for ``compare`` (``min_runs`` ...) of one measurement and of each sweep point;
-#: ``None`` keeps the engines' defaults. Tests set tiny budgets here.
+#: Timing budgets of one measurement: a quick look (a sweep point's budget) or ``time_model``'s.
+BUDGETS = {"quick": dict(SWEEP_TIMING_DEFAULT), "careful": dict(CAREFUL_TIMING)}
+#: When set, these replace the budgets above (tests set tiny ones).
 TIMING: dict[str, Any] | None = None
 SWEEP_TIMING: dict[str, Any] | None = None
 
@@ -73,24 +76,8 @@ def oom_message(what: str, err: BaseException) -> str:
     )
 
 
-class FilledFigureWidget(go.FigureWidget):
-    """A ``FigureWidget`` whose comm opens with its data and layout in the opening state.
-
-    ``FigureWidget`` opens its comm with empty ``_widget_data``/``_widget_layout`` and fills
-    them in a second message. A widget made while the page is live (a tab opened, a result
-    in) gets its front-end model created asynchronously (anywidget loads plotly's bundle
-    first), and that second message can arrive before the model exists: the plot renders
-    empty. Opening the comm after plotly has filled the state avoids the race.
-    """
-
-    def __init__(self, figure: go.Figure) -> None:
-        super().__init__(figure)  # open() below is a no-op until the state is complete
-        self._psv_state_ready = True
-        self.open()
-
-    def open(self) -> None:
-        if getattr(self, "_psv_state_ready", False):
-            super().open()
+def _html_output(text: str) -> dict[str, Any]:
+    return {"output_type": "display_data", "data": {"text/html": text, "text/plain": ""}, "metadata": {}}
 
 
 def _kernel_loop() -> asyncio.AbstractEventLoop | None:
@@ -121,7 +108,6 @@ class ComparePanel(widgets.VBox):
         self.measurement: TwinMeasurement | None = None
         self.result: SweepResult | None = None
         self._rows: list[dict[str, Any]] = []
-        self._view_kind = ""
         self._lock = threading.Lock()
 
         self.setting = widgets.HTML()
@@ -130,6 +116,10 @@ class ComparePanel(widgets.VBox):
         self.threads = widgets.Dropdown(
             options=[("1 (steadiest)", 1)] + ([(f"all {n_cpu}", n_cpu)] if n_cpu > 1 else []),
             value=1, description="CPU threads", layout=widgets.Layout(width="230px"),
+        )
+        self.budget = widgets.Dropdown(
+            options=[("quick (5 runs)", "quick"), ("careful (10 runs, 0.2 s)", "careful")], value="quick",
+            description="Timing", layout=widgets.Layout(width="260px"),
         )
         self.batch = widgets.BoundedIntText(value=2, min=1, max=4096, description="Batch", layout=widgets.Layout(width="150px"))
         self.measure_button = widgets.Button(description="Measure", button_style="primary", icon="play")
@@ -146,12 +136,14 @@ class ComparePanel(widgets.VBox):
         )
         self.view.observe(lambda _c: self.redraw(), names="value")
         self.metric.observe(lambda _c: self._show_sweep_view(), names="value")
-        # One FigureWidget for the whole tab, switched between views. It is made with the first
-        # result, not before: edits that reach the browser while plotly.js is still loading are lost.
-        self.figure: go.FigureWidget | None = None
-        self.figure_box = widgets.VBox(
-            [widgets.HTML("<div class='psv-loading'>Measuring…</div>")], layout=widgets.Layout(width="100%")
-        )
+        # One plot for the whole tab, switched between views: a plain go.Figure shown in an
+        # Output through plotly's mime renderer (the jupyterlab-plotly extension, from the
+        # package), not a FigureWidget: no widget state that carries plotly.js, and no
+        # edit messages that a page still loading plotly.js can drop.
+        self.figure: go.Figure | None = None
+        self.plot = widgets.Output(layout=widgets.Layout(min_height="380px"))
+        self.plot.add_class("psv-compare-plot")
+        self.plot.outputs = (_html_output("<div class='psv-loading'>Measuring…</div>"),)
 
         self.knob = widgets.Dropdown(description="Size knob", layout=widgets.Layout(width="260px"))
         self.knob.add_class("psv-knob")
@@ -174,10 +166,10 @@ class ComparePanel(widgets.VBox):
         state.observe(self._on_setting, names=["form", "overrides", "device", "dtype"])
         super().__init__([
             self.setting,
-            widgets.HBox([self.threads, self.batch, self.measure_button]),
+            widgets.HBox([self.threads, self.budget, self.batch, self.measure_button]),
             self.table,
             widgets.HBox([self.view, self.metric]),
-            self.figure_box,
+            self.plot,
             widgets.HTML("<b>Sweep</b>: both models at each value of one size knob, the other fields as in Explore."),
             widgets.HBox([self.knob, self.values, self.sweep_button, self.stop_button]),
             widgets.HBox([self.progress, self.progress_text]),
@@ -257,12 +249,13 @@ class ComparePanel(widgets.VBox):
             return
         form, device, dtype = self.state.form, self.state.device, self.state.dtype
         overrides, batch, threads = self._overrides(), self.batch.value, self.threads.value
+        timing = self.timing or BUDGETS[self.budget.value]
         self._running("measure")
         self.state.busy(f"Compare: measuring {form} and its twin on {device} ({threads} thread(s))…")
 
         def work(_stop: threading.Event) -> TwinMeasurement:
             return measure_twins(form, device=device, dtype=dtype, batch=batch, threads=threads,
-                                 timing=self.timing, **overrides)
+                                 timing=timing, **overrides)
 
         self.worker.start(
             work, self._on_ui(self._measured), self._on_ui(lambda err: self._failed(f"{form} and its twin", err))
@@ -364,7 +357,7 @@ class ComparePanel(widgets.VBox):
     def _failed(self, what: str, err: BaseException) -> None:
         self._running(None)
         if self.figure is None:
-            self.figure_box.children = [widgets.HTML("<div class='psv-loading'>Nothing measured yet.</div>")]
+            self.plot.outputs = (_html_output("<div class='psv-loading'>Nothing measured yet.</div>"),)
         if isinstance(err, torch.OutOfMemoryError):
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()  # hand the failed attempt's blocks back before anything else runs
@@ -400,7 +393,7 @@ class ComparePanel(widgets.VBox):
         with self._lock:
             rows = list(self._rows) if self.result is None else list(self.result.rows)
         if not rows:
-            self.show(placeholder_figure("Run a sweep: its points appear here as they are measured"), "empty")
+            self.show(placeholder_figure("Run a sweep: its points appear here as they are measured"))
             return
         partial = {"form": self.state.form, "knob": self.knob.value, "rows": rows}
         if self.result is not None:
@@ -408,9 +401,9 @@ class ComparePanel(widgets.VBox):
         try:
             fig = self._sweep_figure(partial)
         except ValueError as err:
-            self.show(placeholder_figure(str(err)), "empty")
+            self.show(placeholder_figure(str(err)))
             return
-        self.show(fig, f"sweep:{self.metric.value}")
+        self.show(fig)
 
     def redraw(self) -> None:
         """Show the chosen view in the one figure."""
@@ -418,40 +411,17 @@ class ComparePanel(widgets.VBox):
         if self.view.value == "Sweep":
             self._show_sweep_view()
         elif m is None:
-            if self.figure is not None:
-                self.show(placeholder_figure("Press Measure"), "empty")
+            self.show(placeholder_figure("Measuring…" if self.worker.running else "Press Measure"))
         elif self.view.value == "Roofline":
-            self.show(make_roofline_figure(list(m.points), m.roof), "roofline")
+            self.show(make_roofline_figure(list(m.points), m.roof))
         else:
             title = f"{m.form}: shared relative to its twin (hover for values)"
             fig = make_compare_figure(m.row, title=title)
             fig.update_xaxes(type="category")
-            self.show(fig, "bars")
+            self.show(fig)
 
-    def show(self, fig: go.Figure, kind: str) -> None:
-        """Put ``fig`` into the one FigureWidget: restyle in place when the view is the same kind."""
-        fig.update_layout(barmode="group")
-        for axis in (fig.layout.xaxis, fig.layout.yaxis):
-            if axis.type is None:
-                axis.type = "-"  # plotly.js's "guess": clears a log axis left by the previous view
-        if self.figure is None:
-            self.figure = FilledFigureWidget(fig)
-            self.figure_box.children = [self.figure]
-            self._view_kind = kind
-            return
-        w = self.figure
-        if kind == self._view_kind and len(w.data) == len(fig.data):
-            with w.batch_update():
-                for old, new in zip(w.data, fig.data, strict=True):
-                    old.update(new.to_plotly_json())
-                w.layout.update(fig.layout.to_plotly_json())
-        else:
-            w.data = ()
-            w.layout.annotations = []  # a relayout merges: say what must go
-            w.layout.shapes = []
-            w.add_traces(list(fig.data))
-            w.layout = fig.layout
-        # A view rendered after these edits starts from the widget state, not the edit messages.
-        w._widget_data = copy.deepcopy(w._data)
-        w._widget_layout = copy.deepcopy(w._layout_obj._props)
-        self._view_kind = kind
+    def show(self, fig: go.Figure) -> None:
+        """Show ``fig`` in the one plot (the output is replaced in place)."""
+        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig)
+        self.plot.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+        self.figure = fig
