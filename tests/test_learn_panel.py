@@ -7,8 +7,10 @@ import torch
 
 from paramshare_viz.app import make_dashboard
 from paramshare_viz.app.learn import LearnPanel, parse_lams
+from paramshare_viz.learn.growl import GrowlConfig, GrowlResult
 from paramshare_viz.learn.hashing import HashingPoint, HashingTradeoff
 from paramshare_viz.learn.soft_tying import SoftTyingRun, SoftTyingSweep
+from paramshare_viz.plots import theme
 from paramshare_viz.plots.learn import (
     make_growl_figure,
     make_hashing_figure,
@@ -100,4 +102,8 @@ def test_figures_from_results():
     point = HashingPoint(4, 512, 874, 2048, 0.97, 0.07)
     fig = make_hashing_figure(HashingTradeoff("digits", 32, [point]).points)
     assert fig.data[0].text == ("×4",) and fig.layout.xaxis.type == "log"
-    assert make_growl_figure is not None
+    growl = GrowlResult(GrowlConfig(), "planted", column_norms=[0.5, 0.5, 0.0], removed=[2], clusters={0: [0, 1]})
+    fig = make_growl_figure(growl, groups=(0, 0, -1))
+    assert fig.data[0].marker.color[2] == theme.DENSE  # removed neuron in grey
+    assert fig.data[0].customdata[0] == "tied: cluster 0 of 2 neurons, planted group 0"
+    assert "1 neuron removed, 1 group tied" in fig.layout.title.text

@@ -39,6 +39,7 @@ from paramshare_viz.plots.learn import (
     make_soft_tying_figure,
     make_tradeoff_figure,
 )
+from paramshare_viz.units import plural
 
 EXPERIMENTS = ("Soft tying", "GrOWL", "HashedNets")
 INTRO = {
@@ -92,7 +93,7 @@ def sweep_summary(sweep: SoftTyingSweep) -> list[str]:
         return ["stopped before the first λ finished"]
     best = min(rows, key=lambda r: r["test_loss_a"] + r["test_loss_b"])
     return [
-        f"{len(rows)} values of λ trained; lowest summed held-out loss at λ = {html.escape(lam_label(best['lam']))} "
+        f"{plural(len(rows), 'value')} of λ trained; lowest summed held-out loss at λ = {html.escape(lam_label(best['lam']))} "
         f"({best['test_loss_a']:.3f} + {best['test_loss_b']:.3f})",
         f"distance falls from {rows[0]['final_distance']:.3g} (λ = {html.escape(lam_label(rows[0]['lam']))}) "
         f"to {rows[-1]['final_distance']:.3g} (λ = {html.escape(lam_label(rows[-1]['lam']))})",
@@ -101,7 +102,7 @@ def sweep_summary(sweep: SoftTyingSweep) -> list[str]:
 
 def growl_summary(result: GrowlResult) -> list[str]:
     lines = [
-        f"{result.dataset}: {len(result.removed)} input neurons removed, {len(result.tied_groups)} groups tied "
+        f"{result.dataset}: {plural(len(result.removed), 'input neuron')} removed, {plural(len(result.tied_groups), 'group')} tied "
         f"({', '.join('{' + ', '.join(map(str, g)) + '}' for g in result.tied_groups) or 'none'})",
         f"unique parameters (psv.analyze): {result.unique_before:,} → {result.unique_after:,}; "
         f"names counted: {result.naive_after:,}",

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from paramshare_viz.plots import theme
+from paramshare_viz.units import plural
 
 TASK_COLOURS = (theme.SHARED, theme.UNSHARED)
 LAYER_DASHES = ("solid", "dash", "dot", "dashdot")
@@ -92,8 +93,8 @@ def make_growl_figure(result: Any, groups: tuple[int, ...] | None = None) -> go.
                hovertemplate="input neuron %{x}: norm %{y:.3g}<br>%{customdata}<extra></extra>")
     )
     config = result.config
-    title = (f"{'GrOWL' if config.penalty == 'growl' else 'L1'}: {len(result.removed)} neurons removed, "
-             f"{len(result.tied_groups)} groups tied; unique parameters {result.unique_before:,} → {result.unique_after:,}")
+    title = (f"{'GrOWL' if config.penalty == 'growl' else 'L1'}: {plural(len(result.removed), 'neuron')} removed, "
+             f"{plural(len(result.tied_groups), 'group')} tied; unique parameters {result.unique_before:,} → {result.unique_after:,}")
     fig.update_layout(**theme.base_layout(title), showlegend=False)
     fig.update_xaxes(title="input neuron (colour = the cluster it is tied into; grey = removed)", dtick=1 if len(hover) <= 32 else None)
     fig.update_yaxes(title="norm of its outgoing weights")
