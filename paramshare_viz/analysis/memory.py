@@ -25,6 +25,8 @@ import torch
 from torch import nn
 
 from paramshare_viz.analysis.groups import Inventory, inventory
+from paramshare_viz.display import Table, TableRepr
+from paramshare_viz.units import fmt_bytes
 
 
 class Optimizer(enum.StrEnum):
@@ -53,7 +55,7 @@ class MemoryBreakdown:
 
 
 @dataclass(frozen=True)
-class MemoryLedger:
+class MemoryLedger(TableRepr):
     """Training memory of a model as shared and as if untied.
 
     Attributes:
@@ -70,6 +72,15 @@ class MemoryLedger:
     shared: MemoryBreakdown
     untied: MemoryBreakdown
     saving_bytes: int
+
+    def _as_table(self) -> Table:
+        rows = [
+            [label, fmt_bytes(getattr(self.shared, key)), fmt_bytes(getattr(self.untied, key))]
+            for label, key in (("parameters", "params"), ("gradients", "grads"),
+                               ("optimizer state", "optimizer_state"), ("total", "total"))
+        ]
+        notes = [f"sharing saves {fmt_bytes(self.saving_bytes)} (untied - shared) of training memory"]
+        return Table(f"MemoryLedger: training memory with {self.optimizer}", ["", "shared", "untied"], rows, notes)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -29,6 +29,8 @@ from torch import nn
 from paramshare_viz.analysis.flops import FlopCount, counting_mode, per_module_flops
 from paramshare_viz.analysis.groups import Inventory, distinct_bytes, inventory
 from paramshare_viz.analysis.runtime import ModelInput, call_model
+from paramshare_viz.display import Table, TableRepr, names_cell
+from paramshare_viz.units import fmt_bytes, plural
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class SharingReport:
+class SharingReport(TableRepr):
     """Parameter sharing of one model (see the module docstring for the conventions).
 
     Attributes:
@@ -213,6 +215,27 @@ class SharingReport:
     def macs(self) -> int | None:
         """Forward multiply-accumulates with an example input, else ``None``."""
         return None if self.flops is None else self.flops.macs
+
+    def _as_table(self) -> Table:
+        rows = [
+            ["parameters", f"{self.unique_params:,}", f"{self.naive_params:,}"],
+            ["parameter bytes", fmt_bytes(self.unique_bytes), fmt_bytes(self.naive_bytes)],
+            ["trainable parameters", f"{self.trainable_params:,}", f"{self.naive_trainable_params:,}"],
+            ["buffer elements", f"{self.unique_buffers:,}", f"{self.naive_buffers:,}"],
+        ]
+        rows += [["group " + names_cell(g.names), f"{g.numel:,}", f"{g.naive_numel:,}"] for g in self.groups[:5]]
+        notes = [
+            "unique: distinct storage elements held (each tensor once); naive: summed over every name, "
+            "aliases included",
+            f"{plural(self.num_param_names, 'parameter name')} over {plural(self.num_param_tensors, 'tensor')}; "
+            f"sharing saves {self.saving_fraction:.1%} of the naive count",
+        ]
+        if len(self.groups) > 5:
+            notes.append(f"… and {len(self.groups) - 5} more groups (report.groups)")
+        if self.macs is not None and self.reuse is not None:
+            notes.append(f"one forward: {self.macs:,} multiply-adds, {self.reuse:,.1f} per unique parameter")
+        title = f"SharingReport: {plural(len(self.groups), 'group')} of tensors under several names"
+        return Table(title, ["", "unique", "naive"], rows, notes)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (``json.dumps(report.to_dict())`` works)."""

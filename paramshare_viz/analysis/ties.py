@@ -62,6 +62,9 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from paramshare_viz.display import Table, TableRepr, clip, names_cell
+from paramshare_viz.units import plural
+
 #: The operations :func:`check_ties` replays, in report order.
 OPERATIONS: tuple[str, ...] = (
     "to_dtype",
@@ -131,7 +134,7 @@ class SafetensorsDryRun:
 
 
 @dataclass
-class TieHealth:
+class TieHealth(TableRepr):
     """Result of :func:`check_ties`.
 
     Attributes:
@@ -151,6 +154,24 @@ class TieHealth:
     ties_at_risk: list[str]
     modes: dict[str, str]
     safetensors: SafetensorsDryRun
+
+    def _as_table(self) -> Table:
+        mark = {True: "kept", False: "BROKEN", None: "-"}
+        rows = [
+            [names_cell(g.names), f"{g.numel:,}"] + [mark[g.survives.get(op)] for op in OPERATIONS]
+            for g in self.groups[:8]
+        ]
+        notes = [clip(t) for t in self.ties_at_risk[:2]] or ["every tie survives every operation checked"]
+        if len(self.groups) > 8:
+            notes.append(f"… and {len(self.groups) - 8} more groups (health.groups)")
+        if len(self.ties_at_risk) > 2:
+            notes.append(f"… and {len(self.ties_at_risk) - 2} more ties at risk (health.ties_at_risk)")
+        s = self.safetensors
+        if s.dropped:
+            first, kept = next(iter(s.dropped.items()))
+            notes.append(f"safetensors save_model drops {plural(len(s.dropped), 'name')}, e.g. {first} (kept as {kept})")
+        title = f"TieHealth of {self.model_class} on {self.device}: {plural(len(self.groups), 'group')}"
+        return Table(title, ["group", "elements", *OPERATIONS], rows, notes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (plain lists, dicts, str, bool, int, None)."""

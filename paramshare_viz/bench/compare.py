@@ -26,6 +26,7 @@ from paramshare_viz.bench._workload import (
     record_dict,
     synchronizer,
 )
+from paramshare_viz.bench.table import fmt_seconds, twin_over_shared
 from paramshare_viz.bench.timing import (
     BLOCK_S,
     MIN_RUNS,
@@ -33,8 +34,10 @@ from paramshare_viz.bench.timing import (
     WARMUP,
     Clock,
     Stats,
+    conditions,
     measure_interleaved,
 )
+from paramshare_viz.display import Table, TableRepr
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class PairTiming:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(TableRepr):
     """What :func:`compare` measured: one :class:`PairTiming` per kind of work, and the conditions."""
 
     forward: PairTiming
@@ -82,6 +85,17 @@ class Comparison:
     device_name: str
     torch_version: str
     threads: int
+
+    def _as_table(self) -> Table:
+        kinds = (("forward", self.forward), ("forward + backward", self.backward), ("optimizer step", self.step))
+        rows = [
+            [label, fmt_seconds(p.shared.median_s, p.shared.iqr_s), fmt_seconds(p.unshared.median_s, p.unshared.iqr_s),
+             twin_over_shared(p.ratio)]
+            for label, p in kinds
+            if p is not None
+        ]
+        notes = ["median ± IQR per call; twin/shared: median over turns that ran both", conditions(self)]
+        return Table("Comparison: shared model vs unshared twin", ["", "shared", "twin", "twin/shared"], rows, notes)
 
     def to_dict(self) -> dict[str, Any]:
         return record_dict(self)

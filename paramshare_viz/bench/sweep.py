@@ -34,6 +34,9 @@ from paramshare_viz.bench._workload import (
 from paramshare_viz.bench.compare import compare
 from paramshare_viz.bench.memory import measure_peak_memory
 from paramshare_viz.bench.roofline import count_bytes
+from paramshare_viz.bench.table import SWEEP_COLUMNS
+from paramshare_viz.bench.timing import conditions
+from paramshare_viz.display import Table, TableRepr
 
 MEASURES = ("params", "flops", "time", "memory")
 #: Short budgets per point and side: a sweep is a picture, ``compare`` is the careful figure.
@@ -44,7 +47,7 @@ Cancel = Callable[[], bool] | threading.Event
 
 
 @dataclass
-class SweepResult:
+class SweepResult(TableRepr):
     """Rows of :func:`sweep`, one per knob value measured, with the conditions.
 
     Attributes:
@@ -76,6 +79,16 @@ class SweepResult:
 
     def column(self, name: str) -> list[Any]:
         return [row.get(name) for row in self.rows]
+
+    def _as_table(self) -> Table:
+        cols = [c for c in SWEEP_COLUMNS if any(c[1] in r for r in self.rows)]
+        rows = [[str(r.get(self.knob))] + [fmt(r[key]) if key in r else "-" for _, key, fmt in cols] for r in self.rows]
+        notes = ["twin/shared: the twin's number divided by the shared model's (times: median over turns)"]
+        if self.cancelled:
+            notes.append(f"stopped early: {len(self.rows)} of {len(self.values)} values measured")
+        notes.append(conditions(self))
+        title = f"SweepResult: {self.form} over {self.knob}" + (f" with {self.overrides}" if self.overrides else "")
+        return Table(title, [self.knob] + [h for h, _, _ in cols], rows, notes)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the rows as CSV (one header line, one line per value); returns the path."""

@@ -30,6 +30,9 @@ from paramshare_viz.bench._workload import (
     record_dict,
     synchronizer,
 )
+from paramshare_viz.bench.table import fmt_seconds
+from paramshare_viz.display import Table, TableRepr
+from paramshare_viz.units import plural
 
 Clock = Callable[[], float]
 
@@ -82,8 +85,13 @@ class Stats:
         return d
 
 
+def conditions(obj: Any) -> str:
+    """The line under every timing table: where and how it was measured."""
+    return f"{obj.device} ({obj.device_name}), {plural(obj.threads, 'thread')}, torch {obj.torch_version}"
+
+
 @dataclass(frozen=True)
-class TimingResult:
+class TimingResult(TableRepr):
     """What :func:`time_model` measured, with the conditions needed to read it.
 
     Attributes:
@@ -103,6 +111,11 @@ class TimingResult:
     device_name: str
     torch_version: str
     threads: int
+
+    def _as_table(self) -> Table:
+        kinds = (("forward", self.forward), ("forward + backward", self.backward), ("optimizer step", self.step))
+        rows = [[label, fmt_seconds(s.median_s, s.iqr_s), f"{s.runs:,}"] for label, s in kinds if s is not None]
+        return Table("TimingResult: seconds per call", ["", "median ± IQR", "runs"], rows, [conditions(self)])
 
     def to_dict(self) -> dict[str, Any]:
         return record_dict(self)

@@ -113,12 +113,12 @@ def module_lines(report: SharingReport) -> list[ModuleLine]:
     for row in rows:
         if any(row.name.startswith(p + ".") for p in aliased_prefixes):
             continue  # inside another name of a module already shown
-        key = tuple(sorted((row.name, *row.aliases)))
-        if row.aliases and key in first_name:
+        names = tuple(sorted((row.name, *row.aliases)))  # one key per module object
+        if row.aliases and names in first_name:
             aliased_prefixes.append(row.name)
-            lines.append(ModuleLine(row.name, row.type, None, 0, 0, naive[row.name], same_as=first_name[key]))
+            lines.append(ModuleLine(row.name, row.type, None, 0, 0, naive[row.name], same_as=first_name[names]))
             continue
-        first_name.setdefault(key, row.name)
+        first_name.setdefault(names, row.name)
         if not total[row.name]:
             continue  # holds no parameters, itself or beneath (a dropout run 8 times says nothing of sharing)
         lines.append(
