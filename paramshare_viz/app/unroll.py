@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from paramshare_viz.app.state import AppState
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.models import registry
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
-from paramshare_viz.plots.unroll import make_unroll_figure, tensor_summary, update_unroll_figure
+from paramshare_viz.plots.unroll import HEIGHT, make_unroll_figure, tensor_summary, update_unroll_figure
 from paramshare_viz.unroll import (
     STEP_FIELD,
     Chain,
@@ -46,6 +49,14 @@ body[data-jp-theme-light="false"] .psv-unroll-figure .zerolinelayer path {stroke
 FIGURE_WIDTH = 1060
 #: Debounce for the gradient: a slider drag asks many times, only the last request is computed.
 GRAD_DELAY_S = 0.15
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the kernel's main thread, when there is one running."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def times(ratio: float) -> str:
@@ -81,12 +92,17 @@ class UnrollPanel(widgets.VBox):
         self._updating = False  # True while several fields change at once: one refresh at the end
         self._reset_fields()
         self._chain, self._curve = self._compute()  # the defaults are valid
-        # The first split is quick (milliseconds at the defaults) and done here, so the figure is
-        # built complete: a FigureWidget garbles updates that arrive before it is displayed.
+        # The first split is quick (milliseconds at the defaults): the first view is complete.
         self._grads: GradContributions | None = grad_contributions(self.form, self._chain.steps, **self.overrides())
         self._set_tensor_options()
-        self.figure = go.FigureWidget(self._figure().update_layout(width=FIGURE_WIDTH))
-        self.figure.add_class("psv-unroll-figure")
+        # One go.Figure, updated in place and shown in an Output through plotly's mime renderer
+        # (as Compare does): a FigureWidget made in a live page can open empty and drop edits, and
+        # its widget state carries plotly.js (~5 MB) with it.
+        self.figure = self._figure().update_layout(width=FIGURE_WIDTH)
+        self.plot = widgets.Output(layout=widgets.Layout(min_height=f"{HEIGHT}px"))
+        self.plot.add_class("psv-unroll-figure")
+        self._loop = _kernel_loop()
+        self._push()
         self.model.observe(self._on_model, names="value")
         for box in (self.share, self.steps, self.hidden):
             box.observe(lambda _c: self.refresh(), names="value")
@@ -97,7 +113,7 @@ class UnrollPanel(widgets.VBox):
             widgets.HBox([self.model, self.share]),
             widgets.HBox([self.steps, self.hidden, self.side]),
             self.cards,
-            self.figure,
+            self.plot,
             widgets.HBox([self.tensor]),
             self.grad_note,
         ])
@@ -183,10 +199,29 @@ class UnrollPanel(widgets.VBox):
     def _redraw(self) -> None:
         if self._updating:
             return
-        with self._lock, self.figure.batch_update():
-            update_unroll_figure(self.figure, self._chain, self._curve, self._grads, shared=self.side.value,
-                                 tensor=self.tensor.value)
+        with self._lock:
+            with self.figure.batch_update():
+                update_unroll_figure(self.figure, self._chain, self._curve, self._grads, shared=self.side.value,
+                                     tensor=self.tensor.value)
+            self._push()
         self.grad_note.value = self._grad_html()
+
+    def _push(self) -> None:
+        """Show the figure in the page (the output is replaced in place)."""
+        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(self.figure)
+        self.plot.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+
+    def _on_ui(self, fn: Callable[..., Any]) -> Callable[..., None]:
+        """``fn`` made safe to call from the worker: it runs on the kernel's own thread."""
+        loop = self._loop
+
+        def call(*args: Any) -> None:
+            if loop is None or threading.current_thread() is threading.main_thread():
+                fn(*args)  # no kernel (tests, scripts): call directly
+            else:
+                loop.call_soon_threadsafe(fn, *args)
+
+        return call
 
     def _show(self, *, first: bool = False) -> None:
         """Cards, figure and status for the current chain; then start splitting the gradient.
@@ -240,7 +275,7 @@ class UnrollPanel(widgets.VBox):
             self.state.error(f"Unroll, {self.model.value}: the gradient could not be split: "
                              f"{type(err).__name__}: {err}")
 
-        self.worker.start(work, done, failed)
+        self.worker.start(work, self._on_ui(done), self._on_ui(failed))
 
     def _grad_html(self) -> str:
         if self._grads is None:
