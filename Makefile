@@ -8,7 +8,7 @@ PORT ?= 8866
 CONSTRAINTS := requirements/constraints.txt
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS)
 
-.PHONY: dashboard test lint browser lock clean
+.PHONY: dashboard test lint browser lock clean gpu-check
 
 dashboard: $(VENV)/.installed-run
 	$(BIN)/paramshare-viz dashboard --port $(PORT) --no-browser
@@ -17,6 +17,11 @@ test: $(VENV)/.installed-test browser
 	$(BIN)/ruff check paramshare_viz tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Every CUDA path (build, analyze, timing, peak memory, Compare's measurement) on this machine's GPU;
+# skips with a message where there is none. Needs a CUDA build of torch (the pinned wheel is CPU-only).
+gpu-check: $(VENV)/.installed-run
+	$(BIN)/python benchmarks/gpu_check.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check paramshare_viz tests benchmarks
