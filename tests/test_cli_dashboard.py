@@ -9,6 +9,8 @@ import signal
 import time
 from pathlib import Path
 
+import psutil
+
 import paramshare_viz.app.serve as serve_module
 from paramshare_viz.app.serve import DASHBOARD_SOURCE, notebook_to_serve, voila_command
 from paramshare_viz.cli import build_parser, main
@@ -43,13 +45,32 @@ def test_ctrl_c_stops_the_server_and_its_kernels(tmp_path):
     proc = start(dashboard_command(port), log)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", proc, log)
+        # jupyter_client starts each kernel in a session of its own: outside the server's group
+        kernels = kernel_processes(proc.pid, within_s=120)
+        assert kernels  # the page's kernel and the preheated one
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
         assert proc.wait(timeout=30) == 0
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     assert "Stopping..." in log.read_text()
-    assert group_gone(proc.pid, within_s=10)  # nothing of the group is left, kernels included
+    assert group_gone(proc.pid, within_s=10)  # nothing of the group is left
+    _, alive = psutil.wait_procs(kernels, timeout=10)
+    assert alive == []  # nor any of its kernels
+
+
+def kernel_processes(pid: int, within_s: float) -> list:
+    """The kernel processes (``ipykernel_launcher``) below process ``pid``, once there is one."""
+    deadline = time.monotonic() + within_s
+    while True:
+        found = []
+        for child in psutil.Process(pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "ipykernel_launcher" in " ".join(child.cmdline()):
+                    found.append(child)
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def group_gone(pgid: int, within_s: float) -> bool:
