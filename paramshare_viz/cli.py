@@ -240,7 +240,8 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
             print(json.dumps({"spec": args.spec, **graph.to_dict()}, indent=2))
         else:
             shared = len(graph.shared_tensors)
-            print(f"{args.html}: {len(graph.modules)} modules, {len(graph.tensors)} tensors, {shared} shared")
+            print(f"{args.html}: {plural(len(graph.modules), 'module')}, {plural(len(graph.tensors), 'tensor')}, "
+                  f"{shared} shared")
         return 0
 
     p.set_defaults(func=run)

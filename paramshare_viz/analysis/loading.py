@@ -40,6 +40,7 @@ import importlib
 import os
 import pickle
 import re
+import sys
 import typing
 import warnings
 from collections.abc import Mapping, Sequence
@@ -200,7 +201,7 @@ def _load_hf(spec: str) -> nn.Module:
     looks_like_path = looks_like_path or (target not in CONFIG_MAPPING_NAMES and os.path.exists(target))
     if looks_like_path:
         if not os.path.exists(target):
-            raise ValueError(f"spec={spec!r}: no such file or directory {target!r}")
+            raise ValueError(_missing_hf_target(spec, target, list(CONFIG_MAPPING_NAMES)))
         try:
             config = AutoConfig.from_pretrained(target, trust_remote_code=False, local_files_only=True)
         except Exception as err:  # malformed json, unknown model_type, remote code requested...
@@ -442,6 +443,40 @@ def _load_safetensors(spec: str, max_bytes: int | None = None) -> nn.Module:
 # --------------------------------------------------------------------------- factory
 
 
+#: ``org/name`` (optionally ``@revision``): the shape of a Hugging Face Hub id, not a local path.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w.-]+)?$")
+
+
+def _missing_hf_target(spec: str, target: str, model_types: Sequence[str]) -> str:
+    """The message for an ``hf:`` target that is no local file: a hub id gets what to pass instead."""
+    if target.endswith(".json") or not _HUB_ID.match(target):
+        return f"spec={spec!r}: no such file or directory {target!r}"
+    # The model type is usually a word of the repo name: flan-t5-small -> t5, gpt-neo-125M -> gpt_neo.
+    words = re.split(r"[-_.]", target.split("/")[-1].split("@")[0].lower())
+    pairs = [sep.join(words[i : i + 2]) for i in range(len(words) - 1) for sep in ("_", "-")]
+    guess = max((w for w in [*words, *pairs] if w in model_types), key=len, default="")
+    instead = f"'hf:{guess}' (likely its model type)" if guess else "'hf:<model type>' (e.g. 'hf:gpt2')"
+    return (
+        f"spec={spec!r}: {target!r} looks like a Hugging Face Hub id, and paramshare-viz never downloads; "
+        f"pass {instead}, built from that type's default config on the meta device, or the model's "
+        f"config.json saved locally ('hf:path/to/config.json')"
+    )
+
+
+def _import_like_python_m(module_name: str) -> Any:
+    """``importlib.import_module``, also finding modules in the current directory as ``python -m``
+    does (a console script's ``sys.path`` starts at its own folder instead)."""
+    cwd = os.getcwd()
+    added = cwd not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        if added:
+            sys.path.remove(cwd)
+
+
 def _load_factory(spec: str) -> nn.Module:
     module_name, _, attr = spec.partition(":")
     if not _DOTTED.match(module_name) or not _DOTTED.match(attr):
@@ -450,7 +485,7 @@ def _load_factory(spec: str) -> nn.Module:
             "or a file path ending in .pt/.pth/.bin/.safetensors"
         )
     try:
-        module = importlib.import_module(module_name)
+        module = _import_like_python_m(module_name)
     except ImportError as err:
         raise ValueError(f"spec={spec!r}: cannot import {module_name!r}: {err}") from None
     factory: Any = module

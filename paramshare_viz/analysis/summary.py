@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
+from paramshare_viz.units import plural
 
 #: Column headings of the tie-health table, in :data:`OPERATIONS` order.
 OPERATION_LABELS = {
@@ -189,7 +190,7 @@ def _health(h: TieHealth, max_names: int, max_rows: int) -> list[str]:
     out.append(
         "  safetensors dry run"
         + (" (safetensors' own helpers)" if st.exact else " (simulated from storage identity)")
-        + f": save_model keeps {len(st.kept)} names, drops {len(st.dropped)}"
+        + f": save_model keeps {plural(len(st.kept), 'name')}, drops {len(st.dropped)}"
         + (f"; save_model refuses: {st.save_model_error}" if st.save_model_error else "")
         + f"; save_file {'refuses' if st.save_file_refuses else 'accepts the state dict'}"
     )
