@@ -189,9 +189,10 @@ def test_meta_device_and_bad_values_are_refused():
 def test_a_changed_setting_dims_the_table_until_measured_again():
     panel = make_panel("conv", CONV)
     panel.state.overrides = {**CONV, "image_size": 6}
-    assert "psv-stale" in panel.table._dom_classes and "press Measure" in panel.state.status
+    assert "psv-stale" in panel.table._dom_classes and "press Measure" in panel.setting.value
     assert "image_size=6" in panel.setting.value
     panel.measure()
     assert panel.worker.wait(120)
     assert "psv-stale" not in panel.table._dom_classes
+    assert "press Measure" not in panel.setting.value
     assert panel.measurement.row["params_unshared"] == 20 * 36  # 6*6 positions

@@ -184,20 +184,25 @@ class ComparePanel(widgets.VBox):
         return dict(self.state.overrides) or {}
 
     def _on_setting(self, change: dict | None = None) -> None:
-        form = self.state.form
-        setting = ", ".join(f"{k}={v}" for k, v in self._overrides().items()) or "defaults"
-        self.setting.value = (
-            f"<div style='margin:4px 0'><b>{html.escape(form)}</b> ({html.escape(setting)}) on "
-            f"<b>{html.escape(self.state.device)}</b> in <b>{html.escape(self.state.dtype)}</b>, set in Explore.</div>"
-        )
+        stale = change is not None and self.measurement is not None
+        self._show_setting(stale)
         if change is None or change["name"] == "form":
-            knobs = size_knobs(form)
+            knobs = size_knobs(self.state.form)
             self.knob.options = knobs
             self.knob.value = knobs[0] if knobs else None
             self._default_values()
-        if change is not None and self.measurement is not None:
+        if stale:
             self.table.add_class("psv-stale")  # last numbers stay, dimmed, until measured again
-            self.state.info("The setting changed since the last measurement: press Measure in Compare to update it.")
+
+    def _show_setting(self, stale: bool) -> None:
+        form = self.state.form
+        setting = ", ".join(f"{k}={v}" for k, v in self._overrides().items()) or "defaults"
+        note = " <i>Changed since the numbers below were measured: press Measure.</i>" if stale else ""
+        self.setting.value = (
+            f"<div style='margin:4px 0'><b>{html.escape(form)}</b> ({html.escape(setting)}) on "
+            f"<b>{html.escape(self.state.device)}</b> in <b>{html.escape(self.state.dtype)}</b>, set in Explore."
+            f"{note}</div>"
+        )
 
     def _default_values(self) -> None:
         if self.knob.value is None:
@@ -268,6 +273,7 @@ class ComparePanel(widgets.VBox):
         shared_label, twin_label = side_labels(m.form)
         self.table.value = compare_table_html(m, shared_label=shared_label, twin_label=twin_label)
         self.table.remove_class("psv-stale")
+        self._show_setting(stale=False)
         self._running(None)
         r = m.row
         self.state.info(

@@ -129,7 +129,10 @@ def compare_table_html(m: TwinMeasurement, *, shared_label: str = "Shared", twin
         f"({m.device}, {m.threads} CPU thread{'s' if m.threads != 1 else ''}), torch {m.torch_version}. "
         "Shared and twin are timed in turns (A B A B), so machine noise hits both."
     )
-    css = "<style>.psv-compare td.psv-section{font-weight:600;padding-top:10px;color:var(--jp-ui-font-color1,#111827)}</style>"
+    css = (
+        "<style>.psv-compare td.psv-section{font-weight:600;padding-top:10px;color:var(--jp-ui-font-color1,#111827)}"
+        ".psv-stale .psv-compare{opacity:.45;transition:opacity .2s}</style>"
+    )
     return (
         STYLE + css + f"<table class='psv-table psv-compare'>{head}{''.join(body)}</table>"
         f"<div class='psv-conditions' style='color:var(--jp-ui-font-color2,#6b7280);font-size:12px'>{conditions}</div>"
