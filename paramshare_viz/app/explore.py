@@ -116,6 +116,8 @@ def reuse_note(counts: TwinCounts) -> str:
     if counts.form in FORM_NOTES:
         return FORM_NOTES[counts.form](counts.config)
     report = counts.shared
+    if report.calls is None and counts.form in META_NOTES:  # counted on meta: no calls to count
+        return META_NOTES[counts.form](counts.config)
     # Modules run more than once that hold parameters; the one holding the most is what is
     # shared (ALBERT's block with share="all", its FFN with share="ffn"), not a norm inside it.
     reused = [line for line in module_lines(report) if (line.calls or 0) > 1 and line.total]
