@@ -43,8 +43,8 @@ def test_soft_tying_run_finishes_and_shows_its_curves(panel):
     run = panel.result
     assert isinstance(run, SoftTyingRun) and run.steps[-1] == 20
     # Two loss curves and one distance curve per Linear layer (2), in the one figure widget.
-    assert [t.name for t in panel.figure.data] == ["task A: digits", "task B: mirrored", "layer 1 (64→32)", "layer 2 (32→10)"]
-    assert "λ = 0.1" in panel.figure.layout.title.text
+    assert [t.name for t in panel.plot.figure.data] == ["task A: digits", "task B: mirrored", "layer 1 (64→32)", "layer 2 (32→10)"]
+    assert "λ = 0.1" in panel.plot.figure.layout.title.text
     assert f"{run.final_distance:.3g}" in panel.summary.value
     assert panel.state.status_level == "info" and "finished" in panel.state.status
     assert not panel.run.disabled and panel.stop.disabled
@@ -72,7 +72,7 @@ def test_growl_and_hashing_run(panel):
     panel.start()
     assert panel.worker.wait(120)
     assert [p.compression for p in panel.result.points] == [1, 8]
-    assert panel.figure.data[1].type == "heatmap"  # the bucket map beside the trade-off
+    assert panel.plot.figure.data[1].type == "heatmap"  # the bucket map beside the trade-off
     assert "×8: 256 buckets" in panel.summary.value  # 64 inputs * 32 hidden / 8
 
 

@@ -2,8 +2,7 @@
 
 Every run goes to a :class:`Worker` thread with a progress bar and a Stop
 button that keeps what was trained; the page stays usable meanwhile. One
-figure (a ``FigureWidget`` made when the tab first opens) shows whichever
-result is current, replaced in place.
+plot (a :class:`PlotOutput`) shows whichever result is current.
 """
 
 from __future__ import annotations
@@ -16,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
+from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.state import AppState
-from paramshare_viz.app.worker import Worker
+from paramshare_viz.app.worker import Worker, on_kernel_thread
 from paramshare_viz.learn.data import digits, planted_groups
 from paramshare_viz.learn.growl import GrowlConfig, GrowlResult, two_stage
 from paramshare_viz.learn.hashing import HashingTradeoff, hashing_tradeoff
@@ -31,7 +30,6 @@ from paramshare_viz.learn.soft_tying import (
     soft_tying_sweep,
     train_soft_tied,
 )
-from paramshare_viz.plots import theme
 from paramshare_viz.plots.learn import (
     lam_label,
     make_growl_figure,
@@ -174,7 +172,7 @@ class LearnPanel(widgets.VBox):
         self.progress_text.add_class("psv-learn-progress")
         self.summary = widgets.HTML()
         self.summary.add_class("psv-learn-result")
-        self.figure = go.FigureWidget(go.Figure(layout=theme.base_layout("Press Train to start")))
+        self.plot = PlotOutput(css_class="psv-learn-plot", placeholder="Press Train to start.")
         self.run.on_click(lambda _b: self.start(sweep=False))
         self.sweep.on_click(lambda _b: self.start(sweep=True))
         self.stop.on_click(lambda _b: self.worker.stop())
@@ -185,7 +183,7 @@ class LearnPanel(widgets.VBox):
             self.controls,
             widgets.HBox([self.run, self.sweep, self.stop, self.progress, self.progress_text]),
             self.summary,
-            self.figure,
+            self.plot,
         ])
         self._show_controls()
 
@@ -236,15 +234,19 @@ class LearnPanel(widgets.VBox):
         self._running(True)
         self.state.busy(f"Learn: training {what}…")
         last = [0.0]
+        show_progress = on_kernel_thread(self._show_progress)
 
         def progress(done: int, total: int) -> None:
             now = time.monotonic()
             if now - last[0] > 0.2 or done == total:  # a few updates a second is plenty for the eye
                 last[0] = now
-                self.progress.max, self.progress.value = total, done
-                self.progress_text.value = f"{done:,} / {total:,} steps"
+                show_progress(done, total)
 
         self.worker.start(lambda stop: work(stop, progress), lambda result: self._done(what, result), self._failed)
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.progress.max, self.progress.value = total, done
+        self.progress_text.value = f"{done:,} / {total:,} steps"
 
     def _running(self, running: bool) -> None:
         self.run.disabled = self.sweep.disabled = self.experiment.disabled = running
@@ -265,15 +267,8 @@ class LearnPanel(widgets.VBox):
             fig, lines = make_growl_figure(result, groups), growl_summary(result)
         else:
             fig, lines = make_hashing_figure(result.points, most_compressed_index(result)), hashing_summary(result)
-        self.show_figure(fig)
+        self.plot.show(fig)
         self.summary.value = summary_html(lines)
         self._running(False)
         stopped = getattr(result, "stopped", False)
         self.state.info(f"Learn: {what} {'stopped; kept what was trained' if stopped else 'finished'}.")
-
-    def show_figure(self, fig: go.Figure) -> None:
-        """Put ``fig`` into the one figure widget, in place."""
-        with self.figure.batch_update():
-            self.figure.data = []
-            self.figure.layout = fig.layout
-            self.figure.add_traces(list(fig.data))

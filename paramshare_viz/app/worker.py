@@ -11,9 +11,37 @@ the GIL inside its kernels, so the main thread keeps answering widget messages.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
+
+
+def kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the calling (kernel's main) thread, when one is running."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def on_kernel_thread(fn: Callable[..., Any]) -> Callable[..., None]:
+    """``fn`` made safe to call from a worker: it runs on the kernel's own thread.
+
+    Widgets are not thread-safe, and a plotly figure edited from another thread
+    can reach the browser without its data. Call this on the kernel's thread
+    (in a panel's constructor or a widget callback); without a running loop
+    (tests, scripts) the wrapper calls ``fn`` directly.
+    """
+    loop = kernel_loop()
+
+    def call(*args: Any) -> None:
+        if loop is None or threading.current_thread() is threading.main_thread():
+            fn(*args)
+        else:
+            loop.call_soon_threadsafe(fn, *args)
+
+    return call
 
 
 class Worker:
@@ -21,9 +49,11 @@ class Worker:
 
     ``work(stop)`` receives a :class:`threading.Event`; it should check
     ``stop.is_set()`` between steps and return what it has (partial results
-    are results). ``on_done(result)`` or ``on_error(err)`` runs in the worker
-    thread when the job ends, unless a newer job superseded it, in which case
-    its outcome is dropped: the page only ever shows the latest request.
+    are results). ``on_done(result)`` or ``on_error(err)`` runs when the job
+    ends — on the kernel's thread when ``start`` was called from it (see
+    :func:`on_kernel_thread`), else in the worker thread — unless a newer job
+    superseded it, in which case its outcome is dropped: the page only ever
+    shows the latest request.
     """
 
     def __init__(self) -> None:
@@ -51,15 +81,21 @@ class Worker:
         def current() -> bool:
             return generation == self._generation
 
+        def if_current(fn: Callable[[Any], None]) -> Callable[[Any], None]:
+            # Checked again on delivery: a newer job may start while this outcome waits in the loop.
+            return on_kernel_thread(lambda value: fn(value) if current() else None)
+
+        done, failed = if_current(on_done), if_current(on_error)
+
         def run() -> None:
             try:
                 result = work(stop)
             except BaseException as err:  # reported through on_error, never lost in a thread
                 if current():
-                    on_error(err)
+                    failed(err)
                 return
             if current():
-                on_done(result)
+                done(result)
 
         self._thread = threading.Thread(target=run, daemon=True, name=f"psv-worker-{generation}")
         self._thread.start()
