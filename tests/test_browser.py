@@ -56,20 +56,20 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     page.goto(dashboard_url, timeout=120_000)
     page.wait_for_selector(COUNT.format("shared"), timeout=120_000)
 
-    # Defaults: 3 -> 16 channels, 3x3 kernel, padding 1 on 32x32: conv 16*3*3*3 + 16 = 448.
+    # The library's defaults: 3 -> 8 channels, 3x3 kernel, padding 1 on 8x8: conv 8*3*3*3 + 8 = 224.
     assert shown_counts(page) == expected_counts() == {
-        "shared": 448, "unshared": 448 * 32 * 32, "dense": 3 * 32 * 32 * 16 * 32 * 32 + 16 * 32 * 32,
+        "shared": 224, "unshared": 224 * 8 * 8, "dense": 3 * 8 * 8 * 8 * 8 * 8 + 8 * 8 * 8,
     }
     # The bars show the same numbers as the cards.
     page.wait_for_selector(".psv-bar-value")
-    assert bar_labels(page) == ["448", "458,752", "50,348,032"]
+    assert bar_labels(page) == ["224", "14,336", "98,816"]
 
-    # 5x5 kernel: 16*3*5*5 + 16 = 1,216 per position, 30x30 positions.
+    # 5x5 kernel: 8*3*5*5 + 8 = 608 per position, 6x6 positions.
     set_field(page, "kernel_size", 5)
-    wait_for_conv_count(page, 1216)
+    wait_for_conv_count(page, 608)
     assert shown_counts(page) == expected_counts(kernel_size=5)
-    assert shown_counts(page)["unshared"] == 1216 * 30 * 30
-    page.wait_for_function("document.querySelector('.psv-bar-value').textContent === '1,216'")
+    assert shown_counts(page)["unshared"] == 608 * 6 * 6
+    page.wait_for_function("document.querySelector('.psv-bar-value').textContent === '608'")
     assert bar_labels(page) == [f"{n:,}" for n in expected_counts(kernel_size=5).values()]
     page.screenshot(path=str(tmp_path / "dashboard-kernel5.png"), full_page=True)
 
@@ -79,18 +79,18 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     status = page.inner_text(".psv-status")
     assert "larger than the padded input" in status
     assert "Traceback" not in page.content()
-    assert shown_counts(page)["shared"] == 1216
+    assert shown_counts(page)["shared"] == 608
 
     # Zero channels: named field and value.
     set_field(page, "kernel_size", 3)
-    wait_for_conv_count(page, 448)
+    wait_for_conv_count(page, 224)
     set_field(page, "in_channels", 0)
     page.wait_for_function("document.querySelector('.psv-status').innerText.includes('in_channels=0')")
     page.screenshot(path=str(tmp_path / "dashboard-error.png"), full_page=True)
 
     # The app still works: a valid change updates everything again.
     set_field(page, "in_channels", 1)
-    wait_for_conv_count(page, 16 * 1 * 3 * 3 + 16)  # 160
+    wait_for_conv_count(page, 8 * 1 * 3 * 3 + 8)  # 80
     assert shown_counts(page) == expected_counts(in_channels=1)
     assert "in_channels=0" not in page.inner_text(".psv-status")
 
