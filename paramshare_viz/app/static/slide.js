@@ -42,33 +42,48 @@ function pixels(w, h) {
   return { canvas: c, ctx, image: ctx.createImageData(w, h) };
 }
 
-function kernelTable(cls) {
-  const wrap = el("div", `psv-slide-kernel ${cls}`);
-  return { wrap, cells: [] };
+// Kernel-shaped grids of numbers (cg grids of kH x kW) drawn on a canvas: no DOM layout per frame.
+const CELL_W = 40, CELL_H = 18, GAP = 1, GROUP_GAP = 8, GRID_MAX_W = 290;
+
+function grid(cls, edge) {
+  return { canvas: el("canvas", `psv-slide-kernel ${cls}`), edge, cg: 0, kh: 0, kw: 0, perRow: 1 };
 }
 
-// (Re)build a table of cg grids of kh x kw cells.
-function layoutTable(t, cg, kh, kw) {
-  t.wrap.replaceChildren();
-  t.cells = [];
+function layoutGrid(g, cg, kh, kw) {
+  const gw = kw * (CELL_W + GAP);
+  g.cg = cg; g.kh = kh; g.kw = kw;
+  g.perRow = Math.max(1, Math.min(cg, Math.floor((GRID_MAX_W + GROUP_GAP) / (gw + GROUP_GAP))));
+  const rows = Math.ceil(cg / g.perRow);
+  const w = g.perRow * gw + (g.perRow - 1) * GROUP_GAP, h = rows * kh * (CELL_H + GAP) + (rows - 1) * GROUP_GAP;
+  const dpr = window.devicePixelRatio || 1;
+  g.canvas.width = Math.round(w * dpr);
+  g.canvas.height = Math.round(h * dpr);
+  g.canvas.style.width = `${w}px`;
+  g.canvas.style.height = `${h}px`;
+  g.ctx = g.canvas.getContext("2d");
+  g.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+}
+
+function fillGrid(g, values, scale) {
+  const { ctx, cg, kh, kw, perRow } = g;
+  ctx.clearRect(0, 0, g.canvas.width, g.canvas.height);
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
   for (let c = 0; c < cg; c++) {
-    const grid = el("div", "psv-slide-grid");
-    grid.style.gridTemplateColumns = `repeat(${kw}, auto)`;
-    for (let i = 0; i < kh * kw; i++) {
-      const cell = el("div", "psv-slide-cell");
-      grid.appendChild(cell);
-      t.cells.push(cell);
+    const x0 = (c % perRow) * (kw * (CELL_W + GAP) + GROUP_GAP);
+    const y0 = Math.floor(c / perRow) * (kh * (CELL_H + GAP) + GROUP_GAP);
+    for (let u = 0; u < kh; u++) {
+      for (let v = 0; v < kw; v++) {
+        const value = values[(c * kh + u) * kw + v], x = x0 + v * (CELL_W + GAP), y = y0 + u * (CELL_H + GAP);
+        ctx.fillStyle = css(diverging(value, scale));
+        ctx.fillRect(x, y, CELL_W, CELL_H);
+        ctx.strokeStyle = g.edge;
+        ctx.strokeRect(x + 0.5, y + 0.5, CELL_W - 1, CELL_H - 1);
+        ctx.fillStyle = "#111827"; // on the diverging colours, which stay light enough in both themes
+        ctx.fillText(fmt(value), x + CELL_W - 4, y + CELL_H / 2 + 0.5);
+      }
     }
-    t.wrap.appendChild(grid);
-  }
-}
-
-function fillTable(t, values, scale) {
-  for (let i = 0; i < t.cells.length; i++) {
-    const v = values[i];
-    const cell = t.cells[i];
-    cell.textContent = fmt(v);
-    cell.style.background = css(diverging(v, scale));
   }
 }
 
@@ -82,7 +97,7 @@ function render({ model, el: host }) {
   const speed = el("input", "psv-slide-speed");
   Object.assign(speed, { type: "range", min: 0, max: 100, value: 50 });
   const speedLabel = el("span", "psv-slide-speed-label");
-  const posLabel = el("span", "psv-slide-pos");
+  const posLabel = el("span", "psv-slide-pos psv-slide-line");
   reset.title = "back to the first position";
   bar.append(reset, back, play, step, el("span", "psv-slide-muted", "speed"), speed, speedLabel, posLabel);
 
@@ -90,29 +105,39 @@ function render({ model, el: host }) {
   const shared = el("div", "psv-slide-row");
   const inCanvas = el("canvas", "psv-slide-input");
   const outCanvas = el("canvas", "psv-slide-output");
-  const kernel = kernelTable("psv-slide-weights");
-  const products = kernelTable("psv-slide-products");
-  const sum = el("div", "psv-slide-sum");
+  const kernel = grid("psv-slide-weights", "#2563eb");
+  const products = grid("psv-slide-products", "rgba(127,127,127,0.4)");
+  const sum = el("div", "psv-slide-sum psv-slide-line");
   const kernelNote = el("div", "psv-slide-note");
   const inTitle = el("div", "psv-slide-title");
   const outTitle = el("div", "psv-slide-title");
   shared.append(
     col([inTitle, inCanvas]),
-    col([el("div", "psv-slide-title", "Kernel (one tensor)"), kernel.wrap, kernelNote,
-         el("div", "psv-slide-title", "× window = products"), products.wrap, sum]),
+    col([el("div", "psv-slide-title", "Kernel (one tensor)"), kernel.canvas, kernelNote,
+         el("div", "psv-slide-title", "× window = products"), products.canvas, sum]),
     col([outTitle, outCanvas]),
   );
 
   // Twin row: its own kernel at this position, its output, and the parameter counter.
   const twin = el("div", "psv-slide-row psv-slide-twin");
-  const twinKernel = kernelTable("psv-slide-twin-weights");
+  const twinKernel = grid("psv-slide-twin-weights", "#f97316");
   const twinCanvas = el("canvas", "psv-slide-twin-output");
-  const twinSum = el("div", "psv-slide-twin-sum");
+  const twinSum = el("div", "psv-slide-twin-sum psv-slide-line");
+  const twinTitle = el("div", "psv-slide-title psv-slide-line");
+  // The counter: fixed lines whose numbers change (text only: no layout outside each line).
   const counter = el("div", "psv-slide-counter");
-  const twinTitle = el("div", "psv-slide-title");
+  const convLine = el("div", "psv-slide-line");
+  const twinLine = el("div", "psv-slide-line");
+  const countLine = el("div", "psv-slide-line psv-slide-count-line");
+  const count = el("span", "psv-slide-count");
+  const seenSpan = el("span");
+  const totalLine = el("div", "psv-slide-line psv-slide-muted");
+  twinLine.append(el("b", "", "Locally connected"), ": ", seenSpan);
+  countLine.append("= ", count, " parameters so far");
+  counter.append(convLine, twinLine, countLine, totalLine);
   twin.append(
     col([el("div", "psv-slide-title", "Locally connected twin"), counter]),
-    col([twinTitle, twinKernel.wrap, twinSum]),
+    col([twinTitle, twinKernel.canvas, twinSum]),
     col([el("div", "psv-slide-title", "Twin output (same channel)"), twinCanvas]),
   );
   root.append(bar, shared, twin);
@@ -166,12 +191,15 @@ function render({ model, el: host }) {
     twinFull = colours(S.twin_output, absmax(S.twin_output));
     outShown = pixels(Wo, Ho);
     twinShown = pixels(Wo, Ho);
-    for (const t of [kernel, products, twinKernel]) layoutTable(t, cg, kh, kw);
-    fillTable(kernel, S.kernel, absmax(S.kernel));
+    for (const g of [kernel, products, twinKernel]) layoutGrid(g, cg, kh, kw);
+    fillGrid(kernel, S.kernel, absmax(S.kernel));
     const padNote = S.padding_mode === "zeros" ? "grey border: zero padding" : `dim border: ${S.padding_mode} padding (copies)`;
     inTitle.textContent = `Input ${S.H}×${S.W}, channels ${S.first}–${S.first + cg - 1} read; ${padNote}`;
     outTitle.textContent = `Output channel ${S.oc}: ${Ho}×${Wo}`;
     kernelNote.textContent = `the same object at all ${Ho * Wo} positions · ${S.shared_params.toLocaleString()} parameters in the layer`;
+    convLine.replaceChildren(el("b", "", "Conv2d"), `: ${S.shared_params.toLocaleString()} parameters, at every position`);
+    const all = S.twin_params_per_position * Ho * Wo;
+    totalLine.textContent = `all ${(Ho * Wo).toLocaleString()} positions: ${all.toLocaleString()}, ${(all / S.shared_params).toFixed(0)}× the conv`;
     pos = Math.min(pos, Ho * Wo - 1);
     shown = -1;
     showSpeed();
@@ -244,7 +272,7 @@ function render({ model, el: host }) {
         }
       }
     }
-    fillTable(products, prods, absmax(prods) || 1);
+    fillGrid(products, prods, absmax(prods) || 1);
     sum.textContent = `Σ ${S.bias ? `+ bias ${fmt(S.bias)} ` : ""}= ${total.toFixed(4)} → output (${i}, ${j})`;
     sum.dataset.value = String(total);
     sum.dataset.cell = `${S.oc},${i},${j}`;
@@ -257,19 +285,15 @@ function render({ model, el: host }) {
       outline(ctx, j * outScale, i * outScale, outScale, outScale, "#16a34a", Math.max(1, Math.min(3, outScale / 3)));
     }
     // The twin: its own kernel here, and the parameters it has needed so far.
+    const seen = pos + 1, per = S.twin_params_per_position;
     const own = S.twin_kernels.subarray(pos * cg * k, (pos + 1) * cg * k);
-    fillTable(twinKernel, own, absmax(S.kernel));
-    twinTitle.textContent = `Its own kernel for position (${i}, ${j}): #${pos + 1} of ${Ho * Wo}`;
+    fillGrid(twinKernel, own, absmax(S.kernel));
+    twinTitle.textContent = `Its own kernel #${seen.toLocaleString()}, for (${i}, ${j})`;
     let twinTotal = S.twin_bias[pos];
     for (let q = 0; q < own.length; q++) twinTotal += own[q] * vals[q];
     twinSum.textContent = `× the same window, summed: ${twinTotal.toFixed(4)}`;
-    const seen = pos + 1, per = S.twin_params_per_position;
-    counter.innerHTML =
-      `<div><b>Conv2d</b>: ${S.shared_params.toLocaleString()} parameters, at every position</div>` +
-      `<div><b>Locally connected</b>: ${per.toLocaleString()} × ${seen.toLocaleString()} positions so far = ` +
-      `<span class="psv-slide-count">${(per * seen).toLocaleString()}</span></div>` +
-      `<div class="psv-slide-muted">(all ${Ho * Wo} positions: ${(per * Ho * Wo).toLocaleString()}, ` +
-      `${(per * Ho * Wo / S.shared_params).toFixed(0)}× the conv)</div>`;
+    seenSpan.textContent = `${per.toLocaleString()} per position × ${seen.toLocaleString()}`;
+    count.textContent = (per * seen).toLocaleString();
     posLabel.textContent = `cell (${i}, ${j}) · ${seen} / ${Ho * Wo}`;
     root.dataset.frames = String(++frames);
   }
@@ -296,7 +320,7 @@ function render({ model, el: host }) {
     playing = true;
     last = 0;
     carry = 0;
-    play.textContent = "⏸ pause";
+    play.textContent = "❚❚ pause";
     root.dataset.playing = "true";
     raf = requestAnimationFrame(tick);
   }
