@@ -148,7 +148,7 @@ def measure_twins(
         roof = measure_roof(dev, dtype=torch_dtype)
         points = tuple(
             roofline_point(
-                model, x, device=dev, label=f"{name}", kind=side,
+                model, x, device=dev, label=name, kind=side,
                 flops=row[f"flops_fwd_{side}"], time_s=row[f"time_fwd_{side}_s"],
             )
             for model, side, name in ((shared, "shared", "shared"), (unshared, "unshared", "twin"))
