@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import threading
 
 import ipywidgets as widgets
 
@@ -225,6 +226,7 @@ class ExplorePanel(widgets.VBox):
         self.editor.show(self._initial_config())
         self.worker = Worker()  # counts larger settings off the kernel's main thread; the newest request wins
         self._request = 0  # bumped by every refresh: outcomes of older requests are dropped
+        self._showing = threading.RLock()  # a worker's outcome is shown whole, or not at all once superseded
         values = self.editor.values()
         where, note = counting_device(state.form, values, state.device, state.dtype)
         first = twin_counts(state.form, device=where, dtype=state.dtype, **values)
@@ -314,8 +316,9 @@ class ExplorePanel(widgets.VBox):
         the superseded outcome is dropped.
         """
         form, device, dtype = self.state.form, self.state.device, self.state.dtype
-        self._request += 1
-        request = self._request
+        with self._showing:
+            self._request += 1
+            request = self._request
         try:
             values = self.editor.values()
             where, note = counting_device(form, values, device, dtype)
@@ -328,12 +331,14 @@ class ExplorePanel(widgets.VBox):
             return twin_counts(form, device=where, dtype=dtype, **values)
 
         def done(counts: TwinCounts) -> None:
-            if request == self._request:
-                self._show(counts, values, note)
+            with self._showing:
+                if request == self._request:
+                    self._show(counts, values, note)
 
         def failed(err: BaseException) -> None:
-            if request == self._request:
-                self._fail(form, err)
+            with self._showing:
+                if request == self._request:
+                    self._fail(form, err)
 
         if not quick:
             self._mark_stale(True)
