@@ -11,9 +11,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from paramshare_viz.models.registry import Footprint, Form, register
+from paramshare_viz.units import fmt_bytes
 
-#: The index map is a buffer, not a parameter, so the zoo's parameter budget does
-#: not see it; refuse to allocate more than this much of it off the meta device.
+#: A HashedLinear built directly (not through the zoo, whose budgets count the index
+#: map as buffer bytes) refuses to allocate more than this much of it off the meta device.
 MAX_INDEX_BYTES = 2 * 1024**3
 
 
@@ -109,8 +110,9 @@ class HashedLinear(nn.Module):
             need = o * i * (8 + (1 if config.sign_hash else 0))
             if need > MAX_INDEX_BYTES:
                 raise ValueError(
-                    f"hashednet: the index map of {o}x{i} entries needs {need / 1e9:.2f} GB; build it with "
-                    f"device='meta' to count without allocating"
+                    f"hashednet: the index map of out_features x in_features = {o:,} x {i:,} entries needs "
+                    f"{fmt_bytes(need)}, over {fmt_bytes(MAX_INDEX_BYTES)}; lower in_features or out_features, "
+                    f"or build it on the meta device to count without allocating"
                 )
             index, sign = (t.to(device) for t in hash_maps(config))
         self.register_buffer("index", index)
