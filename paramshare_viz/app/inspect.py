@@ -24,6 +24,7 @@ from torch import nn
 from paramshare_viz.analysis.report import SharingReport, analyze
 from paramshare_viz.analysis.ties import TieHealth, check_ties
 from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES, load_upload, load_visitor_spec
+from paramshare_viz.app.graph_view import GraphView
 from paramshare_viz.app.state import AppState
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
@@ -126,8 +127,9 @@ class InspectPanel(widgets.VBox):
         self.groups_title = _section("Tensors under several names")
         self.ties = widgets.HTML()
         self.safetensors = widgets.HTML()
-        self.graph_box = widgets.VBox()  # the sharing graph's one FigureWidget, made at the first result
-        self.graph_view: Any = None
+        # The sharing graph's one FigureWidget, made now, in the kernel's main thread, and redrawn in
+        # place: one made later in the worker thread reached the browser without its data.
+        self.graph_view = GraphView(graph=sharing_graph(nn.Module()))
         self.modules = widgets.HTML()
         modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: parameters"])
         self.result = widgets.VBox([
@@ -135,7 +137,7 @@ class InspectPanel(widgets.VBox):
             self.groups_title, self.groups,
             _section("Tie health: does each tie survive?"), self.ties,
             _section("safetensors dry run"), self.safetensors,
-            _section("Sharing graph"), self.graph_box, modules_box,
+            _section("Sharing graph"), self.graph_view, modules_box,
         ])
         self.result.layout.display = "none"  # until the first model is inspected
         self.result.add_class("psv-inspect-result")
@@ -209,15 +211,9 @@ class InspectPanel(widgets.VBox):
         )
 
     def _show_graph(self, ins: Inspection) -> None:
-        """The sharing graph: one FigureWidget, made with the first model, then updated in place."""
-        from paramshare_viz.app.graph_view import GraphView
-
-        if self.graph_view is None:
-            self.graph_view = GraphView(graph=ins.graph)
-            self.graph_box.children = [self.graph_view]
-        else:
-            self.graph_view.graphs, self.graph_view.note = (ins.graph, ins.graph), ""
-            self.graph_view._redraw(clear=True)  # GraphView redraws in place (batch_update)
+        """The sharing graph, redrawn in place in the one FigureWidget made when the tab opened."""
+        self.graph_view.graphs, self.graph_view.note = (ins.graph, ins.graph), ""
+        self.graph_view._redraw(clear=True)  # GraphView's in-place redraw (batch_update)
 
 
 class AtlasView(widgets.VBox):

@@ -27,6 +27,9 @@ EXTRA_STYLE = """
 .psv-table td.psv-error{color:var(--jp-ui-font-color2,#6b7280);font-style:italic}
 .psv-risk{margin:2px 0 4px 0;padding-left:18px;font-size:13px}
 .psv-note{color:var(--jp-ui-font-color2,#6b7280);font-size:12px;margin:2px 0 8px}
+.psv-atlas td code{overflow-wrap:anywhere}
+.psv-atlas td{max-width:340px}
+.psv-atlas td:first-child code{white-space:nowrap}
 </style>
 """
 
@@ -84,15 +87,21 @@ def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
     for r in rows[:limit]:
         kind = f"<code>{html.escape(r.model_type)}</code>"
         if r.error:
-            body.append([kind, "", "", "", "", f"<span class='psv-error'>{html.escape(r.error)}</span>", ""])
+            body.append([kind, "", "", "", f"<span class='psv-error'>{html.escape(r.error)}</span>", ""])
             continue
-        tied = "<br>".join(_names(g, 3) for g in r.tied) or "—"
-        dropped = _names(sorted(r.dropped), 3) if r.dropped else "—"
-        body.append([kind, html.escape(r.model_class), f"{r.naive_params:,}", f"{r.unique_params:,}",
-                     f"{r.saving:,}", tied, dropped])
-    header = ["Type", "Class", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops"]
+        kind += f"<div class='psv-note'>{html.escape(r.model_class)}</div>"
+        tied = " = ".join(f"<code>{html.escape(n)}</code>" for n in r.tied[0][:2]) if r.tied else "—"
+        if r.tied and len(r.tied[0]) > 2:
+            tied += f" and {len(r.tied[0]) - 2} more names"
+        if len(r.tied) > 1:
+            tied += f"<div class='psv-note'>+ {len(r.tied) - 1} more tied group(s)</div>"
+        dropped = _names(sorted(r.dropped), 1) if r.dropped else "—"
+        if r.dropped:
+            dropped = f"{len(r.dropped)}: " + dropped
+        body.append([kind, f"{r.naive_params:,}", f"{r.unique_params:,}", f"{r.saving:,}", tied, dropped])
+    header = ["Type / class", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops"]
     more = (
         f"<div class='psv-empty'>… and {len(rows) - limit:,} more; narrow the search to see them.</div>"
         if len(rows) > limit else ""
     )
-    return STYLE + EXTRA_STYLE + _table("psv-atlas", header, body, {2: "num", 3: "num", 4: "num"}) + more
+    return STYLE + EXTRA_STYLE + _table("psv-atlas", header, body, {1: "num", 2: "num", 3: "num"}) + more
