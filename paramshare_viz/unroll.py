@@ -112,6 +112,7 @@ class Chain:
         step_labels: ``t=0 ..`` or ``layer 0 ..``.
         tensors: the reused tensors of the shared model.
         dtype: the dtype the bytes are counted in.
+        unit: what runs at every step, in words (``cell``, ``block``, ALBERT's ``attention sublayer`` or ``FFN sublayer``).
 
     Sharing:
         The shared model holds ``shared_numel`` reused elements once; the twin
@@ -123,6 +124,7 @@ class Chain:
     step_labels: tuple[str, ...]
     tensors: tuple[SharedTensor, ...]
     dtype: str
+    unit: str = "block"  # what runs at every step: "cell", "block", "attention sublayer", "FFN sublayer"
 
     @property
     def shared_numel(self) -> int:
@@ -142,7 +144,7 @@ class Chain:
 
     def to_dict(self) -> dict[str, Any]:
         return {"form": self.form, "steps": self.steps, "step_labels": list(self.step_labels),
-                "tensors": [t.to_dict() for t in self.tensors], "dtype": self.dtype,
+                "tensors": [t.to_dict() for t in self.tensors], "dtype": self.dtype, "unit": self.unit,
                 "shared_numel": self.shared_numel, "twin_numel": self.twin_numel}
 
 
@@ -167,7 +169,16 @@ def unroll_chain(form: str, steps: int | None = None, *, dtype: torch.dtype = to
         for name, p, twin in shared_uses(form, model)
     )
     labels = tuple(step_label(form, t) for t in range(n))
-    return Chain(form, n, labels, tensors, str(dtype).removeprefix("torch."))
+    return Chain(form, n, labels, tensors, str(dtype).removeprefix("torch."), reused_part(form, config))
+
+
+def reused_part(form: str, config: Any) -> str:
+    """What runs at every step, in words: ``cell``, ``block``, or the ALBERT sublayer it shares."""
+    if form == "rnn":
+        return "cell"
+    if form == "albert":
+        return {"all": "block", "attention": "attention sublayer", "ffn": "FFN sublayer"}[str(config.share)]
+    return "block"
 
 
 @dataclass(frozen=True)

@@ -282,7 +282,8 @@ def test_panel_share_side_and_tensor(panel):
     panel.share.value = "attention"
     panel.side.value = False
     assert len(panel.figure.data[1].x) == 4  # a block copy per layer
-    assert "4 × 4,352" in panel.figure.layout.annotations[0].text
+    assert panel.figure.layout.annotations[0].text == "Twin: one attention sublayer per layer, 4 × 4,352 = 17,408 parameters"
+    assert "attention sublayer reused at 4 layers" in panel.cards.value
     panel.worker.wait(60)
     panel.tensor.value = "layers.0.norm1.weight"
     assert "norm1.weight" in panel.figure.layout.annotations[2].text

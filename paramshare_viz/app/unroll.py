@@ -232,7 +232,7 @@ class UnrollPanel(widgets.VBox):
         spec = registry.get(form)
         config = spec.config_cls(**{**self.overrides(), STEP_FIELD[form]: chain.steps})
         shared, twin = spec.param_count(config, True), spec.param_count(config, False)
-        unit = "cell" if form == "rnn" else "block"
+        unit = chain.unit
         per = "step" if STEP_FIELD[form] == "seq_len" else "layer"
         self.cards.value = cards_html([
             Card("shared", "Shared model", f"{shared:,}", f"one {unit} reused at {chain.steps} {per}s", theme.SHARED),
@@ -282,4 +282,4 @@ class UnrollPanel(widgets.VBox):
             return "<div class='psv-unroll-grad-text'>Splitting the gradient…</div>"
         part = self._grads.tensor(self.tensor.value)
         return (f"<div class='psv-unroll-grad-text' data-max-diff='{part.max_abs_diff:.3e}'>"
-                f"{tensor_summary(part)}. The shared model's gradient is the sum of one part per use.</div>")
+                f"{tensor_summary(part, self._grads.form)}. The shared model's gradient is the sum of one part per use.</div>")

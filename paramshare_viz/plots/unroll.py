@@ -25,12 +25,8 @@ HEIGHT = 660
 #: Node labels are drawn up to this many steps; beyond, hover still names every node.
 MAX_LABELS = 16
 
-#: What runs at each step, per form.
-UNIT = {"rnn": "cell", "albert": "block", "universal_transformer": "block"}
-
-
 def _unit(chain: Chain) -> str:
-    return UNIT[chain.form]
+    return chain.unit
 
 
 def step_word(form: str) -> str:
@@ -123,7 +119,7 @@ def titles(chain: Chain, grads: GradContributions | None, tensor: str | None, *,
         return [top, counts, "Gradient per step: computing…"]
     part = grads.tensor(tensor) if tensor else grads.tensors[0]
     per = step_word(chain.form)
-    return [top, counts, f"‖∂L/∂{short_name(part.name)}‖ by {per}; |Σ − .grad| ≤ {part.max_abs_diff:.1e}"]
+    return [top, counts, f"‖∂L/∂{short_name(part.name)}‖ by {per}, their sum and .grad"]
 
 
 def short_name(name: str) -> str:
@@ -169,7 +165,8 @@ def make_unroll_figure(
     fig.update_layout(**{**theme.base_layout(), "height": HEIGHT, "margin": dict(l=60, r=20, t=40, b=40)},
                       legend=dict(x=0.01, y=0.53, yanchor="top", bgcolor="rgba(0,0,0,0)"), bargap=0.25,
                       # see-through, so the page's light or dark background shows (app CSS recolours text)
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      uniformtext=dict(minsize=9, mode="hide"))  # no unreadable labels on thin bars
     fig.update_xaxes(visible=False, row=1, col=1)
     fig.update_yaxes(visible=False, range=[-0.55, 1.5], row=1, col=1)
     fig.update_yaxes(title="parameters", rangemode="tozero", row=2, col=1)
@@ -198,7 +195,8 @@ def update_unroll_figure(
     fig.layout.xaxis2.title = steps_symbol(chain.form)
 
 
-def tensor_summary(part: TensorContributions) -> str:
+def tensor_summary(part: TensorContributions, form: str) -> str:
     """One line for the page: the parts add up to ``.grad``, with the measured difference."""
-    return (f"The {part.per_step.shape[0]} per-step parts of ∂loss/∂{part.name} add up to the shared model's "
+    per = step_word(form)
+    return (f"The {part.per_step.shape[0]} per-{per} parts of ∂loss/∂{part.name} add up to the shared model's "
             f".grad: max |Σ − .grad| = {part.max_abs_diff:.1e}")
