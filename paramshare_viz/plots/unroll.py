@@ -67,7 +67,7 @@ def chain_traces(chain: Chain, *, shared: bool) -> list[dict[str, Any]]:
     else:
         weight_x, weight_y = [float(x) for x in xs], [1.0] * T
         weight_text = [f"{unit} {t}" if T <= MAX_LABELS else "" for t in xs]
-        weight_hover = [f"<b>{unit.capitalize()} copy for {chain.step_labels[t]}</b><br>"
+        weight_hover = [f"<b>{unit[0].upper() + unit[1:]} copy for {chain.step_labels[t]}</b><br>"
                         + _tensor_lines(chain, [t_.twin_names[t] for t_ in chain.tensors]) + f"<br>total {total}"
                         for t in xs]
         edge_x = [v for x in xs for v in (x, x, None)]
