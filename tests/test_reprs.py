@@ -72,3 +72,16 @@ def test_sweep_result():
 def test_estimate_and_plurals():
     text = str(psv.zoo.estimate("rnn", seq_len=3))
     assert "modules" in text and "unshared twin" in text
+
+
+def test_sweep_ratio_figure_divides_twin_by_shared():
+    from paramshare_viz.plots.bench_figures import make_sweep_figure
+
+    rows = [{"image_size": 4, "time_fwd_ratio": 0.5, "time_fwd_ratio_iqr": 0.2},
+            {"image_size": 8, "time_fwd_ratio": 0.25, "time_fwd_ratio_iqr": 0.0}]
+    fig = make_sweep_figure(SweepResult("conv", "image_size", [4, 8], rows), metric="ratio")
+    trace = fig.data[0]
+    assert trace.name == "twin / shared" and list(trace.y) == [2.0, 4.0]  # 1 / 0.5, 1 / 0.25
+    # the band 0.5 ± 0.1 maps to [1/0.6, 1/0.4] = [1.67, 2.5] around 2
+    assert abs(trace.error_y.array[0] - 0.5) < 1e-9 and abs(trace.error_y.arrayminus[0] - (2 - 1 / 0.6)) < 1e-9
+    assert "twin / shared" in fig.layout.title.text
