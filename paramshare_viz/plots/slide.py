@@ -106,8 +106,9 @@ def make_equivariance_figure(result: Equivariance) -> go.Figure:
             hovertemplate="output (%{y}, %{x})<br>error %{z:.3g}<extra></extra>",
         ), 1, col)
     rel = result.twin_norm / result.output_norm if result.output_norm else 0.0
-    title = (f"Shift the input by ({dy}, {dx}): the conv's output moves by {result.output_shift} and is "
-             f"otherwise unchanged; the twin's changes ({rel:.0%} of the output's norm)")
+    title = (f"Shift the input by ({dy}, {dx}): the conv's output moves by {result.output_shift}, otherwise "
+             f"unchanged; the twin's output changes (error {rel:.0%} of the output's norm)"
+             "<br><span style='font-size:11px'>grey: windows that touch the border, not compared</span>")
     fig.update_layout(**theme.base_layout(title))
     fig.update_layout(height=330)
     fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=80, b=30), plot_bgcolor="#e5e7eb")

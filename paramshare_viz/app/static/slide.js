@@ -194,7 +194,8 @@ function render({ model, el: host }) {
     for (const g of [kernel, products, twinKernel]) layoutGrid(g, cg, kh, kw);
     fillGrid(kernel, S.kernel, absmax(S.kernel));
     const padNote = S.padding_mode === "zeros" ? "grey border: zero padding" : `dim border: ${S.padding_mode} padding (copies)`;
-    inTitle.textContent = `Input ${S.H}×${S.W}, channels ${S.first}–${S.first + cg - 1} read; ${padNote}`;
+    const read = cg === 1 ? `channel ${S.first}` : `channels ${S.first}–${S.first + cg - 1}`;
+    inTitle.textContent = `Input ${S.C}×${S.H}×${S.W}, ${read} read; ${padNote}`;
     outTitle.textContent = `Output channel ${S.oc}: ${Ho}×${Wo}`;
     kernelNote.textContent = `the same object at all ${Ho * Wo} positions · ${S.shared_params.toLocaleString()} parameters in the layer`;
     convLine.replaceChildren(el("b", "", "Conv2d"), `: ${S.shared_params.toLocaleString()} parameters, at every position`);
