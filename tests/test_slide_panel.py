@@ -114,3 +114,15 @@ def test_parse_pattern():
     assert parse_pattern("1 0\n0, -1\n") == ((1.0, 0.0), (0.0, -1.0))
     with pytest.raises(ValueError, match="not a number"):
         parse_pattern("1 a")
+
+
+def test_front_end_ships_as_package_data():
+    import tomllib
+
+    from paramshare_viz.app.slide_widget import STATIC
+
+    assert {p.name for p in STATIC.iterdir()} >= {"slide.js", "slide.css"}
+    assert "export default { render }" in (STATIC / "slide.js").read_text()  # anywidget's module contract
+    assert "https://" not in (STATIC / "slide.js").read_text()  # nothing from a CDN
+    data = tomllib.loads((STATIC.parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert {"static/*.js", "static/*.css"} <= set(data["paramshare_viz.app"])
