@@ -40,7 +40,9 @@ def test_first_view(panel):
     [
         ("stride", 0, "stride=0 must be a positive integer"),
         ("groups", 2, "groups=2 does not divide in_channels=1"),
-        ("kernel_size", 40, "kernel_size=40"),
+        ("kernel_size", 40, "kernel_size=40 must be from 1 to 9"),
+        ("dilation", 9, "kernel_size=3 (dilation=9, spanning 19 pixels) is larger than the padded input height of 18"),
+        ("out_channels", 9, "out_channels=9 must be from 1 to 8"),
         ("size", 65, "size=65"),
         ("oc", 2, "output channel=2"),
         ("padding", -1, "padding=-1"),

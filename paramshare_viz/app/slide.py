@@ -89,8 +89,11 @@ def slide_weight(s: SlideSettings, in_channels: int) -> tuple[torch.Tensor, torc
     """``(weight, bias)`` of ``s``: a preset, or the edited pattern; bias zero except for random kernels."""
     if s.groups < 1 or in_channels % s.groups:
         raise ValueError(f"groups={s.groups} does not divide in_channels={in_channels}")
-    if s.out_channels < 1 or s.out_channels > 16:
-        raise ValueError(f"out_channels={s.out_channels} must be from 1 to 16")
+    # Small enough to draw, and to keep per-position tensors (twin, gradient parts) in memory.
+    if not 1 <= s.out_channels <= 8:
+        raise ValueError(f"out_channels={s.out_channels} must be from 1 to 8 in the Slide tab")
+    if not 1 <= s.kernel_size <= 9:
+        raise ValueError(f"kernel_size={s.kernel_size} must be from 1 to 9 in the Slide tab")
     cg = in_channels // s.groups
     if s.kernel == CUSTOM_KERNEL:
         pattern = torch.tensor(s.pattern or ((1.0,),), dtype=torch.float32)
@@ -319,7 +322,7 @@ class Rendered:
     equivariance_figure: dict
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)  # a view at 64x64 holds per-position tensors of a few MB
 def _cached_view(s: SlideSettings) -> SlideView:
     return slide_view(s)  # settings are frozen: a control returning to a value costs nothing
 
