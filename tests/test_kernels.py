@@ -17,7 +17,7 @@ import pytest
 from paramshare_viz.app.serve import REPO_NOTEBOOK, voila_command
 from tests.servers import free_port, running
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]  # ~60 s here; minutes on a loaded machine
 
 POOL = 1  # --pool_size=1: one preheated kernel waits for the next visitor
 CULL_S, CULL_EVERY_S = 8, 2  # voila.json says 60 s and 15 s; shortened here only
@@ -72,8 +72,8 @@ def context(browser):
 
 def open_dashboard(context, url: str):
     page = context.new_page()
-    page.goto(url, timeout=120_000)
-    page.wait_for_selector(".psv-card .psv-count", timeout=120_000)
+    page.goto(url, timeout=300_000)  # seconds normally; minutes when the machine is overloaded
+    page.wait_for_selector(".psv-card .psv-count", timeout=300_000)
     return page
 
 
@@ -99,26 +99,20 @@ def test_closing_pages_ends_their_kernels(context, server):
     assert not any(f"({kid})" in line for kid in ids for line in log.splitlines() if "Culling" in line)
 
 
-def test_an_abandoned_page_is_culled_and_the_pool_kernel_is_not(context, server):
+def test_a_killed_kernel_is_reported_a_reload_works_and_an_abandoned_page_is_culled(context, server):
     page = open_dashboard(context, server["url"])
-    kid = kernel_id(page)
-    page.close(run_before_unload=False)  # a crashed browser or a phone: no beacon, the socket just drops
-    assert wait_for(lambda: f"kernel 'python3' ({kid})" in log_text(server), CULL_S + CULL_EVERY_S + 15)
-    assert wait_for(lambda: kernel_count(server) == POOL, 10)
-    # The preheated kernel has been idle and unconnected far longer than CULL_S, and still waits.
-    assert "Using pre-heated kernel" in log_text(server)
-    assert kernel_count(server) == POOL
-
-
-def test_a_killed_kernel_is_reported_and_a_reload_works(context, server):
-    page = open_dashboard(context, server["url"])
-    kid = kernel_id(page)
-    (victim,) = [k for k in kernels(server) if kid in " ".join(k.cmdline())]
-    os.kill(victim.pid, signal.SIGKILL)
-    page.wait_for_selector(".psv-kernel-lost", state="visible", timeout=30_000)
+    first = kernel_id(page)
+    (victim,) = [k for k in kernels(server) if first in " ".join(k.cmdline())]
+    os.kill(victim.pid, signal.SIGKILL)  # Voila restarts it bare: the page's widgets are gone
+    page.wait_for_selector(".psv-kernel-lost", state="visible", timeout=60_000)
     assert "reload" in page.inner_text(".psv-kernel-lost").lower()
-    page.reload()
+    page.click(".psv-kernel-lost button")  # reload: a fresh kernel, the old one shut down by the beacon
     page.wait_for_selector(".psv-card .psv-count", timeout=120_000)
-    assert kernel_id(page) != kid
-    page.close(run_before_unload=True)
-    assert wait_for(lambda: kernel_count(server) == POOL, BACK_TO_POOL_S)
+    second = kernel_id(page)
+    assert second != first
+    assert wait_for(lambda: f"Kernel shutdown: {first}" in log_text(server), BACK_TO_POOL_S)
+    assert wait_for(lambda: kernel_count(server) == POOL + 1, BACK_TO_POOL_S)  # this page's and the pool's
+
+    page.close(run_before_unload=False)  # a crashed browser or a phone: no beacon, the socket just drops
+    assert wait_for(lambda: f"kernel 'python3' ({second})" in log_text(server), CULL_S + CULL_EVERY_S + 15)
+    assert wait_for(lambda: kernel_count(server) == POOL, 10)  # and the waiting preheated kernel stays
