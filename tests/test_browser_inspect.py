@@ -35,6 +35,13 @@ def submit(page, spec: str) -> None:
     box.press("Enter")
 
 
+def upload(page, path) -> None:
+    """Choose ``path`` in the state-dict upload: clicking the button opens the chooser (its input is detached)."""
+    with page.expect_file_chooser() as chooser:
+        page.click(".psv-upload-weights")
+    chooser.value.set_files(str(path))
+
+
 def wait_status(page, text: str, level: str, timeout: float = 120_000) -> str:
     page.wait_for_function(
         "([sel, text, level]) => { const s = document.querySelector(sel + ' [role=status]');"
@@ -69,7 +76,7 @@ def test_inspect_tab(page, dashboard_url, tmp_path):
     marker = tmp_path / "payload-ran"
     evil = tmp_path / "evil.pt"
     torch.save({"w": torch.ones(2), "x": Hostile(marker)}, evil)
-    page.set_input_files(".psv-upload-weights input[type=file]", str(evil))
+    upload(page, evil)
     assert "weights_only=True" in wait_status(page, "file 'evil.pt'", "error")
     assert not marker.exists()
 
@@ -77,7 +84,7 @@ def test_inspect_tab(page, dashboard_url, tmp_path):
     weight = torch.randn(10, 4)
     good = tmp_path / "tied.pt"
     torch.save({"emb.weight": weight, "head.weight": weight}, good)
-    page.set_input_files(".psv-upload-weights input[type=file]", str(good))
+    upload(page, good)
     wait_status(page, "file 'tied.pt'", "info")
     groups = page.inner_text(".psv-tab-inspect .psv-groups")
     assert "emb.weight" in groups and "head.weight" in groups
