@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -113,8 +114,12 @@ class GraphView(widgets.VBox):
         graphs = twin_graphs(counts)
         if graphs is self.graphs and note == self.note:
             return
-        self.graphs, self.note = graphs, note
-        self._redraw(clear=True)
+
+        def apply() -> None:
+            self.graphs, self.note = graphs, note
+            self._redraw(clear=True)
+
+        on_kernel_thread(apply)
 
     def _figure(self) -> go.Figure:
         title = default_title(self.graph)
@@ -151,3 +156,26 @@ def click_line_html(text: str) -> str:
         + (text or click_line(SharingGraph([], [], []), None))
         + "</div>"
     )
+
+
+def on_kernel_thread(fn) -> None:
+    """Run ``fn`` now on the kernel's main thread, or queue it there from a worker thread.
+
+    A FigureWidget sends each update as a message trait set and reset at once;
+    set from a worker while the main thread applies a front-end message to the
+    same widget (ipywidgets then sends the trait's *final* value, None), the
+    update is lost. Outside a kernel (scripts, tests) ``fn`` runs at once.
+    """
+    kernel = None
+    if threading.current_thread() is not threading.main_thread():
+        try:
+            from IPython import get_ipython
+
+            kernel = getattr(get_ipython(), "kernel", None)
+        except ImportError:
+            kernel = None
+    loop = getattr(kernel, "io_loop", None)
+    if loop is None:
+        fn()
+    else:
+        loop.add_callback(fn)
