@@ -24,6 +24,8 @@ from paramshare_viz.unroll import STEP_FIELD, Chain, CountCurve, GradContributio
 HEIGHT = 660
 #: Node labels are drawn up to this many steps; beyond, hover still names every node.
 MAX_LABELS = 16
+#: Values are written on the gradient bars up to this many steps.
+MAX_BAR_LABELS = 12
 
 def _unit(chain: Chain) -> str:
     return chain.unit
@@ -105,7 +107,8 @@ def grad_traces(grads: GradContributions | None, tensor: str | None) -> list[dic
     norms = part.step_norms
     total, grad = float(part.total.norm()), float(part.grad.norm())
     return [
-        dict(x=list(grads.step_labels), y=norms, text=[f"{v:.3g}" for v in norms]),
+        # values on the bars while they are wide enough to read; hover always has them
+        dict(x=list(grads.step_labels), y=norms, text=[f"{v:.3g}" if len(norms) <= MAX_BAR_LABELS else "" for v in norms]),
         dict(x=[f"Σ {per}s", ".grad"], y=[total, grad], text=[f"{total:.4g}", f"{grad:.4g}"]),
     ]
 
@@ -165,8 +168,7 @@ def make_unroll_figure(
     fig.update_layout(**{**theme.base_layout(), "height": HEIGHT, "margin": dict(l=60, r=20, t=40, b=40)},
                       legend=dict(x=0.01, y=0.53, yanchor="top", bgcolor="rgba(0,0,0,0)"), bargap=0.25,
                       # see-through, so the page's light or dark background shows (app CSS recolours text)
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                      uniformtext=dict(minsize=9, mode="hide"))  # no unreadable labels on thin bars
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
     fig.update_xaxes(visible=False, row=1, col=1)
     fig.update_yaxes(visible=False, range=[-0.55, 1.5], row=1, col=1)
     fig.update_yaxes(title="parameters", rangemode="tozero", row=2, col=1)
