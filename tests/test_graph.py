@@ -296,3 +296,32 @@ def shared_names_from(d: dict) -> list[list[str]]:
 def test_cli_graph_bad_spec(capsys):
     assert main(["graph", "zoo:nope", "--html", "x.html"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+# --- the widgets: Explore's graph view and psv.show ----------------------------------------------
+
+
+def test_graph_view_click_toggle_and_update_in_place():
+    from paramshare_viz.analysis.twin_counts import twin_counts
+    from paramshare_viz.app.graph_view import GraphView
+
+    view = GraphView(twin_counts("tied_embeddings"))
+    figure = view.figure
+    view.select(0)  # the tied tensor
+    assert "held by <b>wte</b>, <b>lm_head</b>" in view.clicked.value
+    view.select("lm_head")
+    assert "<b>lm_head</b> holds <code>wte.weight</code>" in view.clicked.value
+    view.side.value = "twin"  # the twin's head has its own weight: nothing shared, no highlight kept
+    assert "no tensor under two names" in figure.layout.title.text and view.highlight is None
+    view.show(twin_counts("albert", num_layers=3))
+    assert view.figure is figure and "Albert" in figure.layout.title.text
+
+
+def test_show_builds_cards_graph_and_tables_for_any_model():
+    from paramshare_viz.app.show import explorer
+
+    box = explorer(psv.load_model("hf:gpt2"))  # meta: static, nothing allocated
+    cards, view, groups, _modules = box.children
+    assert 'data-key="groups"' in cards.value and box.graph.tensors[0].names == ("lm_head.weight", "transformer.wte.weight")
+    assert view.side.layout.display == "none"  # one model: no shared/twin toggle
+    assert "transformer.h.[0-11]" in view.figure.data[TRACES.index("modules")].customdata

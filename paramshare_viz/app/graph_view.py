@@ -122,8 +122,9 @@ class GraphView(widgets.VBox):
         on_kernel_thread(apply)
 
     def _figure(self) -> go.Figure:
-        title = default_title(self.graph)
-        if self.side.value == "shared" and self.note:
+        with_note = self.side.value == "shared" and bool(self.note)
+        title = default_title(self.graph, inside=not with_note)
+        if with_note:
             title += f" · {html.escape(self.note)}"
         elif self.side.value == "twin" and self.graphs[0] is not self.graphs[1]:
             title += " (unshared twin)"

@@ -432,7 +432,8 @@ CAPTION = (
 )
 
 
-def default_title(graph: SharingGraph) -> str:
+def default_title(graph: SharingGraph, *, inside: bool = True) -> str:
+    """What the graph shows, in one line; ``inside=False`` leaves out reuse inside a call (said elsewhere)."""
     shared = [t for t in graph.tensors if t.group is not None]
     reused = [t for t in graph.tensors if t.shared and t.group is None]
     parts = []
@@ -440,9 +441,9 @@ def default_title(graph: SharingGraph) -> str:
         parts.append(f"{len(shared)} tensor{'s' if len(shared) > 1 else ''} under several names")
     if reused:
         parts.append(f"{len(reused)} tensor{'s' if len(reused) > 1 else ''} reused at run time")
-    inside = sorted({m.type for m in graph.modules if inside_call_note(m)})
-    if inside:
-        parts.append(f"{', '.join(inside)} reuse{'s' if len(inside) == 1 else ''} weights inside each call")
+    types = sorted({m.type for m in graph.modules if inside_call_note(m)}) if inside else []
+    if types:
+        parts.append(f"{', '.join(types)} reuse{'s' if len(types) == 1 else ''} weights inside each call")
     what = "; ".join(parts) or "no tensor under two names, none reused across calls"
     return f"<b>{html.escape(graph.model_type)}</b>: {what}"
 
