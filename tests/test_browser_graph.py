@@ -33,10 +33,13 @@ def test_click_the_tied_tensor_lists_both_holders(page, dashboard_url):
     assert page.locator(".js-plotly-plot").count() == 1
 
     page.select_option(".psv-form select", label=form_label("tied_embeddings"))
-    page.wait_for_function(
+    page.wait_for_function(  # the kernel has counted the new form...
+        "() => document.querySelector('.psv-status')?.innerText.startsWith('tied_embeddings')", timeout=120_000
+    )
+    page.wait_for_function(  # ...and the graph shows it
         "sel => document.querySelector(sel)?._fullData.find(t => t.name === 'tensors')?.customdata?.length > 0"
         " && document.querySelector(sel).layout.title.text.includes('TiedLM')",
-        arg=GRAPH, timeout=60_000,
+        arg=GRAPH, timeout=120_000,
     )
     page.locator(GRAPH).scroll_into_view_if_needed()
     # Tensor 0 is the tied one: first held by wte, drawn on wte's row.

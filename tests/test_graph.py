@@ -234,6 +234,9 @@ def test_figure_updates_in_place_across_forms():
     update_sharing_graph_figure(target, source)
     assert target.data[TRACES.index("modules")].customdata == source.data[TRACES.index("modules")].customdata
     assert target.layout.height == source.layout.height
+    # the legend sits just above the plot area, so its place follows the height
+    assert target.layout.legend.y == source.layout.legend.y != make_sharing_graph_figure(
+        sharing_graph(zoo.build("conv"))).layout.legend.y
 
 
 def go_figure(fig):

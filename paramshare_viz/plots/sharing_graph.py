@@ -466,7 +466,8 @@ def update_sharing_graph_figure(target: go.Figure, source: go.Figure) -> None:
     """Copy ``source`` into ``target`` trace by trace (call inside ``target.batch_update()``)."""
     for old, new in zip(target.data, source.data, strict=True):
         old.update(new.to_plotly_json(), overwrite=True)
+    layout = source.layout
     target.update_layout(
-        title=source.layout.title, width=source.layout.width, height=source.layout.height,
-        xaxis=source.layout.xaxis, yaxis=source.layout.yaxis,
+        title=layout.title, width=layout.width, height=layout.height, margin=layout.margin,
+        xaxis=layout.xaxis, yaxis=layout.yaxis, legend=layout.legend, annotations=layout.annotations,
     )
