@@ -5,7 +5,7 @@
 ['conv', 'patch_embed', 'rnn']
 """
 
-from paramshare_viz import bench, sliding, zoo
+from paramshare_viz import bench, sliding, unroll, zoo
 from paramshare_viz.analysis import ModuleRow, SharedGroup, SharingReport, analyze, untie
 from paramshare_viz.analysis.loading import load_model
 from paramshare_viz.analysis.ties import TieHealth, check_ties
@@ -39,6 +39,7 @@ __all__ = [
     "sharing_graph",
     "show",
     "sliding",
+    "unroll",
     "untie",
     "zoo",
 ]
