@@ -112,15 +112,15 @@ def _module_width(m: ModuleNode, label: str, parent: ModuleNode | None) -> float
     return chars * CHAR
 
 
-def _tensor_text(t: TensorNode) -> str:
+def _tensor_text(t: TensorNode, lane: bool) -> str:
     short = t.label.rpartition(".")[2]
     text = f"{short} {_shape(t.shape)}"
     if len(text) > 22:
         text = text[:21] + "…"
     if t.copies > 1:
         text += f" ×{t.copies}"
-    if t.group is not None:
-        return f"<b>{html.escape(text)}</b> · {len(t.names)} names"
+    if t.group is not None:  # on a lane, say how many names; in a folded row, the row says it
+        return f"<b>{html.escape(text)}</b>" + (f" · {len(t.names)} names" if lane else "")
     return html.escape(text)
 
 
@@ -321,7 +321,7 @@ def make_sharing_graph_figure(
                 target["x"] += [lay.x_port, lx, None]
                 target["y"] += [_y(r), _y(r), None]
         elif lay.place[t][1] == 0 or t in lit_tensors:  # one line per row, to its first tensor
-            target["x"] += [lay.x_port, tx if t in lit_tensors else lay.x_tensor, None]
+            target["x"] += [lay.x_port, lay.x_tensor, None]
             target["y"] += [ty, ty, None]
 
     # Module markers and labels.
@@ -355,7 +355,7 @@ def make_sharing_graph_figure(
     xy = [tensor_xy(t.index) for t in ts]
     traces["tensors"] = dict(
         type="scatter", mode="markers+text", name="tensors", showlegend=False,
-        x=[x for x, _ in xy], y=[y for _, y in xy], text=[_tensor_text(t) for t in ts], textposition="middle right",
+        x=[x for x, _ in xy], y=[y for _, y in xy], text=[_tensor_text(t, t.index in lay.lanes) for t in ts], textposition="middle right",
         hovertext=[tensor_hover(t, holder_names.get(t.index, [])) for t in ts], hoverinfo="text",
         customdata=[t.index for t in ts],
         marker=dict(
