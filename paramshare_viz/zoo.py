@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +51,29 @@ def make_config(form: str, **overrides: Any) -> Any:
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"{form}: unknown config field(s) {unknown}; valid fields are {sorted(fields)}")
-    return dataclasses.replace(spec.config_cls(), **overrides)
+    default = spec.config_cls()
+    for name, value in overrides.items():
+        _check_type(name, value, getattr(default, name))
+    return dataclasses.replace(default, **overrides)
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    """A value of the default's kind, or ``ValueError`` naming the field (ranges: the config's own checks).
+
+    Without it ``None``, ``4.0`` or a list reach the config's comparisons and the layer
+    constructors, which fail with ``TypeError`` or ``RuntimeError`` instead of a plain message.
+    """
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "True or False"
+    elif isinstance(default, int) and not isinstance(default, enum.Enum):
+        ok, kind = isinstance(value, numbers.Integral) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        kind = "a finite number"
+    else:  # enums: the config converts and names the choices
+        return
+    if not ok:
+        raise ValueError(f"{name}={value!r} must be {kind}")
 
 
 def presets(form: str) -> dict[str, dict[str, Any]]:
