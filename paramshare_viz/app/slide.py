@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -282,8 +280,8 @@ class SlidePanel(widgets.VBox):
         self.state.busy("Slide: computing the trace, its twin and the gradient…")
         self.worker.start(
             lambda _stop: render(s, self.custom, tap, shift),
-            lambda r: _on_kernel_thread(lambda: self._apply(r)),
-            lambda err: _on_kernel_thread(lambda: self._fail(err)),
+            self._apply,  # the worker delivers on the kernel's thread, where widgets are edited
+            self._fail,
         )
 
     def _fail(self, err: BaseException) -> None:
@@ -347,24 +345,6 @@ def render(
     result = equivariance(view.trace, (dy, dx), twin=view.twin)
     return Rendered(view, taps, tap, json.loads(gradient.to_json()), result,
                     json.loads(make_equivariance_figure(result).to_json()))
-
-
-def _on_kernel_thread(fn: Callable[[], None]) -> None:
-    """Run ``fn`` on the kernel's main thread (queued from the worker), or at once outside a kernel.
-
-    Widgets are then only changed where front-end messages are applied, so a
-    visitor's click and a finished job never edit the same widget at once.
-    """
-    kernel = None
-    if threading.current_thread() is not threading.main_thread():
-        from IPython import get_ipython
-
-        kernel = getattr(get_ipython(), "kernel", None)
-    loop = getattr(kernel, "io_loop", None)
-    if loop is None:
-        fn()
-    else:
-        loop.add_callback(fn)
 
 
 def _figure_output(figure: dict) -> dict:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-import plotly.io as pio
 
+from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.state import AppState
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.models import registry
@@ -49,14 +47,6 @@ body[data-jp-theme-light="false"] .psv-unroll-figure .zerolinelayer path {stroke
 FIGURE_WIDTH = 1060
 #: Debounce for the gradient: a slider drag asks many times, only the last request is computed.
 GRAD_DELAY_S = 0.15
-
-
-def _kernel_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop of the kernel's main thread, when there is one running."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def times(ratio: float) -> str:
@@ -99,9 +89,7 @@ class UnrollPanel(widgets.VBox):
         # (as Compare does): a FigureWidget made in a live page can open empty and drop edits, and
         # its widget state carries plotly.js (~5 MB) with it.
         self.figure = self._figure().update_layout(width=FIGURE_WIDTH)
-        self.plot = widgets.Output(layout=widgets.Layout(min_height=f"{HEIGHT}px"))
-        self.plot.add_class("psv-unroll-figure")
-        self._loop = _kernel_loop()
+        self.plot = PlotOutput(css_class="psv-unroll-figure", min_height=HEIGHT)
         self._push()
         self.model.observe(self._on_model, names="value")
         for box in (self.share, self.steps, self.hidden):
@@ -208,20 +196,7 @@ class UnrollPanel(widgets.VBox):
 
     def _push(self) -> None:
         """Show the figure in the page (the output is replaced in place)."""
-        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(self.figure)
-        self.plot.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
-
-    def _on_ui(self, fn: Callable[..., Any]) -> Callable[..., None]:
-        """``fn`` made safe to call from the worker: it runs on the kernel's own thread."""
-        loop = self._loop
-
-        def call(*args: Any) -> None:
-            if loop is None or threading.current_thread() is threading.main_thread():
-                fn(*args)  # no kernel (tests, scripts): call directly
-            else:
-                loop.call_soon_threadsafe(fn, *args)
-
-        return call
+        self.plot.show(self.figure)
 
     def _show(self, *, first: bool = False) -> None:
         """Cards, figure and status for the current chain; then start splitting the gradient.
@@ -275,7 +250,7 @@ class UnrollPanel(widgets.VBox):
             self.state.error(f"Unroll, {self.model.value}: the gradient could not be split: "
                              f"{type(err).__name__}: {err}")
 
-        self.worker.start(work, self._on_ui(done), self._on_ui(failed))
+        self.worker.start(work, done, failed)  # delivered on the kernel's thread
 
     def _grad_html(self) -> str:
         if self._grads is None:
