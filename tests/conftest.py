@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.servers import dashboard_command, free_port, running
 
@@ -45,3 +46,12 @@ def dashboard_url(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/"
     with running(dashboard_command(port), url, log):
         yield url
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models train faster on one thread than on two fighting over a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

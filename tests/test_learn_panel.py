@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from paramshare_viz.app import make_dashboard
 from paramshare_viz.app.learn import LearnPanel, parse_lams
@@ -18,13 +17,7 @@ from paramshare_viz.plots.learn import (
     make_tradeoff_figure,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from torch import Tensor, nn
 
 from paramshare_viz.learn.data import Dataset, accuracy, planted_groups
 from paramshare_viz.learn.owl import growl_prox, linear_lambdas, spike_lambdas
-from paramshare_viz.learn.soft_tying import Progress, mlp
+from paramshare_viz.learn.soft_tying import mlp
+from paramshare_viz.learn.train import Progress, gradient_step
 
 PENALTIES = ("growl", "l1")
 WEIGHTS = ("linear", "spike")
@@ -185,11 +186,9 @@ def _train(model: nn.Module, data: Dataset, steps: int, lr: float, after_step, p
     losses = []
     for step in range(1, steps + 1):
         loss = F.cross_entropy(model(data.x_train), data.y_train)
-        grads = torch.autograd.grad(loss, list(model.parameters()))
-        with torch.no_grad():
-            for p, g in zip(model.parameters(), grads, strict=True):
-                p.sub_(lr * g)
-            if after_step:
+        gradient_step(list(model.parameters()), loss, lr)
+        if after_step:
+            with torch.no_grad():
                 after_step()
         losses.append(loss.item())
         if progress:

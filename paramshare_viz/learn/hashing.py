@@ -18,7 +18,7 @@ from torch import nn
 
 from paramshare_viz import zoo
 from paramshare_viz.learn.data import Dataset, accuracy, digits
-from paramshare_viz.learn.soft_tying import Progress
+from paramshare_viz.learn.train import Progress, gradient_step
 from paramshare_viz.models.hashednet import HashedLinear
 
 DEFAULT_COMPRESSIONS = (1, 2, 4, 8, 16, 32, 64)
@@ -90,10 +90,7 @@ def hashing_tradeoff(
         loss = torch.tensor(float("nan"))
         for step in range(1, steps + 1):
             loss = F.cross_entropy(model(data.x_train), data.y_train)
-            grads = torch.autograd.grad(loss, list(model.parameters()))
-            with torch.no_grad():
-                for p, g in zip(model.parameters(), grads, strict=True):
-                    p.sub_(lr * g)
+            gradient_step(list(model.parameters()), loss, lr)
             if progress:
                 progress(i * steps + step, total)
             if stop is not None and stop.is_set():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -20,8 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from paramshare_viz.learn.data import Dataset, accuracy, digits
-
-Progress = Callable[[int, int], None]  # (steps done, steps in all)
+from paramshare_viz.learn.train import Progress, gradient_step
 
 
 @dataclass(frozen=True)
@@ -162,10 +161,7 @@ def train_soft_tied(
     for step in range(1, config.steps + 1):
         loss_a = F.cross_entropy(model_a(task_a.x_train), task_a.y_train)
         loss_b = F.cross_entropy(model_b(task_b.x_train), task_b.y_train)
-        grads = torch.autograd.grad(loss_a + loss_b, params)
-        with torch.no_grad():
-            for p, g in zip(params, grads, strict=True):
-                p.sub_(config.lr * g)
+        gradient_step(params, loss_a + loss_b, config.lr)
         tie_prox(model_a, model_b, shrink)
         if step % config.record_every == 0 or step == config.steps:
             run.steps.append(step)
