@@ -18,7 +18,14 @@ STATUS_STYLES = {
     "busy": ("var(--jp-ui-font-color1,#374151)", "var(--jp-layout-color2,#eff6ff)"),
     "error": ("#991b1b", "#fee2e2"),
 }
-ICONS = {"info": "", "busy": "⏳ ", "error": "⚠ "}
+#: Drawn with CSS, not emoji: the page's fonts may lack an hourglass glyph.
+SPINNER = (
+    "<style>@keyframes psv-spin{to{transform:rotate(360deg)}}</style>"
+    "<span class='psv-spinner' style='display:inline-block;width:10px;height:10px;margin-right:6px;"
+    "border:2px solid currentColor;border-right-color:transparent;border-radius:50%;"
+    "animation:psv-spin .8s linear infinite;vertical-align:-1px'></span>"
+)
+ICONS = {"info": "", "busy": SPINNER, "error": "⚠ "}
 
 
 @dataclass(frozen=True)
