@@ -3,7 +3,8 @@
 Serves the dashboard as ``paramshare-viz dashboard`` does (standalone Voila, one
 preheated kernel), then for each N opens N browser pages at the same moment. Each page
 must render the Explore cards (time to interactive) and then complete one interaction
-(kernel_size 3 -> 5: the shared conv count must read 16*3*5*5 + 16 = 1,216). Memory is
+(kernel_size 3 -> 5: the shared conv count must read what ``conv_param_counts`` says,
+C_out*C_in*5*5 + C_out at the zoo's default channels, where Explore starts). Memory is
 read from the kernel processes while all N pages are open. Pages are then closed (the
 beforeunload beacon ends their kernels) and the server must be back to its pool before
 the next N.
@@ -28,13 +29,16 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from paramshare_viz import zoo  # noqa: E402
 from paramshare_viz.app.serve import REPO_NOTEBOOK, voila_command  # noqa: E402
+from paramshare_viz.models.conv import conv_param_counts  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.servers import free_port, running  # noqa: E402
 
 READY = "voila/api/themes/@jupyterlab/theme-light-extension/index.css"
 COUNT = ".psv-card[data-key='shared'] .psv-count"
-AFTER_INTERACTION = "1216"  # 16*3*5*5 + 16: conv with a 5x5 kernel, 3 -> 16 channels
+# the shared conv's parameters once the visitor sets a 5x5 kernel (C_out*C_in*25 + C_out)
+AFTER_INTERACTION = str(conv_param_counts(zoo.make_config("conv", kernel_size=5))["conv"])
 
 
 def kernels(server_pid: int) -> list[psutil.Process]:
@@ -148,7 +152,7 @@ def main() -> int:
     args = parser.parse_args()
     sessions = [int(s) for s in args.sessions.split(",")]
     print(f"{psutil.cpu_count()} CPU cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-          "TTI = time to the Explore cards; act = kernel_size 3 -> 5 until the count reads 1,216")
+          f"TTI = time to the Explore cards; act = kernel_size 3 -> 5 until the count reads {AFTER_INTERACTION}")
     print(HEADER)
     rows = asyncio.run(main_async(sessions))
     if args.csv:
