@@ -304,20 +304,23 @@ def test_cli_graph_bad_spec(capsys):
 # --- the widgets: Explore's graph view and psv.show ----------------------------------------------
 
 
-def test_graph_view_click_toggle_and_update_in_place():
+def test_graph_view_light_up_toggle_and_update():
     from paramshare_viz.analysis.twin_counts import twin_counts
     from paramshare_viz.app.graph_view import GraphView
 
     view = GraphView(twin_counts("tied_embeddings"))
-    figure = view.figure
-    view.select(0)  # the tied tensor
+    assert view.pick.options[1] == ("tensor wte.weight (2 names)", "t:0")  # the tied tensor first in the menu
+    view.pick.value = "t:0"
     assert "held by <b>wte</b>, <b>lm_head</b>" in view.clicked.value
     view.select("lm_head")
+    assert view.pick.value == "m:lm_head"
     assert "<b>lm_head</b> holds <code>wte.weight</code>" in view.clicked.value
     view.side.value = "twin"  # the twin's head has its own weight: nothing shared, no highlight kept
-    assert "no tensor under two names" in figure.layout.title.text and view.highlight is None
+    assert "no tensor under two names" in view.figure.layout.title.text and view.highlight is None
+    assert view.pick.value == ""
     view.show(twin_counts("albert", num_layers=3))
-    assert view.figure is figure and "Albert" in figure.layout.title.text
+    assert "Albert" in view.figure.layout.title.text
+    assert view.plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"] == view.figure.layout.title.text
 
 
 def test_show_builds_cards_graph_and_tables_for_any_model():

@@ -232,7 +232,7 @@ class ExplorePanel(widgets.VBox):
         first = twin_counts(state.form, device=where, dtype=state.dtype, **values)
         self.cards = widgets.HTML()
         self.cards.add_class("psv-cards-box")
-        self.graph = GraphView(first, reuse_note(first))  # the sharing graph: the page's one plotly widget
+        self.graph = GraphView(first, reuse_note(first))  # the sharing graph (a plain figure, no FigureWidget)
         self.bars = widgets.HTML()  # HTML bars: no plotly widget at page load
         self.bars.add_class("psv-bars-box")
         self.groups = widgets.HTML()

@@ -1,15 +1,18 @@
-"""The sharing graph as one widget group: a shared/twin toggle, one FigureWidget, a click line.
+"""The sharing graph as one widget group: a shared/twin toggle, a "light up" menu, the figure, a line.
 
-The figure widget is made once and then updated in place (``batch_update``);
-clicking a tensor lights every module that holds it and lists its names,
-clicking a module lights its tensors.
+Choosing a tensor lights every module that holds it and lists its names;
+choosing a module lights its tensors. The figure is a plain ``go.Figure``
+shown through plotly's mime renderer (:class:`PlotOutput`), not a
+``FigureWidget``: a FigureWidget carries plotly.js (~5 MB) in its widget state,
+which made the dashboard's first paint 3.9x a bare Voila page, and one made or
+edited while a page loads can open empty. The menu replaces clicks on the
+figure (which only a FigureWidget can send back to Python).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
-import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -19,13 +22,10 @@ import plotly.graph_objects as go
 from paramshare_viz import zoo
 from paramshare_viz.analysis.report import SharingReport
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts
+from paramshare_viz.app.plot_output import PlotOutput
+from paramshare_viz.app.worker import on_kernel_thread
 from paramshare_viz.graph import SharingGraph, sharing_graph
-from paramshare_viz.plots.sharing_graph import (
-    TRACES,
-    default_title,
-    make_sharing_graph_figure,
-    update_sharing_graph_figure,
-)
+from paramshare_viz.plots.sharing_graph import default_title, make_sharing_graph_figure
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[SharingGraph, SharingGraph]] = OrderedDict()
 _CACHE_SIZE = 32
@@ -71,11 +71,35 @@ def click_line(graph: SharingGraph, highlight: int | str | None) -> str:
         own = [graph.tensors[k] for k in graph.held_by(highlight)]
         labels = ", ".join(f"<code>{html.escape(t.label)}</code>" for t in own) or "no tensor of its own"
         return f"<b>{html.escape(highlight or '(model)')}</b> holds {labels}"
-    return "Click a tensor (square) to light every module that holds it; click a module to light its tensors."
+    return "Choose a tensor under “Light up” to light every module that holds it, or a module to light its tensors."
+
+
+#: The menu lists at most this many entries (shared tensors first); big models stay quick to send.
+MENU_LIMIT = 200
+
+
+def light_up_options(graph: SharingGraph) -> list[tuple[str, str]]:
+    """The "Light up" menu: nothing, then shared tensors, then modules, then other tensors."""
+    def tensor(t) -> tuple[str, str]:
+        many = f" ({len(t.names)} names)" if len(t.names) > 1 else ""
+        return (f"tensor {t.label}{many}", f"t:{t.index}")
+
+    shared = [tensor(t) for t in graph.tensors if t.shared]
+    modules = [(f"module {m.name or '(model)'}", f"m:{m.name}") for m in graph.modules]
+    rest = [tensor(t) for t in graph.tensors if not t.shared]
+    return [("—", "")] + (shared + modules + rest)[:MENU_LIMIT]
+
+
+def parse_choice(value: str) -> int | str | None:
+    """``"t:3"`` -> tensor 3, ``"m:h.0"`` -> module ``"h.0"``, ``""`` -> nothing."""
+    if not value:
+        return None
+    kind, _, key = value.partition(":")
+    return int(key) if kind == "t" else key
 
 
 class GraphView(widgets.VBox):
-    """Shared/twin toggle, the graph figure, and a line naming what was clicked."""
+    """Shared/twin toggle, a "light up" menu, the graph, and a line naming what is lit."""
 
     def __init__(
         self, counts: TwinCounts | None = None, note: str = "", *, graph: SharingGraph | None = None
@@ -86,6 +110,8 @@ class GraphView(widgets.VBox):
             style={"button_width": "130px"},
         )
         self.side.add_class("psv-graph-side")
+        self.pick = widgets.Dropdown(description="Light up", layout=widgets.Layout(width="420px"))
+        self.pick.add_class("psv-graph-pick")
         self.clicked = widgets.HTML(click_line_html(""))
         self.clicked.add_class("psv-graph-clicked")
         if counts is not None:
@@ -97,29 +123,32 @@ class GraphView(widgets.VBox):
             raise ValueError("GraphView needs counts or a graph")
         self.note = note
         self.highlight: int | str | None = None
-        # Built with its first data: a FigureWidget drops updates made before it is displayed.
-        self.figure = go.FigureWidget(self._figure())
-        self.figure.add_class("psv-graph")
-        self.figure.data[TRACES.index("tensors")].on_click(self._on_tensor)
-        self.figure.data[TRACES.index("modules")].on_click(self._on_module)
+        self.plot = PlotOutput(css_class="psv-graph", min_height=300)
         self.side.observe(lambda _c: self._redraw(clear=True), names="value")
-        super().__init__([self.side, self.clicked, self.figure])
+        self.pick.observe(lambda c: self._pick(c["new"]), names="value")
+        self._redraw(clear=True)
+        super().__init__([widgets.HBox([self.side, self.pick]), self.clicked, self.plot])
 
     @property
     def graph(self) -> SharingGraph:
         return self.graphs[0 if self.side.value == "shared" else 1]
+
+    @property
+    def figure(self) -> go.Figure | None:
+        """The figure on show (a plain ``go.Figure``)."""
+        return self.plot.figure
 
     def show(self, counts: TwinCounts, note: str = "") -> None:
         """New counts (a config change): new graphs, same widget."""
         graphs = twin_graphs(counts)
         if graphs is self.graphs and note == self.note:
             return
+        on_kernel_thread(lambda: self.show_graphs(graphs, note))()
 
-        def apply() -> None:
-            self.graphs, self.note = graphs, note
-            self._redraw(clear=True)
-
-        on_kernel_thread(apply)
+    def show_graphs(self, graphs: tuple[SharingGraph, SharingGraph], note: str = "") -> None:
+        """Show ``(shared, twin)`` graphs (the same graph twice for one model)."""
+        self.graphs, self.note = graphs, note
+        self._redraw(clear=True)
 
     def _figure(self) -> go.Figure:
         with_note = self.side.value == "shared" and bool(self.note)
@@ -133,21 +162,30 @@ class GraphView(widgets.VBox):
     def _redraw(self, clear: bool = False) -> None:
         if clear:
             self.highlight = None
-        with self.figure.batch_update():
-            update_sharing_graph_figure(self.figure, self._figure())
+            self._syncing = True
+            try:
+                self.pick.options = light_up_options(self.graph)
+                self.pick.value = ""
+            finally:
+                self._syncing = False
+        self.plot.show(self._figure())
         self.clicked.value = click_line_html(click_line(self.graph, self.highlight) if self.highlight is not None else "")
 
-    def _on_tensor(self, trace, points, _state) -> None:
-        if points.point_inds:
-            self.select(int(trace.customdata[points.point_inds[0]]))
-
-    def _on_module(self, trace, points, _state) -> None:
-        if points.point_inds:
-            self.select(str(trace.customdata[points.point_inds[0]]))
+    def _pick(self, value: str) -> None:
+        if not getattr(self, "_syncing", False):
+            self.highlight = parse_choice(value)
+            self._redraw()
 
     def select(self, highlight: int | str | None) -> None:
         """Light a tensor (its index) or a module (its node name); the same again clears it."""
         self.highlight = None if highlight == self.highlight else highlight
+        key = "" if self.highlight is None else (f"t:{self.highlight}" if isinstance(self.highlight, int) else f"m:{self.highlight}")
+        self._syncing = True
+        try:
+            if key in {value for _, value in self.pick.options}:
+                self.pick.value = key
+        finally:
+            self._syncing = False
         self._redraw()
 
 
@@ -157,26 +195,3 @@ def click_line_html(text: str) -> str:
         + (text or click_line(SharingGraph([], [], []), None))
         + "</div>"
     )
-
-
-def on_kernel_thread(fn) -> None:
-    """Run ``fn`` now on the kernel's main thread, or queue it there from a worker thread.
-
-    A FigureWidget sends each update as a message trait set and reset at once;
-    set from a worker while the main thread applies a front-end message to the
-    same widget (ipywidgets then sends the trait's *final* value, None), the
-    update is lost. Outside a kernel (scripts, tests) ``fn`` runs at once.
-    """
-    kernel = None
-    if threading.current_thread() is not threading.main_thread():
-        try:
-            from IPython import get_ipython
-
-            kernel = getattr(get_ipython(), "kernel", None)
-        except ImportError:
-            kernel = None
-    loop = getattr(kernel, "io_loop", None)
-    if loop is None:
-        fn()
-    else:
-        loop.add_callback(fn)

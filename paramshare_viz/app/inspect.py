@@ -213,8 +213,7 @@ class InspectPanel(widgets.VBox):
 
     def _show_graph(self, ins: Inspection) -> None:
         """The sharing graph, redrawn in place in the one FigureWidget made when the tab opened."""
-        self.graph_view.graphs, self.graph_view.note = (ins.graph, ins.graph), ""
-        self.graph_view._redraw(clear=True)  # GraphView's in-place redraw (batch_update)
+        self.graph_view.show_graphs((ins.graph, ins.graph))
 
 
 class AtlasView(widgets.VBox):
