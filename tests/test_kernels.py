@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
+import urllib.request
 
 import psutil
 import pytest
 
 from paramshare_viz.app.serve import REPO_NOTEBOOK, voila_command
-from tests.servers import free_port, running
+from tests.servers import REPO, free_port, jupyter_server_command, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]  # ~60 s here; minutes on a loaded machine
 
@@ -116,3 +118,29 @@ def test_a_killed_kernel_is_reported_a_reload_works_and_an_abandoned_page_is_cul
     page.close(run_before_unload=False)  # a crashed browser or a phone: no beacon, the socket just drops
     assert wait_for(lambda: f"kernel 'python3' ({second})" in log_text(server), CULL_S + CULL_EVERY_S + 15)
     assert wait_for(lambda: kernel_count(server) == POOL, 10)  # and the waiting preheated kernel stays
+
+
+def test_closing_a_page_under_jupyter_server_ends_its_kernel(context, tmp_path, monkeypatch):
+    """Binder's path (/voila/render/... inside Jupyter Server, with binder/'s config): no pool there,
+    and Voila never sets the _xsrf cookie its beacon needs; the dashboard's Heartbeat sets it."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    shutil.copy(REPO / "binder/jupyter_server_config.json", etc / "jupyter_server_config.json")
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(etc))  # as postBuild installs it
+    shutil.copytree(REPO / "notebooks", tmp_path / "root" / "notebooks")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    log = tmp_path / "server.log"
+    with running(jupyter_server_command(port, tmp_path / "root"), f"{base}api/status", log):
+        page = open_dashboard(context, f"{base}voila/render/notebooks/dashboard.ipynb")
+        kid = kernel_id(page)
+        assert running_kernels(base) == [kid]
+        page.close(run_before_unload=True)
+        # the culler (60 s in binder's config) would take longer: this is the beacon
+        assert wait_for(lambda: running_kernels(base) == [], BACK_TO_POOL_S)
+    assert "403 POST /voila/api/shutdown" not in log.read_text()
+
+
+def running_kernels(base: str) -> list[str]:
+    with urllib.request.urlopen(f"{base}api/kernels", timeout=30) as response:
+        return [k["id"] for k in json.load(response)]

@@ -3,7 +3,9 @@
 Without it a dead kernel looks like a frozen page: the widgets stay on screen and
 silently stop answering (Voila restarts a killed kernel, but the fresh one holds none
 of the page's widgets). The front end (``static/heartbeat.js``) pings every 3 s; after
-15 s without an answer it shows a notice with a reload button.
+15 s without an answer it shows a notice with a reload button. It also sets the
+``_xsrf`` cookie that Voila's "page closed" beacon echoes when the server did not
+(Voila inside Jupyter Server, Binder's path), so closing the page ends its kernel there too.
 """
 
 from __future__ import annotations

@@ -3,11 +3,28 @@
 // or whose server went away answers no more; after LOST_AFTER_MS of silence the page says so and
 // offers a reload, which starts a fresh kernel. A late answer (a kernel that was only busy) hides it.
 
+//
+// It also lets Voila's own "page closed" beacon through: that POST must echo an `_xsrf` cookie, which
+// a page rendered by Voila under Jupyter Server (Binder's /voila/render/...) never gets, so each
+// closed page left its kernel running (voila-dashboards/voila#1458). A missing cookie is set here, at
+// the server's base URL (the path Jupyter Server gives its own): the server checks only that the
+// form value equals the cookie, and no other site can set a cookie for this one.
+
 const PING_EVERY_MS = 3000;
 const LOST_AFTER_MS = 15000;
 
+function ensureXsrfCookie() {
+  if (/(^|;\s*)_xsrf=/.test(document.cookie)) return;
+  const config = document.getElementById("jupyter-config-data");
+  const baseUrl = (config && JSON.parse(config.textContent).baseUrl) || "/";
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  document.cookie = `_xsrf=${token}; path=${baseUrl}; SameSite=Lax`;
+}
+
 export default {
   render({ model, el }) {
+    ensureXsrfCookie();
     const banner = document.createElement("div");
     banner.className = "psv-kernel-lost";
     banner.setAttribute("role", "alert");
