@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import functools
+import json
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from paramshare_viz import tutorial
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+TUTORIALS = sorted((REPO / "notebooks").glob("0[1-6]_*.ipynb"))
 WIDGET = "application/vnd.jupyter.widget-view+json"
+PLOTLY = "application/vnd.plotly.v1+json"
+WHEN_TABLE = "| situation | measured here | share? |"
 
 
 @functools.cache  # each notebook runs once per session; several tests read its outputs
@@ -21,6 +28,20 @@ def execute(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def outputs(name: str) -> list[dict]:
+    nb = execute(REPO / "notebooks" / name)
+    return [o for c in nb.cells for o in c.get("outputs", [])]
+
+
+def shown(name: str) -> str:
+    """Everything a reader sees as text: Markdown, printed text, plain reprs."""
+    parts = []
+    for o in outputs(name):
+        data = o.get("data", {})
+        parts += [o.get("text", ""), data.get("text/markdown", ""), data.get("text/plain", "")]
+    return "\n".join(parts)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_without_errors(path):
     nb = execute(path)
@@ -28,15 +49,91 @@ def test_notebook_runs_without_errors(path):
     assert errors == []
 
 
+def test_the_tutorials_are_all_there():
+    assert [p.name for p in TUTORIALS] == [
+        "01_spatial_sharing.ipynb", "02_temporal_sharing.ipynb", "03_cross_layer_sharing.ipynb",
+        "04_tied_embeddings.ipynb", "05_multitask_siamese_lora.ipynb", "06_learned_tying.ipynb",
+    ]
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
+def test_tutorial_prose_types_no_numbers(path):
+    """Numbers come from outputs; Markdown cells hold none (names such as GPT-2 or L1 aside)."""
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = re.sub(r"^\s*\d+\. ", "", "".join(cell["source"]), flags=re.M)  # list markers
+        text = re.sub(r"\b[A-Za-z][\w-]*\d[\w-]*", "", text)  # names: GPT-2, GPT2LMHeadModel, L1, Conv2d
+        assert not re.search(r"\d", text), f"a typed number in {path.name}: {''.join(cell['source'])[:200]}"
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
+def test_tutorial_ends_with_when_to_share_and_references(path):
+    md = [o["data"]["text/markdown"] for o in outputs(path.name) if "text/markdown" in o.get("data", {})]
+    assert WHEN_TABLE in md[-2]
+    assert md[-1].startswith("**References**") and "(" in md[-1]
+
+
+def test_spatial_checks_the_1792_claim_and_shows_the_slide_panel():
+    text = shown("01_spatial_sharing.ipynb")
+    # 64 kernels of 3*3*3 weights + 64 biases = 64*27 + 64 = 1,792
+    assert "holds **1,792** = 64 × (3·3·3) weights + 64 biases: the claim holds." in text
+    assert "| 32×32 | 1,792 | 1,835,008 | 201,392,128 |" in text  # 32*32 positions * 1,792; (3*32*32) * (64*32*32) + 64*32*32
+    assert "relative error of **0.0e+00**" in text  # a conv commutes with a shift
+    assert "an own projection per patch would hold **115,756,032** (196×)" in text  # 196 * 590,592
+    assert any(WIDGET in o.get("data", {}) for o in outputs("01_spatial_sharing.ipynb"))
+
+
+def test_temporal_counts_are_flat_and_flops_equal():
+    text = shown("02_temporal_sharing.ipynb")
+    # one LSTM cell 32 -> 64: 4*64*(32 + 64) + 2*4*64 = 25,088; plus the learned h0 and c0 (2*64) = 25,216
+    assert "The LSTM holds 25,216 parameters at every length; its twin adds 25,088 per step" in text
+    assert "FLOPs are the same" in text
+    assert "| shared | loads |" in text and "Missing key(s)" in text
+
+
+def test_cross_layer_measures_albert_ratios_and_compute():
+    text = shown("03_cross_layer_sharing.ipynb")
+    base, large = tutorial.albert_claim("ALBERT-base"), tutorial.albert_claim("ALBERT-large")
+    # HF: albert-base-v2 11,683,584; bert-base-uncased 109,482,240 -> 9.4x; large 17,683,968 vs 335,141,888 -> 19.0x
+    assert (base.albert, base.bert, large.albert, large.bert) == (11_683_584, 109_482_240, 17_683_968, 335_141_888)
+    assert "| ALBERT-base | 11,683,584 | 89,650,176 | 109,482,240 | 7.7× | 9.4× |" in text
+    assert "| ALBERT-large | 17,683,968 | 307,397,120 | 335,141,888 | 17.4× | 19.0× |" in text
+    assert "**Claim:** ALBERT gives a 12× parameter reduction." in text
+    assert "are 1.00× of ALBERT's: every layer still runs" in text  # FLOPs equal, parameters do not
+    assert "posted to arXiv in 2017-06" in text and "the claim is wrong, it is 2017." in text
+
+
+def test_tied_embeddings_saving_is_vocab_times_width():
+    text = shown("04_tied_embeddings.ipynb")
+    assert "The tie saves **38,597,376** = 50,257 × 768 (vocab × width): exactly one embedding matrix." in text
+    assert "The untied head wastes **25,600,000** parameters" in text  # 50,000 * 512
+    assert "after `load_model` the tie is still there" in text
+    assert any(WIDGET in o.get("data", {}) for o in outputs("04_tied_embeddings.ipynb"))  # psv.show
+
+
+def test_multitask_lora_and_forced_sharing():
+    text = shown("05_multitask_siamese_lora.ipynb")
+    assert "262,144 trainable parameters in all (65,536 per task)" in text  # 4 tasks * 8 * (4096 + 4096)
+    assert "`branch` runs 2×" in text
+    assert "| unrelated (scrambled pixels) |" in text
+
+
+def test_learned_tying_shows_its_three_methods():
+    nb = "06_learned_tying.ipynb"
+    text = shown(nb)
+    assert "| ∞ (hard sharing) | 0 |" in text  # hard sharing: the two models are one
+    assert "found 4 groups to tie" in text  # the four planted groups
+    assert sum(PLOTLY in o.get("data", {}) for o in outputs(nb)) == 3
+
+
 def test_dashboard_notebook_displays_the_app():
-    nb = execute(REPO / "notebooks/dashboard.ipynb")
-    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
-    assert any(WIDGET in o.get("data", {}) for o in outputs)
+    assert any(WIDGET in o.get("data", {}) for o in outputs("dashboard.ipynb"))
 
 
 def test_inspect_notebook_shows_gpt2_tie():
-    nb = execute(REPO / "notebooks/inspect_your_model.ipynb")
-    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for c in nb.cells for o in c.get("outputs", []))
+    text = shown("07_inspect_your_model.ipynb")
     assert "naive 163,037,184  unique 124,439,808  saved 38,597,376" in text  # wte counted twice by a naive sum
     assert "['lm_head.weight', 'transformer.wte.weight']" in text
     assert "'layers.0': 6" in text  # ALBERT's one block runs at all 6 layers
+    assert any(WIDGET in o.get("data", {}) for o in outputs("07_inspect_your_model.ipynb"))  # psv.show(mine)
