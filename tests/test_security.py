@@ -7,6 +7,7 @@ HTTP and websocket checks against the dashboard that ``paramshare-viz dashboard`
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import http.cookiejar
 import json
@@ -160,12 +161,14 @@ def test_an_execute_request_on_the_kernel_socket_is_not_executed(page, tmp_path)
     proves the socket works and that the kernel got past where the code would have run.
     """
     marker = tmp_path / "executed"
-    replies = asyncio.run(send_on_kernel_socket(page, [
+    # a thread of its own: playwright's sync API may hold this thread's event loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        replies = pool.submit(asyncio.run, send_on_kernel_socket(page, [
         ("execute_request", {"code": f"open({str(marker)!r}, 'w').close()", "silent": False,
                              "store_history": False, "user_expressions": {}, "allow_stdin": False,
                              "stop_on_error": True}),
         ("kernel_info_request", {}),
-    ]))
+    ])).result()
     assert "kernel_info_reply" in replies  # the socket and the kernel answer
     assert "execute_reply" not in replies and "execute_input" not in replies
     assert not marker.exists()
