@@ -236,3 +236,12 @@ def test_binder_server_loads_the_config_as_post_build_installs_it(tmp_path, monk
         for path in ("voila/files/notebooks/dashboard.ipynb", "voila/files/.env", "voila/files/notebooks/..%2F.env"):
             status, body = visitor.get(path)
             assert status >= 400 and "SECRET" not in body and "make_dashboard" not in body, path
+
+
+def test_uploads_over_the_inspect_limit_reach_the_kernel():
+    """Tornado's 10 MiB default would drop a larger upload silently; Inspect refuses it in words."""
+    from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES
+
+    config = json.loads(VOILA_JSON.read_text())
+    for app in ("Voila", "ServerApp"):  # standalone Voila and Jupyter Server (Binder)
+        assert config[app]["tornado_settings"]["websocket_max_message_size"] >= 4 * MAX_UPLOAD_BYTES

@@ -29,8 +29,9 @@ from typing import Any
 
 from torch import nn
 
-#: The largest upload accepted. Voila's websocket closes on messages over 10 MiB
-#: (tornado's default), so larger files belong to the CLI: ``paramshare-viz inspect FILE``.
+#: The largest upload accepted; larger files belong to the CLI (``paramshare-viz inspect FILE``).
+#: The dashboard's servers accept websocket messages up to 64 MiB (``voila.json``), so a
+#: larger upload still reaches the panel and is refused in words instead of vanishing.
 MAX_UPLOAD_BYTES = 8 * 1024**2
 
 #: Config fields that multiply modules (layers, experts) above this are refused: too large to build.

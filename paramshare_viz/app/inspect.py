@@ -114,8 +114,8 @@ class InspectPanel(widgets.VBox):
         self.weights_upload.add_class("psv-upload-weights")
         hint = widgets.HTML(
             "<div class='psv-note' style='color:var(--jp-ui-font-color2,#6b7280);font-size:12px'>"
-            f"Try {', '.join(f'<code>{e}</code>' for e in EXAMPLES)}. Uploads up to {limit} (the page's "
-            "connection drops larger files; use <code>paramshare-viz inspect FILE</code> for those): a Hugging Face "
+            f"Try {', '.join(f'<code>{e}</code>' for e in EXAMPLES)}. Uploads up to {limit} (for larger "
+            "files use <code>paramshare-viz inspect FILE</code>): a Hugging Face "
             "<code>config.json</code> (built on meta, nothing downloaded) or a state dict (<code>.pt</code> read "
             "with <code>weights_only=True</code>, <code>.safetensors</code>). No code from a spec or a file is "
             "ever run; <code>module:factory</code> specs work in the CLI and notebooks only.</div>"
