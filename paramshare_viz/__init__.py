@@ -5,7 +5,7 @@
 ['conv', 'patch_embed', 'rnn']
 """
 
-from paramshare_viz import bench, sliding, unroll, zoo
+from paramshare_viz import bench, learn, sliding, unroll, zoo
 from paramshare_viz.analysis import ModuleRow, SharedGroup, SharingReport, analyze, untie
 from paramshare_viz.analysis.loading import load_model
 from paramshare_viz.analysis.ties import TieHealth, check_ties
@@ -35,6 +35,7 @@ __all__ = [
     "analyze",
     "bench",
     "check_ties",
+    "learn",
     "load_model",
     "sharing_graph",
     "show",
