@@ -11,10 +11,8 @@ kernel's thread through its event loop, where every widget is edited.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -23,7 +21,7 @@ import plotly.io as pio
 import torch
 
 from paramshare_viz.app.state import AppState
-from paramshare_viz.app.worker import Worker
+from paramshare_viz.app.worker import Worker, on_kernel_thread
 from paramshare_viz.bench.sweep import SWEEP_TIMING as SWEEP_TIMING_DEFAULT
 from paramshare_viz.bench.sweep import SweepResult, sweep
 from paramshare_viz.bench.twins import (
@@ -80,14 +78,6 @@ def _html_output(text: str) -> dict[str, Any]:
     return {"output_type": "display_data", "data": {"text/html": text, "text/plain": ""}, "metadata": {}}
 
 
-def _kernel_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop of the kernel's main thread, when there is one running."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 def placeholder_figure(text: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(**theme.base_layout(""))
@@ -104,7 +94,6 @@ class ComparePanel(widgets.VBox):
         self.state = state
         self.worker = Worker()
         self.timing, self.sweep_timing = TIMING, SWEEP_TIMING
-        self._loop = _kernel_loop()
         self.measurement: TwinMeasurement | None = None
         self.result: SweepResult | None = None
         self._rows: list[dict[str, Any]] = []
@@ -224,22 +213,6 @@ class ComparePanel(widgets.VBox):
 
     # --- running -------------------------------------------------------------------------
 
-    def _on_ui(self, fn: Callable[..., Any]) -> Callable[..., None]:
-        """``fn`` made safe to call from the worker: it runs on the kernel's own thread.
-
-        Widgets are not thread-safe, and a FigureWidget made or edited from another
-        thread can reach the browser without its data; the worker only measures.
-        """
-        loop = self._loop
-
-        def call(*args: Any) -> None:
-            if loop is None or threading.current_thread() is threading.main_thread():
-                fn(*args)  # no kernel (tests, scripts): call directly
-            else:
-                loop.call_soon_threadsafe(fn, *args)
-
-        return call
-
     def _running(self, kind: str | None) -> None:
         """Buttons for ``kind`` of work running (``"measure"``, ``"sweep"``) or none."""
         self.measure_button.disabled = kind is not None
@@ -262,9 +235,8 @@ class ComparePanel(widgets.VBox):
             return measure_twins(form, device=device, dtype=dtype, batch=batch, threads=threads,
                                  timing=timing, **overrides)
 
-        self.worker.start(
-            work, self._on_ui(self._measured), self._on_ui(lambda err: self._failed(f"{form} and its twin", err))
-        )
+        # The worker delivers both on the kernel's thread, where widgets are edited.
+        self.worker.start(work, self._measured, lambda err: self._failed(f"{form} and its twin", err))
 
     def _measured(self, m: TwinMeasurement) -> None:
         from paramshare_viz.app.explore import side_labels
@@ -313,7 +285,7 @@ class ComparePanel(widgets.VBox):
         def on_point(done: int, total: int, row: dict[str, Any]) -> None:
             with self._lock:
                 self._rows.append(row)
-            self._on_ui(show_point)(done, total, row)
+            show_on_kernel(done, total, row)
 
         def show_point(done: int, total: int, row: dict[str, Any]) -> None:
             self.progress.value = done
@@ -330,7 +302,8 @@ class ComparePanel(widgets.VBox):
             self._failed(f"{form} at {knob} = {values[len(self._rows)] if len(self._rows) < len(values) else values[-1]}",
                          err)
 
-        self.worker.start(work, self._on_ui(self._swept), self._on_ui(failed))
+        show_on_kernel = on_kernel_thread(show_point)  # wrapped here, on the kernel's thread
+        self.worker.start(work, self._swept, failed)
 
     def _keep_partial(self, form: str, knob: str, values: list[int], fixed: dict[str, Any], device: str) -> None:
         """After an error, the rows measured before it are a result too."""
