@@ -364,17 +364,18 @@ class ExplorePanel(widgets.VBox):
         form, device, dtype = counts.form, counts.device, counts.dtype
         self._size_note = note
         self._mark_stale(False)
+        # Status first and cards last: whoever sees the new cards sees everything that goes with them.
+        self.state.info(
+            f"{form} on {device} in {dtype}: shared {counts.shared.unique_params:,} parameters, "
+            f"twin {counts.unshared.unique_params:,} ({times(counts.ratio)} the shared model); "
+            + (f"{self._size_note}" if self._size_note else f"both built in {counts.build_seconds * 1000:,.0f} ms.")
+        )
         self.editor.show_limits(counts.config)
         self.state.overrides = dict(values)
-        self.cards.value = cards_html(explore_cards(counts))
         self.graph.show(counts, reuse_note(counts))
         note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""
         self.bars.value = note + param_bars_html(explore_bars(counts))
         self.groups.value = groups_table_html(counts.shared)
         self.groups_box.titles = [f"Tensors under several names: {plural(len(counts.shared.groups), 'group')}"]
         self.modules.value = modules_table_html(counts.shared, note=in_call_note(counts))
-        self.state.info(
-            f"{form} on {device} in {dtype}: shared {counts.shared.unique_params:,} parameters, "
-            f"twin {counts.unshared.unique_params:,} ({times(counts.ratio)} the shared model); "
-            + (f"{self._size_note}" if self._size_note else f"both built in {counts.build_seconds * 1000:,.0f} ms.")
-        )
+        self.cards.value = cards_html(explore_cards(counts))  # last: new cards mean the whole view is new
