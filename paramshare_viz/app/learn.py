@@ -172,7 +172,7 @@ class LearnPanel(widgets.VBox):
         self.progress_text.add_class("psv-learn-progress")
         self.summary = widgets.HTML()
         self.summary.add_class("psv-learn-result")
-        self.plot = PlotOutput(css_class="psv-learn-plot", placeholder="Press Train to start.")
+        self.plot = PlotOutput(css_class="psv-learn-plot", placeholder="Press Train: the run takes a few seconds in the background, and its curves appear here.")
         self.run.on_click(lambda _b: self.start(sweep=False))
         self.sweep.on_click(lambda _b: self.start(sweep=True))
         self.stop.on_click(lambda _b: self.worker.stop())

@@ -11,35 +11,39 @@ the GIL inside its kernels, so the main thread keeps answering widget messages.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
 
 
-def kernel_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop of the calling (kernel's main) thread, when one is running."""
+def kernel_io_loop() -> Any:
+    """The running IPython kernel's IO loop (tornado), or ``None`` outside a kernel (scripts, tests).
+
+    Asked of the kernel, not of asyncio: a library that drives its own event loop
+    on this thread (playwright's sync API does) would look like a running loop
+    that never runs our callbacks.
+    """
     try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
+        from IPython import get_ipython
+    except ImportError:
         return None
+    return getattr(getattr(get_ipython(), "kernel", None), "io_loop", None)
 
 
 def on_kernel_thread(fn: Callable[..., Any]) -> Callable[..., None]:
     """``fn`` made safe to call from a worker: it runs on the kernel's own thread.
 
     Widgets are not thread-safe, and a plotly figure edited from another thread
-    can reach the browser without its data. Call this on the kernel's thread
-    (in a panel's constructor or a widget callback); without a running loop
-    (tests, scripts) the wrapper calls ``fn`` directly.
+    can reach the browser without its data. Outside a kernel (tests, scripts)
+    the wrapper calls ``fn`` directly.
     """
-    loop = kernel_loop()
+    loop = kernel_io_loop()
 
     def call(*args: Any) -> None:
         if loop is None or threading.current_thread() is threading.main_thread():
             fn(*args)
         else:
-            loop.call_soon_threadsafe(fn, *args)
+            loop.add_callback(fn, *args)  # thread-safe: tornado queues it for the kernel's thread
 
     return call
 
