@@ -92,11 +92,15 @@ def make_growl_figure(result: Any, groups: tuple[int, ...] | None = None) -> go.
         go.Bar(x=list(range(len(result.column_norms))), y=result.column_norms, marker_color=colours, customdata=hover,
                hovertemplate="input neuron %{x}: norm %{y:.3g}<br>%{customdata}<extra></extra>")
     )
+    if result.removed:  # a zero-height bar is invisible: mark the removed neurons on the axis
+        fig.add_trace(go.Scatter(x=result.removed, y=[0] * len(result.removed), mode="markers",
+                                 marker=dict(symbol="x", size=9, color=theme.DENSE),
+                                 hovertemplate="input neuron %{x}: removed (all weights 0)<extra></extra>"))
     config = result.config
     title = (f"{'GrOWL' if config.penalty == 'growl' else 'L1'}: {plural(len(result.removed), 'neuron')} removed, "
              f"{plural(len(result.tied_groups), 'group')} tied; unique parameters {result.unique_before:,} → {result.unique_after:,}")
     fig.update_layout(**theme.base_layout(title), showlegend=False)
-    fig.update_xaxes(title="input neuron (colour = the cluster it is tied into; grey = removed)", dtick=1 if len(hover) <= 32 else None)
+    fig.update_xaxes(title="input neuron (colour = the cluster it is tied into; grey × = removed)", dtick=1 if len(hover) <= 32 else None)
     fig.update_yaxes(title="norm of its outgoing weights")
     return fig
 
