@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -74,4 +75,6 @@ def jupyter_server_command(port: int, root: Path = REPO) -> list[str]:
         str(BIN / "jupyter"), "server", "--no-browser", "--allow-root", f"--port={port}",
         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
         f"--ServerApp.root_dir={root}",
+        # A fresh JupyterLab workspace: the user's one reopens tabs from earlier runs behind the new one.
+        f"--LabApp.workspaces_dir={tempfile.mkdtemp(prefix='psv-lab-workspaces-')}",
     ]

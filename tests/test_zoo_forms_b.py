@@ -342,7 +342,7 @@ BAD = [
     ("lora", dict(rank=0), "rank=0"),
     ("lora", dict(num_tasks=1), "num_tasks=1 must be at least 2"),
     # 2 tasks * 16 * (32 + 32) = 2048 adapter weights + 1056 base >= 2 * 1056 for two full copies
-    ("lora", dict(rank=16, num_tasks=2), "rank=16: the base plus 2 adapters hold 3104 parameters"),
+    ("lora", dict(rank=16, num_tasks=2), "rank=16 with in_features=32, out_features=32: the base plus 2 adapters hold 3104 parameters"),
     ("lora", dict(alpha=0.0), "alpha=0.0 must be positive"),
 ]
 

@@ -46,9 +46,9 @@ class LoRAConfig:
             raise ValueError(f"alpha={self.alpha!r} must be positive")
         if param_count(self, True) >= param_count(self, False):
             raise ValueError(
-                f"rank={self.rank!r}: the base plus {self.num_tasks} adapters hold {param_count(self, True)} "
-                f"parameters, not fewer than {self.num_tasks} full copies ({param_count(self, False)}); "
-                f"use a smaller rank"
+                f"rank={self.rank!r} with in_features={self.in_features!r}, out_features={self.out_features!r}: "
+                f"the base plus {self.num_tasks} adapters hold {param_count(self, True)} parameters, not fewer "
+                f"than {self.num_tasks} full copies ({param_count(self, False)}); use a smaller rank or wider features"
             )
 
 
