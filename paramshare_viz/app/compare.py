@@ -17,9 +17,9 @@ from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-import plotly.io as pio
 import torch
 
+from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.state import AppState
 from paramshare_viz.app.worker import Worker, on_kernel_thread
 from paramshare_viz.bench.sweep import SWEEP_TIMING as SWEEP_TIMING_DEFAULT
@@ -74,10 +74,6 @@ def oom_message(what: str, err: BaseException) -> str:
     )
 
 
-def _html_output(text: str) -> dict[str, Any]:
-    return {"output_type": "display_data", "data": {"text/html": text, "text/plain": ""}, "metadata": {}}
-
-
 def placeholder_figure(text: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(**theme.base_layout(""))
@@ -129,10 +125,7 @@ class ComparePanel(widgets.VBox):
         # Output through plotly's mime renderer (the jupyterlab-plotly extension, from the
         # package), not a FigureWidget: no widget state that carries plotly.js, and no
         # edit messages that a page still loading plotly.js can drop.
-        self.figure: go.Figure | None = None
-        self.plot = widgets.Output(layout=widgets.Layout(min_height="380px"))
-        self.plot.add_class("psv-compare-plot")
-        self.plot.outputs = (_html_output("<div class='psv-loading'>Measuring…</div>"),)
+        self.plot = PlotOutput(css_class="psv-compare-plot", placeholder="Measuring…")
 
         self.knob = widgets.Dropdown(description="Size knob", layout=widgets.Layout(width="260px"))
         self.knob.add_class("psv-knob")
@@ -336,7 +329,7 @@ class ComparePanel(widgets.VBox):
     def _failed(self, what: str, err: BaseException) -> None:
         self._running(None)
         if self.figure is None:
-            self.plot.outputs = (_html_output("<div class='psv-loading'>Nothing measured yet.</div>"),)
+            self.plot.placeholder("Nothing measured yet.")
         if isinstance(err, torch.OutOfMemoryError):
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()  # hand the failed attempt's blocks back before anything else runs
@@ -399,8 +392,11 @@ class ComparePanel(widgets.VBox):
             fig.update_xaxes(type="category")
             self.show(fig)
 
+    @property
+    def figure(self) -> go.Figure | None:
+        """The figure on show."""
+        return self.plot.figure
+
     def show(self, fig: go.Figure) -> None:
         """Show ``fig`` in the one plot (the output is replaced in place)."""
-        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig)
-        self.plot.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
-        self.figure = fig
+        self.plot.show(fig)

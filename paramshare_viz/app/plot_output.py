@@ -30,7 +30,11 @@ class PlotOutput(widgets.Output):
             self.add_class(css_class)
         self.figure: go.Figure | None = None
         if placeholder:
-            self.outputs = (html_output(f"<div class='psv-loading'>{html.escape(placeholder)}</div>"),)
+            self.placeholder(placeholder)
+
+    def placeholder(self, text: str) -> None:
+        """Show ``text`` where the figure goes (before the first one, or after a failure)."""
+        self.outputs = (html_output(f"<div class='psv-loading'>{html.escape(text)}</div>"),)
 
     def show(self, fig: go.Figure) -> None:
         self.figure = fig
