@@ -6,8 +6,6 @@ Golden figures: ``PSV_UPDATE_GOLDEN=1 pytest tests/test_graph.py`` rewrites ``te
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,9 +16,7 @@ from paramshare_viz import zoo
 from paramshare_viz.cli import main
 from paramshare_viz.graph import sharing_graph
 from paramshare_viz.plots.sharing_graph import TRACES, make_sharing_graph_figure, update_sharing_graph_figure
-
-GOLDEN = Path(__file__).parent / "golden"
-UPDATE_GOLDEN = os.environ.get("PSV_UPDATE_GOLDEN") == "1"
+from tests.golden import golden
 
 
 def shared_names(graph) -> list[tuple[str, ...]]:
@@ -254,11 +250,7 @@ def trim(fig) -> dict:
 
 def check_golden(name: str, fig) -> None:
     got = trim(fig)
-    path = GOLDEN / name
-    if UPDATE_GOLDEN:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n")
-    assert got == json.loads(path.read_text())
+    assert got == golden(name, got)
 
 
 def test_golden_tied_embeddings():

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,8 +14,7 @@ import torch
 from paramshare_viz.plots.slide import make_equivariance_figure, make_gradient_figure
 from paramshare_viz.slide_inputs import preset_weight, sample_image
 from paramshare_viz.sliding import equivariance, gradient_check, trace_conv2d
-
-GOLDEN = Path(__file__).parent / "golden"
+from tests.golden import golden
 
 
 def small_trace():
@@ -56,10 +53,7 @@ def close(a, b, path="") -> None:
 
 
 def check_golden(name: str, got: dict) -> None:
-    path = GOLDEN / f"{name}.json"
-    if os.environ.get("PSV_UPDATE_GOLDEN") == "1":
-        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n")
-    close(got, json.loads(path.read_text()))
+    close(got, golden(f"{name}.json", got))
 
 
 def test_gradient_figure():

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,9 +13,7 @@ from paramshare_viz.app import make_dashboard
 from paramshare_viz.app.unroll import MAX_STEPS, MIN_STEPS, UnrollPanel
 from paramshare_viz.plots.unroll import make_unroll_figure, update_unroll_figure
 from paramshare_viz.unroll import count_curve, grad_contributions, unroll_chain
-
-GOLDEN = Path(__file__).parent / "golden"
-UPDATE_GOLDEN = os.environ.get("PSV_UPDATE_GOLDEN") == "1"  # regenerate: PSV_UPDATE_GOLDEN=1 pytest ...
+from tests.golden import golden
 
 # --- the gradient, split by step --------------------------------------------------------------
 
@@ -189,11 +185,7 @@ def assert_matches(got, want, path="figure"):
 
 def check_golden(name: str, fig) -> None:
     got = plain(trim(fig))
-    path = GOLDEN / name
-    if UPDATE_GOLDEN:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n")
-    assert_matches(got, json.loads(path.read_text()))
+    assert_matches(got, golden(name, got))
 
 
 def test_figure_rnn_shared_golden():
