@@ -85,7 +85,10 @@ def test_compare_measures_and_sweeps(browser, dashboard_url, tmp_path):
         done = int(progress.split(" of ")[0])
         assert 1 <= done < 8 and "(stopped)" in progress
         assert plot_x(page) == [2, 3, 4, 5, 6, 7, 8, 9][:done]
-        assert f"stopped after {done} of 8" in page.inner_text(".psv-status")
+        # The status is set before the buttons come back, but the browser renders widget updates as they
+        # arrive: wait for it rather than read it in the same instant.
+        page.wait_for_function(f"() => document.querySelector('.psv-status').innerText.includes('stopped after {done} of 8')",
+                               timeout=10_000)
         assert enabled(page) == IDLE
         assert "Traceback" not in page.content()
     finally:

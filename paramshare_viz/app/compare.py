@@ -239,7 +239,6 @@ class ComparePanel(widgets.VBox):
         self.table.value = compare_table_html(m, shared_label=shared_label, twin_label=twin_label)
         self.table.remove_class("psv-stale")
         self._show_setting(stale=False)
-        self._running(None)
         r = m.row
         self.state.info(
             f"Compare: {m.form} measured on {m.device_name} ({m.threads} thread(s)): forward "
@@ -248,6 +247,7 @@ class ComparePanel(widgets.VBox):
         )
         if self.view.value != "Sweep":
             self.redraw()
+        self._running(None)  # last: buttons come back once the page shows the whole outcome
 
     def run_sweep(self) -> None:
         """Sweep the chosen knob over the typed values, in the worker, drawing as points arrive."""
@@ -315,7 +315,6 @@ class ComparePanel(widgets.VBox):
 
     def _swept(self, result: SweepResult) -> None:
         self.result = result
-        self._running(None)
         n, total = len(result.rows), len(result.values)
         self.progress_text.value = f"{n} of {total} values" + (" (stopped)" if result.cancelled else "")
         self._show_downloads()
@@ -325,9 +324,9 @@ class ComparePanel(widgets.VBox):
             self.state.info(f"Compare: sweep stopped after {n} of {total} values; the {n} measured are kept.")
         else:
             self.state.info(f"Compare: sweep of {result.form} over {result.knob} done, {n} values.")
+        self._running(None)
 
     def _failed(self, what: str, err: BaseException) -> None:
-        self._running(None)
         if self.figure is None:
             self.plot.placeholder("Nothing measured yet.")
         if isinstance(err, torch.OutOfMemoryError):
@@ -338,6 +337,7 @@ class ComparePanel(widgets.VBox):
             self.state.error(f"Compare: {err}")
         else:
             self.state.error(f"Compare: measuring {what} failed: {type(err).__name__}: {err}")
+        self._running(None)
 
     # --- the one figure --------------------------------------------------------------------
 
