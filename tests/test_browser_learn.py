@@ -35,7 +35,8 @@ def test_learn_run_starts_and_stops(browser, dashboard_url, tmp_path):
             "() => document.querySelector('.psv-status').innerText.includes('stopped; kept what was trained')",
             timeout=120_000,
         )
-        assert page.locator(f"{TAB} .psv-learn-run").is_enabled()
+        # The buttons come back after the status is set.
+        page.wait_for_function(f"() => !document.querySelector('{TAB} .psv-learn-run').disabled", timeout=10_000)
         summary = page.inner_text(f"{TAB} .psv-learn-result")
         assert "stopped" in summary or "value of λ trained" in summary
         page.screenshot(path=str(tmp_path / "learn-stopped.png"), full_page=True)

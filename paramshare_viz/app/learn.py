@@ -253,8 +253,8 @@ class LearnPanel(widgets.VBox):
         self.stop.disabled = not running
 
     def _failed(self, err: BaseException) -> None:
-        self._running(False)
         self.state.error(f"Learn: {type(err).__name__}: {err}")
+        self._running(False)
 
     def _done(self, what: str, result: Any) -> None:
         self.result = result
@@ -269,6 +269,6 @@ class LearnPanel(widgets.VBox):
             fig, lines = make_hashing_figure(result.points, most_compressed_index(result)), hashing_summary(result)
         self.plot.show(fig)
         self.summary.value = summary_html(lines)
-        self._running(False)
         stopped = getattr(result, "stopped", False)
         self.state.info(f"Learn: {what} {'stopped; kept what was trained' if stopped else 'finished'}.")
+        self._running(False)  # last: buttons come back once the page shows the whole outcome
