@@ -192,13 +192,7 @@ def footprint(config: AlbertConfig, shared: bool, batch: int) -> Footprint:
     per_layer = tokens * (10 * H + 2 * c.intermediate_size) + scores
     activations = tokens * (1 + 6 * E + H) + L * per_layer + (batch * H if c.add_pooler else 0)
     outer = 7 + (E != H) + c.add_pooler  # the model, 3 embeddings, a norm, the layer list, dropout
-    if shared and c.share == Share.ALL and c.share_layernorm:
-        blocks = 12  # one Block: attention (5), ffn (3), two norms, dropout
-    else:
-        a = 1 if shared and c.share != Share.FFN else L
-        f = 1 if shared and c.share != Share.ATTENTION else L
-        n = 1 if shared and c.share_layernorm else L
-        blocks = 2 * L + 5 * a + 3 * f + 2 * n
+    blocks = 12 * L  # per layer slot: a Block, attention (5), ffn (3), two norms, dropout; shared or not
     ops = 8 + 4 * (E != H) + 38 * L + 4 * c.add_pooler  # measured: 4 per Linear outside the layers
     return Footprint(param_count(c, shared), 0, tokens, activations, modules=outer + blocks, ops=ops)
 

@@ -35,6 +35,9 @@ MEMORY_BUDGET = 256 * 1024**2
 MAX_MODULES = 5_000
 #: Tensor operations one analysed forward may dispatch (the FLOP counter's speed).
 MAX_FORWARD_OPS = 5_000
+#: Bytes a model may hold on the meta device: torch sizes tensors in int64 bytes, so
+#: a weight past 2**63 bytes fails to build even there (with an unnamed RuntimeError).
+META_BYTES = 2**62
 #: The batch of ``zoo.example_input``, which the forward estimates assume.
 BATCH = 2
 
@@ -51,7 +54,7 @@ class Over:
     """One budget a config is over: which side, what, how much, and the limit."""
 
     side: bool
-    what: str  # "modules", "ops" or "memory"
+    what: str  # "modules", "ops", "memory" or "address" (past int64 bytes, on the meta device)
     amount: int
     limit: int
     detail: str  # what the amount is made of, e.g. "parameters and buffers"
@@ -79,10 +82,12 @@ def over_budget(
             return Over(shared, "modules", fp.modules, MAX_MODULES, "")
         if forward and not on_meta and fp.ops > MAX_FORWARD_OPS:
             return Over(shared, "ops", fp.ops, MAX_FORWARD_OPS, "")
-        if on_meta:
-            continue
         need = fp.params * itemsize + fp.buffer_bytes
         detail = "parameters and buffers" if fp.buffer_bytes else "parameters"
+        if on_meta:
+            if need > META_BYTES:
+                return Over(shared, "address", need, META_BYTES, detail)
+            continue
         if forward:
             need += fp.activations * itemsize
             detail += " plus the activations of one forward"
@@ -119,6 +124,11 @@ def check_budget(form: str, config: Any, **kw: Any) -> None:
             f"{setting} would run about {over.amount:,} tensor operations in one forward of {side}, over the "
             f"limit of {over.limit:,} that can be counted in a few seconds"
         )
+    elif over.what == "address":
+        said = (
+            f"{setting} would describe about {fmt_bytes(over.amount)} for {side} ({over.detail}), past the "
+            f"{fmt_bytes(over.limit)} torch can size a tensor in, even on the meta device"
+        )
     else:
         said = (
             f"{setting} needs about {fmt_bytes(over.amount)} for {side} ({over.detail}), over the "
@@ -130,7 +140,7 @@ def check_budget(form: str, config: Any, **kw: Any) -> None:
         advice = f"lower {field} (the default is {getattr(registry.get(form).config_cls(), field):,})"
     else:
         advice = "use smaller sizes"
-    if over.what != "modules" and not on_meta:
+    if over.what in ("ops", "memory") and not on_meta:
         advice += ", or count it on the meta device, which allocates nothing and runs no forward"
     raise ValueError(f"{form}: {said}; {advice}.")
 

@@ -30,8 +30,10 @@ class Footprint:
         inputs: elements of ``example_input`` at the given batch.
         activations: elements of the tensors one forward creates, summed (an upper
             estimate of its peak memory, and a measure of its tensor work).
-        modules: ``nn.Module`` objects built. Python objects, so large counts are
-            slow even on the meta device.
+        modules: entries of ``named_modules(remove_duplicate=False)``: the modules
+            built and every further slot that reuses one (one block in 10**6 slots
+            is walked 10**6 times by the analysis). Python work, so large counts
+            are slow even on the meta device.
         ops: tensor operations one forward dispatches (measured per layer, step or
             task; the analysis counts FLOPs op by op, so this is its running time).
     """

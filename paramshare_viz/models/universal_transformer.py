@@ -150,8 +150,7 @@ def footprint(config: UniversalTransformerConfig, shared: bool, batch: int) -> F
     scores = 2 * batch * c.num_heads * c.seq_len**2
     per_step = tokens * (12 * C + 2 * c.intermediate_size + (8 * C if c.act else 0)) + scores
     activations = tokens * (1 + C) + 4 * (c.seq_len + T) * C + T * per_step  # + the two timing signals
-    copies = 1 if shared else T
-    modules = 3 + 12 * copies + (1 + copies if c.act else 0)
+    modules = 3 + 12 * T + (1 + T if c.act else 0)  # one block in T slots is walked T times, as T blocks are
     ops = 26 + 60 * T if c.act else 23 + 41 * T  # measured per step
     return Footprint(param_count(c, shared), 0, tokens, activations, modules=modules, ops=ops)
 
