@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import plotly.graph_objects as go
 import pytest
 import torch
 from torch import nn
@@ -323,3 +324,12 @@ def test_show_builds_cards_graph_and_tables_for_any_model():
     assert 'data-key="groups"' in cards.value and box.graph.tensors[0].names == ("lm_head.weight", "transformer.wte.weight")
     assert view.side.layout.display == "none"  # one model: no shared/twin toggle
     assert "transformer.h.[0-11]" in view.figure.data[TRACES.index("modules")].customdata
+
+
+@pytest.mark.parametrize("form", zoo.forms())
+def test_figure_is_valid_plotly_for_every_form(form):
+    # The figure is built unvalidated for speed (theme.quick_figure): plotly's validation runs here instead
+    # and raises on any unknown property or bad value.
+    fig = make_sharing_graph_figure(sharing_graph(zoo.build(form)), highlight=0)
+    checked = go.Figure(fig.to_dict())
+    assert checked.layout.template.layout.paper_bgcolor == "white"  # the theme's template, expanded

@@ -407,9 +407,7 @@ def make_sharing_graph_figure(
     width = min(width, lay.x_tensor + used_slots * SLOT + (80 if lay.more else 0))
     width = max(width, 720)  # room for the caption and the legend
     height = TOP + n_rows * ROW + 40
-    fig = go.Figure(data=[traces[name] for name in TRACES])
-    fig.update_layout(**theme.base_layout())
-    fig.update_layout(
+    layout = dict(
         title=dict(text=title or default_title(graph), x=0.01, xanchor="left",
                    y=1, yref="container", yanchor="top", pad=dict(t=10), font=dict(size=15)),
         annotations=[dict(text=CAPTION, xref="paper", yref="paper", x=0, y=1, xanchor="left", yanchor="top",
@@ -422,7 +420,7 @@ def make_sharing_graph_figure(
         hoverlabel=dict(font=dict(size=12), align="left"), clickmode="event", dragmode=False,
         meta=dict(psv="sharing-graph"),
     )
-    return fig
+    return theme.quick_figure([traces[name] for name in TRACES], layout)
 
 
 CAPTION = (
