@@ -46,6 +46,11 @@ def test_first_view(panel):
         ("size", 65, "size=65"),
         ("oc", 2, "output channel=2"),
         ("padding", -1, "padding=-1"),
+        # Typed into the page by the browser fuzz: torch's TypeError (C++ frames and all) or a
+        # storage overflow reached the status line before these were refused by name.
+        ("stride", 10**40, f"stride={10**40} must be at most 64"),
+        ("padding", 99999999999, "padding=99999999999 must be at most 64"),
+        ("dilation", 2**63, f"dilation={2**63} must be at most 64"),
     ],
 )
 def test_bad_setting_names_field_and_keeps_the_last_view(panel, field, value, message):

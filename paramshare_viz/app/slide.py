@@ -112,6 +112,9 @@ def slide_weight(s: SlideSettings, in_channels: int) -> tuple[torch.Tensor, torc
 
 def slide_view(s: SlideSettings, custom: torch.Tensor | None = None) -> SlideView:
     """Compute one setting; ``ValueError`` naming the field and value when it is not valid."""
+    for name in ("stride", "padding", "dilation"):  # beyond the image's size only torch's int64 or memory overflows
+        if getattr(s, name) > MAX_SIZE:
+            raise ValueError(f"{name}={getattr(s, name)} must be at most {MAX_SIZE} in the Slide tab")
     x = slide_image(s, custom)
     weight, bias = slide_weight(s, x.shape[0])
     if not 0 <= s.oc < s.out_channels:
