@@ -269,6 +269,27 @@ def test_panel_albert_bad_width_keeps_last_view(panel):
     panel.worker.wait(60)
 
 
+@pytest.mark.parametrize(
+    "hidden, message",
+    [
+        # Typed into the page by the browser fuzz: a TypeError ("Overflow when unpacking long long")
+        # or a RuntimeError (storage size overflowed) from the meta build reached the status line.
+        (10**40, "past the 4.0 EiB torch can size a tensor in"),
+        (2**31, "hidden_size=2,147,483,648 would describe about 16.0 EiB"),
+        # Fine on meta, too large to train: the gradient's budget says so without "ValueError:".
+        (20_000, "the gradient could not be split: rnn: hidden_size=20,000 needs about 1.5 GiB"),
+    ],
+)
+def test_panel_huge_width_is_refused_in_words(panel, hidden, message):
+    panel.hidden.value = hidden
+    panel.worker.wait(60)
+    assert panel.state.status_level == "error" and message in panel.state.status
+    assert "Error" not in panel.state.status and ".." not in panel.state.status
+    panel.hidden.value = 8  # a valid width again: everything follows
+    panel.worker.wait(60)
+    assert panel.state.status_level == "info"
+
+
 def test_panel_share_side_and_tensor(panel):
     panel.model.value = "ALBERT block over L layers"
     panel.share.value = "attention"
