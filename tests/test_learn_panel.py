@@ -81,6 +81,33 @@ def test_bad_values_are_named_and_nothing_starts(panel, field, value, message):
     assert not panel.worker.running and not panel.run.disabled
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    # Typed into the page by the browser fuzz: 2.5 and "1, inf" trained at 2 and 1 without a word.
+    [("2.5", "compressions='2.5' must be positive whole numbers"),
+     ("1, inf", "compressions='1, inf' must be positive whole numbers")],
+)
+def test_compressions_must_be_whole(panel, value, message):
+    panel.experiment.value = "HashedNets"
+    panel.compressions.value = value
+    panel.start()
+    assert panel.state.status_level == "error" and message in panel.state.status
+    assert not panel.worker.running and "Nothing was started" in panel.state.status
+
+
+def test_refusal_from_the_run_is_worded_without_its_class(panel):
+    # Also from the fuzz: the worker's ValueError reached the status as "Learn: ValueError: ...".
+    panel.experiment.value = "HashedNets"
+    panel.compressions.value = "100000"
+    panel.steps.value = 10
+    panel.start()
+    assert panel.worker.wait(60)
+    assert panel.state.status == (
+        "Learn: compression=100000 leaves no bucket for a 32x64 layer (2048 virtual weights); use at most 2048"
+    )
+    assert not panel.run.disabled
+
+
 def test_parse_lams():
     assert parse_lams("0, 0.01 inf ∞") == [0.0, 0.01, float("inf"), float("inf")]
 

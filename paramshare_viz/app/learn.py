@@ -219,9 +219,10 @@ class LearnPanel(widgets.VBox):
             data = planted_groups() if self.dataset.value == "planted" else digits()
             label = "GrOWL" if growl.penalty == "growl" else "L1"
             return f"{label} two-stage on {data.name}", lambda stop, p: two_stage(growl, data, progress=p, stop=stop)
-        compressions = [int(v) for v in parse_lams(self.compressions.value) if not math.isinf(v)]
-        if any(c < 1 or c != int(c) for c in compressions) or not compressions:
+        typed = parse_lams(self.compressions.value)
+        if any(math.isinf(v) or v < 1 or v != int(v) for v in typed):  # checked before int(): 2.5 is not 2
             raise ValueError(f"compressions={self.compressions.value!r} must be positive whole numbers, e.g. 1, 4, 16")
+        compressions = [int(v) for v in typed]
         return (f"HashedNets at {len(compressions)} compressions",
                 lambda stop, p: hashing_tradeoff(compressions, steps=steps, progress=p, stop=stop))
 
@@ -253,7 +254,8 @@ class LearnPanel(widgets.VBox):
         self.stop.disabled = not running
 
     def _failed(self, err: BaseException) -> None:
-        self.state.error(f"Learn: {type(err).__name__}: {err}")
+        what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"  # a refusal, in words
+        self.state.error(f"Learn: {what}")
         self._running(False)
 
     def _done(self, what: str, result: Any) -> None:
