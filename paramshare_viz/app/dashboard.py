@@ -127,6 +127,9 @@ def make_dashboard(state: AppState | None = None, *, tab: str = "Explore") -> wi
         + "</div>"
     )
     titles = [s.title for s in TABS]
+    heartbeat = Heartbeat()
+    state.drawn = False  # until this page has drawn the app: its first figure waits (see PlotOutput)
+    heartbeat.on_drawn(lambda: setattr(state, "drawn", True))
     tabs = LazyTabs(state, TABS, first=titles.index(tab))
     status = widgets.HTML()
     status.add_class("psv-status")
@@ -137,7 +140,7 @@ def make_dashboard(state: AppState | None = None, *, tab: str = "Explore") -> wi
     state.observe(show_status, names=["status", "status_level"])
     show_status()
     # Heartbeat: invisible until the kernel stops answering, then "reload the page"
-    app = widgets.VBox([header, status, Heartbeat(), tabs], layout=widgets.Layout(max_width="1100px"))
+    app = widgets.VBox([header, status, heartbeat, tabs], layout=widgets.Layout(max_width="1100px"))
     app.state = state  # for notebooks and tests
     app.tabs = tabs
     return app

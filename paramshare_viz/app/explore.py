@@ -232,7 +232,9 @@ class ExplorePanel(widgets.VBox):
         first = twin_counts(state.form, device=where, dtype=state.dtype, **values)
         self.cards = widgets.HTML()
         self.cards.add_class("psv-cards-box")
-        self.graph = GraphView(first, reuse_note(first))  # the sharing graph (a plain figure, no FigureWidget)
+        # The sharing graph (a plain figure, no FigureWidget); the first waits until the page has drawn.
+        self.graph = GraphView(first, reuse_note(first), wait=not state.drawn)
+        state.observe(lambda _c: self.graph.plot.release(), names="drawn")
         self.bars = widgets.HTML()  # HTML bars: no plotly widget at page load
         self.bars.add_class("psv-bars-box")
         self.groups = widgets.HTML()
@@ -364,7 +366,8 @@ class ExplorePanel(widgets.VBox):
         form, device, dtype = counts.form, counts.device, counts.dtype
         self._size_note = note
         self._mark_stale(False)
-        # Status first and cards last: whoever sees the new cards sees everything that goes with them.
+        # The numbers first (status, cards, bars), then the graph and tables: the browser takes 100+ ms
+        # to redraw the graph, and the numbers should not wait for it.
         self.state.info(
             f"{form} on {device} in {dtype}: shared {counts.shared.unique_params:,} parameters, "
             f"twin {counts.unshared.unique_params:,} ({times(counts.ratio)} the shared model); "
@@ -372,10 +375,10 @@ class ExplorePanel(widgets.VBox):
         )
         self.editor.show_limits(counts.config)
         self.state.overrides = dict(values)
-        self.graph.show(counts, reuse_note(counts))
+        self.cards.value = cards_html(explore_cards(counts))
         note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""
         self.bars.value = note + param_bars_html(explore_bars(counts))
+        self.graph.show(counts, reuse_note(counts))
         self.groups.value = groups_table_html(counts.shared)
         self.groups_box.titles = [f"Tensors under several names: {plural(len(counts.shared.groups), 'group')}"]
         self.modules.value = modules_table_html(counts.shared, note=in_call_note(counts))
-        self.cards.value = cards_html(explore_cards(counts))  # last: new cards mean the whole view is new

@@ -23,7 +23,7 @@ from paramshare_viz import zoo
 from paramshare_viz.analysis.report import SharingReport
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts
 from paramshare_viz.app.plot_output import PlotOutput
-from paramshare_viz.app.worker import on_kernel_thread
+from paramshare_viz.app.worker import after_paint
 from paramshare_viz.graph import SharingGraph, sharing_graph
 from paramshare_viz.plots.sharing_graph import default_title, make_sharing_graph_figure
 
@@ -102,9 +102,13 @@ class GraphView(widgets.VBox):
     """Shared/twin toggle, a "light up" menu, the graph, and a line naming what is lit."""
 
     def __init__(
-        self, counts: TwinCounts | None = None, note: str = "", *, graph: SharingGraph | None = None
+        self, counts: TwinCounts | None = None, note: str = "", *, graph: SharingGraph | None = None,
+        wait: bool = False,
     ) -> None:
-        """Both sides of ``counts`` (with a toggle), or one ``graph`` alone (no toggle)."""
+        """Both sides of ``counts`` (with a toggle), or one ``graph`` alone (no toggle).
+
+        ``wait``: keep the figure until ``self.plot.release()`` (the page is still drawing; see PlotOutput).
+        """
         self.side = widgets.ToggleButtons(
             options=[("Shared model", "shared"), ("Unshared twin", "twin")], value="shared",
             style={"button_width": "130px"},
@@ -123,7 +127,8 @@ class GraphView(widgets.VBox):
             raise ValueError("GraphView needs counts or a graph")
         self.note = note
         self.highlight: int | str | None = None
-        self.plot = PlotOutput(css_class="psv-graph", min_height=300)
+        self.plot = PlotOutput(css_class="psv-graph", min_height=300, wait=wait,
+                               placeholder="Drawing the sharing graph…")
         self.side.observe(lambda _c: self._redraw(clear=True), names="value")
         self.pick.observe(lambda c: self._pick(c["new"]), names="value")
         self._redraw(clear=True)
@@ -143,7 +148,7 @@ class GraphView(widgets.VBox):
         graphs = twin_graphs(counts)
         if graphs is self.graphs and note == self.note:
             return
-        on_kernel_thread(lambda: self.show_graphs(graphs, note))()
+        after_paint(lambda: self.show_graphs(graphs, note))  # the numbers sent before it show first
 
     def show_graphs(self, graphs: tuple[SharingGraph, SharingGraph], note: str = "") -> None:
         """Show ``(shared, twin)`` graphs (the same graph twice for one model)."""

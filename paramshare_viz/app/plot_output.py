@@ -5,10 +5,16 @@ or edited while the page is still loading can open empty and drop edits. A
 plain ``go.Figure`` rendered by the jupyterlab-plotly extension (shipped in the
 plotly package, loaded once per page) has neither problem; each update sends
 the figure's JSON, which for these figures is a few kB.
+
+plotly.js itself takes over a second to start in a page (1.3-1.5 s here, for any
+figure), and while it starts the page draws nothing else. So a figure made while
+its page is still drawing the app can wait (``wait=True``) until :meth:`release`:
+the controls and numbers come first, the figure a moment later.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 
 import ipywidgets as widgets
@@ -21,16 +27,26 @@ def html_output(markup: str) -> dict:
     return {"output_type": "display_data", "data": {"text/html": markup}, "metadata": {}}
 
 
+@functools.cache
+def _mime_renderer():
+    """plotly's mime renderer; its first use imports plotly.io's renderers (about 2 s)."""
+    return pio.renderers["plotly_mimetype"]
+
+
 class PlotOutput(widgets.Output):
     """An ``Output`` that shows one figure at a time: ``show(fig)`` replaces it."""
 
-    def __init__(self, *, css_class: str = "", placeholder: str = "", min_height: int = 380) -> None:
+    def __init__(
+        self, *, css_class: str = "", placeholder: str = "", min_height: int = 380, wait: bool = False
+    ) -> None:
         super().__init__(layout=widgets.Layout(min_height=f"{min_height}px"))
         if css_class:
             self.add_class(css_class)
         self.figure: go.Figure | None = None
-        if placeholder:
-            self.placeholder(placeholder)
+        self.waiting = wait  # figures are kept, not sent, until release()
+        _mime_renderer()  # now (in a preheated kernel: before any visitor), not when a page waits for a figure
+        if placeholder or wait:
+            self.placeholder(placeholder or "Drawing…")
 
     def placeholder(self, text: str) -> None:
         """Show ``text`` where the figure goes (before the first one, or after a failure)."""
@@ -38,5 +54,16 @@ class PlotOutput(widgets.Output):
 
     def show(self, fig: go.Figure) -> None:
         self.figure = fig
-        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig)
+        if not self.waiting:
+            self._draw(fig)
+
+    def release(self) -> None:
+        """Stop waiting: send the figure on show, if any, and every later one at once."""
+        if self.waiting:
+            self.waiting = False
+            if self.figure is not None:
+                self._draw(self.figure)
+
+    def _draw(self, fig: go.Figure) -> None:
+        bundle = _mime_renderer().to_mimebundle(fig)
         self.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)

@@ -17,6 +17,9 @@ class AppState(traitlets.HasTraits):
     dtype = traitlets.Unicode("float32")
     #: Config overrides of the last valid setting in Explore (what Compare and the other tabs reuse).
     overrides = traitlets.Dict()
+    #: False while a page is still drawing the app (see Heartbeat); figures made meanwhile wait for it,
+    #: since plotly.js takes over a second to start and would hold back the controls and numbers.
+    drawn = traitlets.Bool(True)
     status = traitlets.Unicode("")
     status_level = traitlets.Enum(["info", "busy", "error"], default_value="info")
 

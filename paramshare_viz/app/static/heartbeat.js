@@ -39,6 +39,13 @@ export default {
     banner.append(reload);
     el.append(banner);
 
+    // Once the page has drawn its widgets (the main thread is idle), say so: the kernel sends the
+    // page's first plotly figure only then, because plotly.js takes over a second to start and
+    // would otherwise hold back the controls (AppState.drawn).
+    const drawn = () => model.send({ drawn: true });
+    if (window.requestIdleCallback) window.requestIdleCallback(drawn, { timeout: 3000 });
+    else setTimeout(drawn, 200);
+
     let lastAnswer = Date.now();
     let sent = 0;
     model.on("msg:custom", (msg) => {
