@@ -15,6 +15,7 @@ from paramshare_viz.app.state import AppState
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.models import budget, presets, registry
+from paramshare_viz.models.budget import META_ADVICE
 from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
@@ -54,7 +55,7 @@ def counting_device(form: str, overrides: dict, device: str, dtype: str) -> tupl
             return device, ""
         except ValueError as err:
             zoo.check_budget(form, config, device="meta", dtype=DTYPES.get(dtype))  # refused there too: say so
-            return "meta", f"counted without allocating, because on {device}: {err}"
+            return "meta", f"counted without allocating, because on {device}: {str(err).replace(META_ADVICE, '')}"
     return "meta", (
         f"counted without allocating; too large to time here: {fmt_bytes(need)} twin > "
         f"{fmt_bytes(budget)} budget on {device} (timing it or measuring its memory would need "

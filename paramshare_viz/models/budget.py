@@ -42,6 +42,8 @@ META_BYTES = 2**62
 BATCH = 2
 
 SIDES = {True: "the shared model", False: "the unshared twin"}
+#: The tail of a refusal off the meta device (left out where the caller counts on meta anyway).
+META_ADVICE = ", or count it on the meta device, which allocates nothing and runs no forward"
 
 
 def footprint(form: str, config: Any, shared: bool, batch: int = BATCH) -> Footprint:
@@ -141,7 +143,7 @@ def check_budget(form: str, config: Any, **kw: Any) -> None:
     else:
         advice = "use smaller sizes"
     if over.what in ("ops", "memory") and not on_meta:
-        advice += ", or count it on the meta device, which allocates nothing and runs no forward"
+        advice += META_ADVICE
     raise ValueError(f"{form}: {said}; {advice}.")
 
 
