@@ -193,3 +193,20 @@ def test_tabs_opened_after_the_page_has_drawn_do_not_wait(app):
     app.tabs.selected_index = app.tabs.titles.index("Unroll")
     unroll = app.tabs.panels["Unroll"]
     assert PLOTLY in unroll.plot.outputs[0]["data"]
+
+
+def test_form_and_preset_changes_do_not_pile_up_widgets(app):
+    # A long visit switches forms and presets many times; old inputs must not stay in kernel and page.
+    import ipywidgets
+
+    panel = explore(app)
+    app.state.form = "albert"
+    boxes = dict(panel.editor.inputs)
+    panel.preset.value = "ALBERT-base"  # same form: the same boxes, new values
+    assert panel.editor.inputs == boxes and boxes["hidden_size"].value == "768"
+    before = len(ipywidgets.widgets.widget._instances)
+    for form in ("conv", "albert", "rnn", "albert"):
+        app.state.form = form
+    assert len(ipywidgets.widgets.widget._instances) <= before  # the last form's boxes replace the first's
+    assert all(box.comm is None for box in boxes.values())  # closed, layout and style too
+    assert all(box.layout.comm is None and box.style.comm is None for box in boxes.values() if hasattr(box, "style"))

@@ -25,17 +25,25 @@ FIELD_STYLE = {"description_width": "150px"}
 FIELD_LAYOUT = {"width": "255px"}
 
 
+def shown_value(kind: type, value: Any) -> Any:
+    """``value`` as its box holds it: an enum's value, a bool as is, a number as text."""
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(value).value
+    return value if kind is bool else str(value)
+
+
 def field_widget(name: str, kind: type, default: Any) -> widgets.Widget | None:
     """One input for one config field, or ``None`` for types the editor does not handle."""
     label = name.replace("_", " ").capitalize()
-    common = dict(description=label, style=FIELD_STYLE, layout=widgets.Layout(**FIELD_LAYOUT))
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
-        box = widgets.Dropdown(options=[m.value for m in kind], value=kind(default).value, **common)
+        box = widgets.Dropdown(options=[m.value for m in kind], value=shown_value(kind, default),
+                               description=label, style=FIELD_STYLE, layout=FIELD_LAYOUT)
     elif kind is bool:
-        box = widgets.Checkbox(value=default, indent=False, description=label, layout=widgets.Layout(**FIELD_LAYOUT))
+        box = widgets.Checkbox(value=default, indent=False, description=label, layout=FIELD_LAYOUT)
     elif kind in (int, float):
         # continuous_update=False: the value is read on Enter or when the box loses focus, not per keystroke
-        box = widgets.Text(value=str(default), continuous_update=False, **common)
+        box = widgets.Text(value=shown_value(kind, default), continuous_update=False,
+                           description=label, style=FIELD_STYLE, layout=FIELD_LAYOUT)
     else:
         return None
     box.add_class(f"psv-input-{name}")
@@ -91,12 +99,19 @@ class ConfigEditor(widgets.VBox):
         super().__init__([self.grid, self.limits])
         self.inputs: dict[str, widgets.Widget] = {}
         self._kinds: dict[str, type] = {}
+        self._config_type: type | None = None
         self._on_change = on_change
 
     def show(self, config: Any) -> None:
-        """Replace the inputs with ones for ``config``'s class, set to its values."""
+        """Show ``config``: its values in the inputs of its class (new inputs for a new class)."""
+        if type(config) is self._config_type:  # another preset of the same form: new values, same boxes
+            for name, box in self.inputs.items():
+                box.value = shown_value(self._kinds[name], getattr(config, name))
+            self.show_limits(config)
+            return
         hints = typing.get_type_hints(type(config))
-        self.inputs, self._kinds = {}, {}
+        old = list(self.inputs.values())
+        self.inputs, self._kinds, self._config_type = {}, {}, type(config)
         for f in dataclasses.fields(config):
             box = field_widget(f.name, hints[f.name], getattr(config, f.name))
             if box is not None:
@@ -104,6 +119,10 @@ class ConfigEditor(widgets.VBox):
                 self.inputs[f.name] = box
                 self._kinds[f.name] = hints[f.name]
         self.grid.children = list(self.inputs.values())
+        for box in old:  # off the page now: closed, or their models would pile up in kernel and page
+            box.layout.close()
+            box.style.close()
+            box.close()
         self.show_limits(config)
 
     def show_limits(self, config: Any) -> None:
