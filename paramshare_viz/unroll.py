@@ -162,6 +162,8 @@ def unroll_chain(form: str, steps: int | None = None, *, dtype: torch.dtype = to
     """
     config = _config(form, steps, overrides)
     n = getattr(config, STEP_FIELD[form])
+    # Sized first: on meta, torch meets a width past int64's bytes with a TypeError or RuntimeError.
+    zoo.check_budget(form, config, sides=(True,), device="meta", dtype=dtype)
     with torch.device("meta"):
         model = registry.get(form).build(config, True)
     tensors = tuple(

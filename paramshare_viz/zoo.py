@@ -198,6 +198,7 @@ def check_budget(
     dtype: torch.dtype | None = None,
     memory_budget: int | None = None,
     forward: bool = False,
+    advise_meta: bool = True,
 ) -> None:
     """Refuse ``config`` before building when a side is over a budget (``ValueError``, field named).
 
@@ -205,11 +206,13 @@ def check_budget(
         sides: which models will be built: ``(True,)`` the shared one, ``(False,)`` the twin.
         forward: a forward on ``example_input`` will run too (activations and
             tensor operations count; nothing runs on the meta device).
+        advise_meta: off the meta device, end the refusal with "or count it on the meta
+            device" (``False`` where the caller counts there itself).
     """
     itemsize = (dtype or torch.get_default_dtype()).itemsize
     budget.check_budget(
         form, config, sides=sides, on_meta=torch.device(device).type == "meta", itemsize=itemsize,
-        memory_budget=memory_budget, forward=forward,
+        memory_budget=memory_budget, forward=forward, advise_meta=advise_meta,
     )
 
 

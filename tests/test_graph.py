@@ -316,6 +316,23 @@ def test_graph_view_light_up_toggle_and_update():
     assert view.plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"] == view.figure.layout.title.text
 
 
+def test_graph_view_draws_the_newest_request_after_the_numbers(monkeypatch):
+    # In a kernel the graph is drawn 50 ms after the numbers; changes meanwhile must end on the newest.
+    import paramshare_viz.app.graph_view as graph_view
+    from paramshare_viz.analysis.twin_counts import twin_counts
+
+    queued = []
+    monkeypatch.setattr(graph_view, "after_paint", queued.append)
+    first = twin_counts("albert", num_layers=3)
+    view = graph_view.GraphView(first)
+    view.show(twin_counts("albert", num_layers=4))
+    view.show(first)  # back to the graph on show before the first redraw ran
+    assert len(queued) == 2
+    for draw in queued:
+        draw()
+    assert view.graphs is graph_view.twin_graphs(first)  # not the 4-layer graph queued before it
+
+
 def test_show_builds_cards_graph_and_tables_for_any_model():
     from paramshare_viz.app.show import explorer
 

@@ -11,11 +11,10 @@ from paramshare_viz import zoo
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
 from paramshare_viz.app.config_editor import ConfigEditor
 from paramshare_viz.app.graph_view import GraphView
-from paramshare_viz.app.state import AppState
+from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.models import budget, presets, registry
-from paramshare_viz.models.budget import META_ADVICE
 from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
@@ -51,11 +50,11 @@ def counting_device(form: str, overrides: dict, device: str, dtype: str) -> tupl
     need = max(zoo.estimated_bytes(form, config, shared=s, dtype=DTYPES.get(dtype)) for s in (True, False))
     if need <= budget:
         try:
-            zoo.check_budget(form, config, device=device, dtype=DTYPES.get(dtype), forward=True)
+            zoo.check_budget(form, config, device=device, dtype=DTYPES.get(dtype), forward=True, advise_meta=False)
             return device, ""
         except ValueError as err:
             zoo.check_budget(form, config, device="meta", dtype=DTYPES.get(dtype))  # refused there too: say so
-            return "meta", f"counted without allocating, because on {device}: {str(err).replace(META_ADVICE, '')}"
+            return "meta", f"counted without allocating, because on {device}: {err}"
     return "meta", (
         f"counted without allocating; too large to time here: {fmt_bytes(need)} twin > "
         f"{fmt_bytes(budget)} budget on {device} (timing it or measuring its memory would need "
@@ -358,7 +357,7 @@ class ExplorePanel(widgets.VBox):
             (box.add_class if stale else box.remove_class)("psv-stale")
 
     def _fail(self, form: str, err: BaseException) -> None:
-        what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        what = in_words(err)
         self._mark_stale(True)  # keep the last valid numbers, dimmed
         self.state.error(f"{form}: {what.rstrip('.')}. The numbers below are for the last valid setting.")
 

@@ -145,10 +145,13 @@ class GraphView(widgets.VBox):
 
     def show(self, counts: TwinCounts, note: str = "") -> None:
         """New counts (a config change): new graphs, same widget."""
-        graphs = twin_graphs(counts)
-        if graphs is self.graphs and note == self.note:
-            return
-        after_paint(lambda: self.show_graphs(graphs, note))  # the numbers sent before it show first
+        self._wanted = (twin_graphs(counts), note)  # the newest request, drawn shortly
+        after_paint(self._show_wanted)  # the numbers sent before it show first
+
+    def _show_wanted(self) -> None:
+        graphs, note = self._wanted
+        if graphs is not self.graphs or note != self.note:
+            self.show_graphs(graphs, note)
 
     def show_graphs(self, graphs: tuple[SharingGraph, SharingGraph], note: str = "") -> None:
         """Show ``(shared, twin)`` graphs (the same graph twice for one model)."""

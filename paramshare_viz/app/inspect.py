@@ -25,7 +25,7 @@ from paramshare_viz.analysis.report import SharingReport, analyze
 from paramshare_viz.analysis.ties import TieHealth, check_ties
 from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES, load_upload, load_visitor_spec
 from paramshare_viz.app.graph_view import GraphView
-from paramshare_viz.app.state import AppState
+from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.graph import SharingGraph, sharing_graph
@@ -183,7 +183,7 @@ class InspectPanel(widgets.VBox):
     # ------------------------------------------------------------------ output
 
     def _fail(self, err: BaseException) -> None:
-        what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        what = in_words(err)
         self.result.add_class("psv-stale")  # the last valid result stays, dimmed
         what = what if what.endswith((".", "?", "!")) else what + "."
         kept = " The results below are for the last model that loaded." if self.result.layout.display != "none" else ""
@@ -212,7 +212,7 @@ class InspectPanel(widgets.VBox):
         )
 
     def _show_graph(self, ins: Inspection) -> None:
-        """The sharing graph, redrawn in place in the one FigureWidget made when the tab opened."""
+        """The sharing graph of the loaded model, in the view made when the tab opened."""
         self.graph_view.show_graphs((ins.graph, ins.graph))
 
 

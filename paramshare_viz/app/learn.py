@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from paramshare_viz.app.plot_output import PlotOutput
-from paramshare_viz.app.state import AppState
+from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker, on_kernel_thread
 from paramshare_viz.learn.data import digits, planted_groups
 from paramshare_viz.learn.growl import GrowlConfig, GrowlResult, two_stage
@@ -254,7 +254,7 @@ class LearnPanel(widgets.VBox):
         self.stop.disabled = not running
 
     def _failed(self, err: BaseException) -> None:
-        what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"  # a refusal, in words
+        what = in_words(err)
         self.state.error(f"Learn: {what}")
         self._running(False)
 

@@ -17,7 +17,7 @@ import ipywidgets as widgets
 import torch
 
 from paramshare_viz.app.slide_widget import SlideWidget
-from paramshare_viz.app.state import AppState
+from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.models.conv import LocallyConnected2d
 from paramshare_viz.plots.slide import make_equivariance_figure, make_gradient_figure
@@ -289,7 +289,7 @@ class SlidePanel(widgets.VBox):
 
     def _fail(self, err: BaseException) -> None:
         """A plain message in the status line; the last valid view stays."""
-        what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        what = in_words(err)
         self.state.error(f"Slide: {what}. The views below are for the last valid setting.")
 
     def _apply(self, r: Rendered) -> None:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import traitlets
 
 
+def in_words(err: BaseException) -> str:
+    """What the status line says of ``err``: a refusal (``ValueError``) is its message; anything else names its type."""
+    return str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+
+
 class AppState(traitlets.HasTraits):
     """What the dashboard's panels share.
 

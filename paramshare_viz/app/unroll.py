@@ -8,9 +8,8 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from paramshare_viz import zoo
 from paramshare_viz.app.plot_output import PlotOutput
-from paramshare_viz.app.state import AppState
+from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.models import registry
 from paramshare_viz.plots import theme
@@ -149,10 +148,6 @@ class UnrollPanel(widgets.VBox):
 
     def _compute(self) -> tuple[Chain, CountCurve]:
         overrides = self.overrides()
-        # Sized first: the chain is built on meta, where torch meets a width past int64's bytes
-        # with a TypeError or RuntimeError rather than a message naming the field.
-        config = zoo.make_config(self.form, **{**overrides, STEP_FIELD[self.form]: self.steps.value})
-        zoo.check_budget(self.form, config, sides=(True,), device="meta")
         chain = unroll_chain(self.form, self.steps.value, **overrides)
         curve = count_curve(self.form, range(MIN_STEPS, MAX_STEPS + 1), **overrides)
         return chain, curve
@@ -164,7 +159,7 @@ class UnrollPanel(widgets.VBox):
         try:
             self._chain, self._curve = self._compute()
         except Exception as err:  # the UI boundary: say it in the status line, keep the last view
-            what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+            what = in_words(err)
             self.worker.stop()
             self.cards.add_class("psv-stale")
             self.state.error(f"Unroll, {self.model.value}: {what.rstrip('.')}. The view shows the last valid setting.")
@@ -252,7 +247,7 @@ class UnrollPanel(widgets.VBox):
             self._report(grads)
 
         def failed(err: BaseException) -> None:
-            what = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"  # a budget's refusal
+            what = in_words(err)
             self.state.error(f"Unroll, {self.model.value}: the gradient could not be split: {what}")
 
         self.worker.start(work, done, failed)  # delivered on the kernel's thread

@@ -42,8 +42,6 @@ META_BYTES = 2**62
 BATCH = 2
 
 SIDES = {True: "the shared model", False: "the unshared twin"}
-#: The tail of a refusal off the meta device (left out where the caller counts on meta anyway).
-META_ADVICE = ", or count it on the meta device, which allocates nothing and runs no forward"
 
 
 def footprint(form: str, config: Any, shared: bool, batch: int = BATCH) -> Footprint:
@@ -98,11 +96,13 @@ def over_budget(
     return None
 
 
-def check_budget(form: str, config: Any, **kw: Any) -> None:
+def check_budget(form: str, config: Any, *, advise_meta: bool = True, **kw: Any) -> None:
     """Raise ``ValueError`` when :func:`over_budget` finds a budget ``config`` is over.
 
     The message names the config field driving the size, its value, and the
-    largest value of that field that fits every budget (other fields unchanged).
+    largest value of that field that fits every budget (other fields unchanged);
+    off the meta device it also suggests counting there, unless ``advise_meta=False``
+    (a caller that falls back to meta itself).
     """
     over = over_budget(form, config, **kw)
     if over is None:
@@ -142,8 +142,8 @@ def check_budget(form: str, config: Any, **kw: Any) -> None:
         advice = f"lower {field} (the default is {getattr(registry.get(form).config_cls(), field):,})"
     else:
         advice = "use smaller sizes"
-    if over.what in ("ops", "memory") and not on_meta:
-        advice += META_ADVICE
+    if over.what in ("ops", "memory") and not on_meta and advise_meta:
+        advice += ", or count it on the meta device, which allocates nothing and runs no forward"
     raise ValueError(f"{form}: {said}; {advice}.")
 
 
