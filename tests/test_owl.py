@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
-from scipy.optimize import minimize
 
 from paramshare_viz.learn.owl import growl_prox, linear_lambdas, owl_prox, spike_lambdas
 
@@ -14,52 +15,61 @@ def owl_norm(x: np.ndarray, lam: np.ndarray) -> float:
     return float(np.sort(np.abs(x))[::-1] @ lam)
 
 
-def brute_force_prox(v: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Solve min 0.5||x - v||^2 + OWL(x) as a smooth QP with SLSQP.
+def exact_prox(v: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """The OWL prox by enumeration: exact for small n, no solver, no tolerance.
 
-    OWL(x) = sum_k (lam_k - lam_{k+1}) * top_k(|x|), and the sum of the k largest
-    |x_i| is min_t k*t + sum_i max(|x_i| - t, 0): variables x, a >= |x|, t_k, u_ik >= a_i - t_k, u >= 0.
+    With |v| sorted decreasingly as ``z``, the prox's sorted magnitudes are the projection of
+    ``z - lam`` onto the non-increasing, non-negative cone (Bogdan et al., 2015, SLOPE). That
+    projection is constant on contiguous blocks, each at max(block mean, 0), so it is one of the
+    2**(n-1) block partitions; on the cone the objective is 0.5||y - z||^2 + lam . y, and the
+    projection is the feasible candidate that minimises it. No algorithm under test is used.
     """
     n = len(v)
-    c = lam - np.append(lam[1:], 0.0)  # >= 0 for non-increasing lam
-
-    def split(z):
-        return z[:n], z[n : 2 * n], z[2 * n : 3 * n], z[3 * n :].reshape(n, n)
-
-    def objective(z):
-        x, _a, t, u = split(z)
-        return 0.5 * np.sum((x - v) ** 2) + sum(c[k] * ((k + 1) * t[k] + u[:, k].sum()) for k in range(n))
-
-    constraints = [
-        {"type": "ineq", "fun": lambda z: split(z)[1] - split(z)[0]},
-        {"type": "ineq", "fun": lambda z: split(z)[1] + split(z)[0]},
-        {"type": "ineq", "fun": lambda z: (split(z)[3] - split(z)[1][:, None] + split(z)[2][None, :]).ravel()},
-        {"type": "ineq", "fun": lambda z: split(z)[3].ravel()},
-    ]
-    z0 = np.concatenate([v, np.abs(v), np.zeros(n), np.zeros(n * n)])
-    best = minimize(objective, z0, method="SLSQP", constraints=constraints, options={"ftol": 1e-14, "maxiter": 1000})
-    assert best.success, best.message
-    return split(best.x)[0]
+    order = np.argsort(-np.abs(v), kind="stable")
+    z = np.abs(v)[order]
+    best, best_cost = None, np.inf
+    for mask in itertools.product((False, True), repeat=n - 1):
+        cuts = [0] + [i + 1 for i, cut in enumerate(mask) if cut] + [n]
+        y = np.concatenate([np.full(b - a, max((z[a:b] - lam[a:b]).mean(), 0.0)) for a, b in itertools.pairwise(cuts)])
+        if np.any(np.diff(y) > 0):
+            continue  # not on the cone
+        cost = 0.5 * np.sum((y - z) ** 2) + lam @ y
+        if cost < best_cost:
+            best, best_cost = y, cost
+    assert best is not None  # the all-in-one-block candidate is always feasible
+    out = np.empty(n)
+    out[order] = best
+    return np.sign(v) * out
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_owl_prox_matches_brute_force(seed):
+@pytest.mark.parametrize("seed", range(32))
+def test_owl_prox_matches_exact_enumeration(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 6))
     v = rng.normal(scale=2.0, size=n)
     lam = np.sort(rng.uniform(0, 1.5, size=n))[::-1].copy()
     ours = owl_prox(torch.tensor(v), torch.tensor(lam)).numpy()
-    brute = brute_force_prox(v, lam)
+    exact = exact_prox(v, lam)
     objective = lambda x: 0.5 * np.sum((x - v) ** 2) + owl_norm(x, lam)  # noqa: E731
-    # The prox is the unique minimiser: ours is never worse, and it is the same point.
-    assert objective(ours) <= objective(brute) + 1e-7
-    np.testing.assert_allclose(ours, brute, atol=1e-5)
+    # The prox is the unique minimiser: the same point, and so the same objective (float64 rounding only).
+    np.testing.assert_allclose(ours, exact, rtol=0, atol=1e-12)
+    assert abs(objective(ours) - objective(exact)) <= 1e-12 * max(1.0, objective(exact))
 
 
 def test_equal_lambdas_are_soft_thresholding():
     v = torch.tensor([3.0, -1.5, 0.2, -0.7])
     # Soft thresholding at 0.5: sign(v) * max(|v| - 0.5, 0).
     torch.testing.assert_close(owl_prox(v, torch.full((4,), 0.5)), torch.tensor([2.5, -1.0, 0.0, -0.2]))
+
+
+def test_entries_at_their_weight_become_exact_zeros_in_float32():
+    # The tutorial's example: |v| sorted 3, 2.9, 1, 0.2, 0.1 against lambdas 0.5 .. 0.1 leaves
+    # 0.2 - 0.2 and 0.1 - 0.1: exact zeros (float32's 0.2 exceeds float64's by 3e-9).
+    v = torch.tensor([3.0, 2.9, 1.0, -0.2, 0.1])
+    out = owl_prox(v, linear_lambdas(5, 0.1, 0.1))
+    assert out.dtype == torch.float32
+    assert out[3].item() == 0.0 and out[4].item() == 0.0
+    torch.testing.assert_close(out[:3], torch.tensor([2.5, 2.5, 0.7]))
 
 
 def test_close_magnitudes_are_tied():

@@ -55,7 +55,8 @@ def owl_prox(v: Tensor, lambdas: Tensor) -> Tensor:
 
     Sort the magnitudes in decreasing order, subtract ``lambdas``, project onto
     the non-increasing cone (pool adjacent violators), clip at 0, unsort and
-    restore the signs.
+    restore the signs. ``lambdas`` are rounded to ``v``'s dtype first, so an entry
+    whose magnitude equals its weight at ``v``'s precision becomes exactly 0.
 
     Args:
         v: any-shape tensor (flattened; the result has ``v``'s shape and dtype).
@@ -73,6 +74,10 @@ def owl_prox(v: Tensor, lambdas: Tensor) -> Tensor:
     if flat.numel() == 0:
         return torch.as_tensor(v).clone()
     magnitude = flat.abs().to(torch.float64)
+    if flat.is_floating_point():
+        # Round the weights to v's precision first: -0.2 in float32 against lambda 0.2 must give
+        # exactly 0, not the 3e-9 by which float32's 0.2 exceeds float64's.
+        lam = lam.to(flat.dtype).to(torch.float64)
     order = torch.argsort(magnitude, descending=True, stable=True)
     fitted = _nonincreasing_fit(magnitude[order] - lam).clamp_min(0)
     out = torch.empty_like(magnitude)
