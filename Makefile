@@ -8,12 +8,12 @@ PORT ?= 8866
 CONSTRAINTS := requirements/constraints.txt
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS)
 
-.PHONY: dashboard test lint browser lock clean gpu-check
+.PHONY: dashboard test lint browser proxy lock clean gpu-check
 
 dashboard: $(VENV)/.installed-run
 	$(BIN)/paramshare-viz dashboard --port $(PORT) --no-browser
 
-test: $(VENV)/.installed-test browser
+test: $(VENV)/.installed-test browser proxy
 	$(BIN)/ruff check paramshare_viz tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
@@ -49,6 +49,17 @@ browser:
 		echo "      run 'sudo apt-get install chromium' or the browser tests will skip (fail under CI=true)."; \
 	fi
 
+# The JupyterHub test's proxy: configurable-http-proxy from npm, pinned, into .node/ (not global).
+CHP_VERSION := 5.3.0
+proxy:
+	@if [ -x .node/node_modules/.bin/configurable-http-proxy ]; then :; \
+	elif command -v npm >/dev/null; then \
+		echo "Installing configurable-http-proxy $(CHP_VERSION) for the JupyterHub test..."; \
+		npm install --prefix .node --no-audit --no-fund --loglevel=error configurable-http-proxy@$(CHP_VERSION) >/dev/null; \
+	else \
+		echo "NOTE: npm is missing; the JupyterHub test will skip (fail under CI=true)."; \
+	fi
+
 # Re-pin every package after changing pyproject.toml.
 lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[hf,test]" "torch==2.13.0"
@@ -57,4 +68,4 @@ lock: $(BIN)/python
 	  $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .node .pytest_cache .ruff_cache *.egg-info
