@@ -19,6 +19,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from paramshare_viz.conv_variants import tcn_stack, trace_conv1d, trace_conv_transpose2d  # noqa: F401  (psv.sliding.*)
 from paramshare_viz.models.conv import LocallyConnected2d
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
