@@ -121,8 +121,8 @@ def _overrides_anywhere(p: argparse.ArgumentParser) -> None:
 
 
 def threads_said(n: int) -> str:
-    """``'1 thread (the default; --threads N for more)'``: the count and whether it was chosen."""
-    return plural(n, "thread") + (" (the default; --threads N for more)" if n == 1 else "")
+    """``'1 thread, the default: --threads N for more'``: the count and whether it was chosen."""
+    return plural(n, "thread") + (", the default: --threads N for more" if n == 1 else "")
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
