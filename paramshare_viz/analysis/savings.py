@@ -6,7 +6,8 @@ times: L blocks' FLOPs and activations). :func:`not_saved` gathers, for one zoo
 form's two sides, the figures that say so without building anything new:
 
 * forward FLOPs counted by :func:`~paramshare_viz.analysis.flops.count_flops`
-  (``None`` on the meta device, where Explore runs no forward);
+  (``None`` on the meta device, where Explore runs no forward: then the
+  closed-form count of tensor ops per forward stands in);
 * activations: the closed-form estimate of :func:`paramshare_viz.models.budget.footprint`
   (elements of every tensor one forward creates, at its batch; an upper estimate
   of what the pass holds), in bytes of the dtype; Compare shows the measured
@@ -19,6 +20,7 @@ form's two sides, the figures that say so without building anything new:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,27 @@ from paramshare_viz.units import fmt_bytes
 
 #: Cached tokens per sequence for the K/V cache figure (a common context length).
 KV_CONTEXT = 4096
+#: A twin ÷ shared ratio above this is a saving; at or below it, sharing did not save that quantity.
+SAVED_ABOVE = 1.1
+
+#: (what, twin ÷ shared or None, noisy)
+Figure = tuple[str, float | None, bool]
+
+
+def verdict(figures: list[Figure], fmt: Callable[[float], str]) -> str:
+    """``"Saves: parameters 59.2x. Does not save: forward FLOPs 1x."``: each figure by its twin ÷ shared
+    ratio (above :data:`SAVED_ABOVE`: saved), noisy ones apart, absent ones left out.
+
+    >>> verdict([("parameters", 9.4, False), ("FLOPs", 1.0, False), ("time", 0.9, True)], lambda r: f"{r:.2g}x")
+    'Saves: parameters 9.4x. Does not save: FLOPs 1x. Too noisy to say: time 0.9x.'
+    """
+    groups: dict[str, list[str]] = {"Saves": [], "Does not save": [], "Too noisy to say": []}
+    for what, ratio, noisy in figures:
+        if ratio is None:
+            continue
+        key = "Too noisy to say" if noisy else "Saves" if ratio > SAVED_ABOVE else "Does not save"
+        groups[key].append(f"{what} {fmt(ratio)}")
+    return " ".join(f"{key}: {'; '.join(items)}." for key, items in groups.items() if items)
 
 
 @dataclass(frozen=True)
@@ -38,6 +61,7 @@ class NotSaved:
 
     Attributes:
         flops: forward FLOPs ``(shared, twin)``, or ``None`` when no forward ran (meta).
+        ops: ``(shared, twin)`` tensor ops one forward dispatches (closed form, ``budget.footprint``).
         activation_bytes: ``(shared, twin)`` closed-form estimate of one forward's tensors, in bytes.
         batch: batch of the activation estimate.
         kv: the K/V cache at inference (GQA only).
@@ -46,6 +70,7 @@ class NotSaved:
     """
 
     flops: tuple[int, int] | None
+    ops: tuple[int, int]
     activation_bytes: tuple[int, int]
     batch: int
     kv: KVCache | None = None
@@ -58,11 +83,29 @@ class NotSaved:
             return None
         return self.flops[1] / self.flops[0]
 
+    def figures(self) -> list[Figure]:
+        """FLOPs (or, without them, ops), activations and the K/V cache, each as twin ÷ shared."""
+        a, b = self.activation_bytes
+        out: list[Figure] = []
+        if self.flops is not None:
+            out.append(("forward FLOPs", self.flops_ratio(), False))
+        else:
+            out.append(("ops per forward", self.ops[1] / self.ops[0] if self.ops[0] else None, False))
+        out.append(("activations", b / a if a else None, False))
+        if self.kv is not None:
+            out.append(("K/V cache at inference", self.kv.twin_over_shared, False))
+        return out
+
     def lines(self) -> list[str]:
         """The figures in words, one per line, each saying what it counts."""
         out = []
         if self.flops is not None:
             out.append(f"forward FLOPs {self.flops[0]:,} vs twin {self.flops[1]:,} (counted)")
+        else:
+            out.append(
+                f"ops per forward {self.ops[0]:,} vs twin {self.ops[1]:,} (closed form; FLOPs are counted "
+                "when the models are built on cpu or cuda)"
+            )
         a, b = self.activation_bytes
         out.append(f"activations ≈ {fmt_bytes(a)} vs twin {fmt_bytes(b)} (closed-form estimate, batch {self.batch})")
         if self.frozen_params:
@@ -103,7 +146,8 @@ def not_saved(
     from paramshare_viz.models import budget
 
     size = torch.empty((), dtype=dtype).element_size()
-    acts = tuple(budget.footprint(form, config, side).activations * size for side in (True, False))
+    prints = [budget.footprint(form, config, side) for side in (True, False)]
+    acts = [f.activations * size for f in prints]
     flops = None
     if shared.flops is not None and unshared.flops is not None:
         flops = (shared.flops.forward, unshared.flops.forward)
@@ -112,6 +156,7 @@ def not_saved(
         frozen_flops = shared.flops.per_module.get("base")  # the frozen Linear every task runs
     return NotSaved(
         flops=flops,
+        ops=(prints[0].ops, prints[1].ops),
         activation_bytes=(acts[0], acts[1]),
         batch=budget.BATCH,
         kv=gqa_kv_cache(config, dtype) if form == "gqa" else None,

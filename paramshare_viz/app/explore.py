@@ -8,7 +8,7 @@ import threading
 import ipywidgets as widgets
 
 from paramshare_viz import zoo
-from paramshare_viz.analysis.savings import not_saved
+from paramshare_viz.analysis.savings import not_saved, verdict
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
 from paramshare_viz.app.config_editor import ConfigEditor
 from paramshare_viz.app.graph_view import GraphView
@@ -171,8 +171,9 @@ CARD_HINTS = {
     "dense": "parameters of one dense layer from the whole image to the whole output map; N× = dense / shared",
     "bytes": "bytes the model holds in the chosen dtype: unique parameters + buffers (each distinct element "
     "once), shared model (twin below); gradients, optimizer state and activations are not included",
-    "not_saved": "what sharing leaves as it is: forward FLOPs counted on this setting (twin ÷ shared), and "
-    "activations estimated in closed form from the config; Compare measures time and the pass's memory",
+    "not_saved": "what sharing leaves as it is: forward FLOPs counted on this setting (twin ÷ shared; on the meta "
+    "device the closed-form ops per forward), and activations estimated in closed form from the config; "
+    "Compare measures time and what a forward + backward allocates",
     "kv_cache": "keys and values kept per cached token at inference: one per K/V head, so grouping query "
     "heads shrinks it by num_heads / groups; N× = twin ÷ shared",
 }
@@ -198,10 +199,12 @@ def memory_card(counts: TwinCounts) -> Card:
 def not_saved_cards(counts: TwinCounts) -> list[Card]:
     """What sharing does not save (FLOPs, activations), and GQA's K/V cache, which it does."""
     n = not_saved(counts.form, counts.config, counts.shared, counts.unshared, DTYPES[counts.dtype])
-    ratio = n.flops_ratio()
-    value = "not counted on meta" if ratio is None else f"{times(ratio)} FLOPs"
-    cards = [Card("not_saved", "Not saved by sharing", value, "; ".join(n.lines()), theme.DENSE,
-                  CARD_HINTS["not_saved"])]
+    what, ratio, _ = n.figures()[0]  # forward FLOPs, or ops per forward on meta
+    value = f"{times(ratio)} {'FLOPs' if n.flops is not None else 'ops'}" if ratio is not None else "-"
+    figures = [("parameters", counts.ratio, False), *n.figures()[:2]]  # the K/V cache has its own card
+    note = "twin ÷ shared. " + verdict(figures, lambda r: times(r) if r >= 0.1 else f"{r:.2g}×") + " "
+    note += "; ".join(n.lines())
+    cards = [Card("not_saved", "Compute and activations", value, note, theme.DENSE, CARD_HINTS["not_saved"])]
     if n.kv is not None:
         cards.append(Card("kv_cache", "K/V cache at inference", f"{times(n.kv.twin_over_shared)} the shared model",
                           n.kv_line(), theme.UNSHARED, CARD_HINTS["kv_cache"]))

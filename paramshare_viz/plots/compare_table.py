@@ -14,6 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from paramshare_viz.analysis.savings import Figure, verdict
 from paramshare_viz.bench.explain import memory_note, time_note
 from paramshare_viz.bench.table import (
     TIME_RATIO_NOTE,
@@ -148,33 +149,26 @@ def fmt_rate(flops_per_s: float) -> str:
     return f"{number} {prefix}FLOP/s"
 
 
-#: A twin ÷ shared ratio above this counts as a saving in the summary line; at or below, not saved.
-SAVED_ABOVE = 1.1
-
-
 def summary_lines(m: TwinMeasurement) -> list[str]:
     """What sharing saves here and what it does not (twin ÷ shared, from the row), then why a predicted
     and a measured figure disagree, when they do."""
     r = m.row
-    figures = [
-        ("parameters", r["params_unshared"] / r["params_shared"], ""),
-        ("memory held (parameters + buffers)", r["held_bytes_unshared"] / r["held_bytes_shared"], ""),
-        ("forward FLOPs", r["flops_fwd_unshared"] / r["flops_fwd_shared"] if r["flops_fwd_shared"] else None, ""),
-        ("activations (allocated by the pass, measured)",
-         r["peak_pass_unshared"] / r["peak_pass_shared"] if r["peak_pass_shared"] else None, ""),
-        ("forward time (measured)", r["time_fwd_twin_over_shared"], r["time_fwd_noise"]),
+
+    def ratio(stem: str) -> float | None:
+        a, b = r[f"{stem}_shared"], r[f"{stem}_unshared"]
+        return b / a if a else None
+
+    figures: list[Figure] = [
+        ("parameters", ratio("params"), False),
+        ("memory held (parameters + buffers)", ratio("held_bytes"), False),
+        ("forward FLOPs", ratio("flops_fwd"), False),
+        ("activations (allocated by forward + backward, measured)", ratio("peak_pass"), False),
+        ("forward time (measured)", r["time_fwd_twin_over_shared"], bool(r["time_fwd_noise"])),
     ]
-    saved = [f"{name} {fmt_times(v)}" for name, v, noise in figures if v is not None and not noise and v > SAVED_ABOVE]
-    kept = [f"{name} {fmt_times(v)}" for name, v, noise in figures if v is not None and not noise and v <= SAVED_ABOVE]
-    unsure = [f"{name} {fmt_times(v)}" for name, v, noise in figures if v is not None and noise]
     if m.kv is not None:
-        saved.append(f"K/V cache at inference {fmt_times(m.kv.twin_over_shared)} "
-                     f"({fmt_bytes(m.kv.shared_bytes)} vs {fmt_bytes(m.kv.twin_bytes)} at {m.kv.context:,} tokens)")
-    line = "Twin ÷ shared here. Sharing saves: " + ("; ".join(saved) or "nothing measured") + "."
-    if kept:
-        line += " It does not save: " + "; ".join(kept) + "."
-    if unsure:
-        line += " Too noisy to say: " + "; ".join(unsure) + "."
+        figures.append((f"K/V cache at inference ({fmt_bytes(m.kv.shared_bytes)} vs {fmt_bytes(m.kv.twin_bytes)} "
+                        f"at {m.kv.context:,} tokens)", m.kv.twin_over_shared, False))
+    line = "Twin ÷ shared here. " + verdict(figures, fmt_times)
     return [line] + [note for note in (memory_note(r), time_note(r, "fwd")) if note]
 
 
