@@ -261,3 +261,25 @@ def test_meta_then_cpu_measures_instead_of_saying_measuring():
     assert panel.worker.wait(120)
     assert panel.measurement is not None and panel.measurement.row["params_shared"] == 20, panel.state.status
     assert "twin ÷ shared" in plot_text(panel) and buttons(panel) == IDLE
+
+
+def test_a_measurement_of_an_older_setting_is_shown_dimmed(monkeypatch):
+    real = compare_module.measure_twins
+    state = AppState(form="conv", overrides=CONV)
+
+    def changing(*args, **kwargs):
+        state.overrides = {**CONV, "image_size": 6}  # Explore changed while the worker measured
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare_module, "measure_twins", changing)
+    panel = ComparePanel(state)
+    assert panel.worker.wait(120)
+    assert panel.measurement.row["params_unshared"] == 320  # measured at image_size=4 (4*4 positions)
+    assert "psv-stale" in panel.table._dom_classes and "press Measure" in panel.setting.value
+
+
+def test_hashednet_with_every_field_spelled_out_is_not_dimmed():
+    # Explore sends every field, seed included; the measurement records the fields it was given
+    fields = {"in_features": 16, "out_features": 8, "num_buckets": 32, "sign_hash": True, "seed": 0, "bias": True}
+    panel = make_panel("hashednet", fields)
+    assert panel.measurement is not None and "psv-stale" not in panel.table._dom_classes

@@ -91,7 +91,7 @@ class NotSaved:
             out.append(("forward FLOPs", self.flops_ratio(), False))
         else:
             out.append(("ops per forward", self.ops[1] / self.ops[0] if self.ops[0] else None, False))
-        out.append(("activations", b / a if a else None, False))
+        out.append(("activations + temporaries", b / a if a else None, False))
         if self.kv is not None:
             out.append(("K/V cache at inference", self.kv.twin_over_shared, False))
         return out
@@ -107,7 +107,10 @@ class NotSaved:
                 "when the models are built on cpu or cuda)"
             )
         a, b = self.activation_bytes
-        out.append(f"activations ≈ {fmt_bytes(a)} vs twin {fmt_bytes(b)} (closed-form estimate, batch {self.batch})")
+        out.append(
+            f"activations + temporaries ≈ {fmt_bytes(a)} vs twin {fmt_bytes(b)} "
+            f"(closed-form estimate of every tensor one forward creates, batch {self.batch})"
+        )
         if self.frozen_params:
             share = "" if self.frozen_flops is None else f" ({self.frozen_flops:,} FLOPs)"
             out.append(

@@ -210,6 +210,15 @@ class ComparePanel(widgets.VBox):
             f"{note}</div>"
         )
 
+    def _same_config(self, m: TwinMeasurement) -> bool:
+        """Whether ``m`` measured the config now set (compared as configs: defaults spelled out or not)."""
+        from paramshare_viz import zoo
+
+        try:
+            return zoo.make_config(m.form, **m.overrides) == zoo.make_config(m.form, **self._overrides())
+        except ValueError:
+            return False
+
     def _default_values(self) -> None:
         if self.knob.value is None:
             self.values.value = ""
@@ -266,7 +275,7 @@ class ComparePanel(widgets.VBox):
         shared_label, twin_label = side_labels(m.form)
         self.table.value = compare_table_html(m, shared_label=shared_label, twin_label=twin_label)
         # the setting may have changed while it was measured: then it is shown dimmed, as after any change
-        stale = (m.form, m.overrides, m.dtype) != (self.state.form, self._overrides(), self.state.dtype)
+        stale = (m.form, m.dtype) != (self.state.form, self.state.dtype) or not self._same_config(m)
         (self.table.add_class if stale else self.table.remove_class)("psv-stale")
         self._show_setting(stale=stale)
         r = m.row

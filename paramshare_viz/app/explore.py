@@ -201,9 +201,10 @@ def not_saved_cards(counts: TwinCounts) -> list[Card]:
     n = not_saved(counts.form, counts.config, counts.shared, counts.unshared, DTYPES[counts.dtype])
     what, ratio, _ = n.figures()[0]  # forward FLOPs, or ops per forward on meta
     value = f"{times(ratio)} {'FLOPs' if n.flops is not None else 'ops'}" if ratio is not None else "-"
-    figures = [("parameters", counts.ratio, False), *n.figures()[:2]]  # the K/V cache has its own card
-    note = "twin ÷ shared. " + verdict(figures, lambda r: times(r) if r >= 0.1 else f"{r:.2g}×") + " "
-    note += "; ".join(n.lines())
+    held = (held_bytes(counts.unshared) / held_bytes(counts.shared)) if held_bytes(counts.shared) else None
+    figures = [("parameters", counts.ratio, False), ("memory held", held, False), *n.figures()[:2]]  # K/V: own card
+    note = "twin ÷ shared. " + verdict(figures, lambda r: times(r) if r >= 0.1 else f"{r:.2g}×") + "\n"
+    note += "\n".join(n.lines())  # one figure a line (the note keeps line breaks)
     cards = [Card("not_saved", "Compute and activations", value, note, theme.DENSE, CARD_HINTS["not_saved"])]
     if n.kv is not None:
         cards.append(Card("kv_cache", "K/V cache at inference", f"{times(n.kv.twin_over_shared)} the shared model",
