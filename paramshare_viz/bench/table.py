@@ -26,7 +26,12 @@ def fmt_seconds(s: float | None, iqr: float | None = None) -> str:
         return "-"
     scale, unit = next(((m, u) for m, u in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")) if s >= m), (1e-9, "ns"))
     text = f"{s / scale:.3g} {unit}"
-    return text if iqr is None else f"{text} ± {iqr / scale:.2g}"
+    return text if iqr is None else f"{text} ± {_spread(iqr / scale)}"
+
+
+def _spread(v: float) -> str:
+    """An IQR beside a value: two significant digits, whole numbers from 100 (never an exponent)."""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.2g}"
 
 
 def fmt_times(r: float) -> str:
@@ -42,7 +47,7 @@ def fmt_ratio(r: float | None, iqr: float | None = None) -> str:
     """A twin ÷ shared ratio with its IQR: ``'9.77x ± 0.31'``; ``'-'`` when absent."""
     if r is None or (isinstance(r, float) and math.isnan(r)):
         return "-"
-    return fmt_times(r) if iqr is None else f"{fmt_times(r)} ± {iqr:.2g}"
+    return fmt_times(r) if iqr is None else f"{fmt_times(r)} ± {_spread(iqr)}"
 
 
 #: What a time ratio beside two medians is, said under every table that shows one.
