@@ -147,6 +147,10 @@ def test_compare_interleaves_and_takes_the_median_of_per_turn_ratios():
     assert f.twin_over_shared_iqr == pytest.approx((1 / 3 + 1) / 2 - (0.1 + 1 / 3) / 2)  # percentiles 25/75
     with pytest.warns(DeprecationWarning, match="twin_over_shared"):
         assert f.ratio == 3.0  # the old direction, shared / twin: median of (3, 1, 10)
+    with pytest.warns(DeprecationWarning, match="twin_over_shared_iqr"):
+        assert f.ratio_iqr == 4.5  # percentiles 25/75 of (1, 3, 10): 2.0 and 6.5
+    with pytest.warns(DeprecationWarning, match="turns"):
+        assert f.ratios == pytest.approx((3.0, 1.0, 10.0))
     assert f.shared.median_s == 3.0 and f.shared.iqr_s == 3.5  # (3, 3, 10): 3.0 and 6.5
 
 

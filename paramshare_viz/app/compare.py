@@ -51,7 +51,9 @@ SWEEP_TIMING: dict[str, Any] | None = None
 
 VIEWS = ("Shared vs twin", "Roofline", "Sweep")
 #: Sweep metrics offered in the menu (keys of SWEEP_METRICS), in menu order.
-SWEEP_MENU = ("time", "time_bwd", "ratio", "params", "memory", "peak", "flops", "achieved_flops", "intensity")
+SWEEP_MENU = (
+    "time", "time_bwd", "ratio", "params", "held", "memory", "peak", "flops", "achieved_flops", "intensity",
+)
 
 
 def parse_values(text: str, knob: str) -> list[int]:

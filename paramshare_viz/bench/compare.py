@@ -71,6 +71,15 @@ def timing_noise(shared: Stats, unshared: Stats) -> str:
     return ("noisy: " + " and ".join(reasons)) if reasons else ""
 
 
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"PairTiming.{old} (shared / twin) is deprecated; use PairTiming.{new}, the product's one "
+        "direction (twin ÷ shared)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 @dataclass(frozen=True)
 class PairTiming:
     """One kind of work (forward, backward or step) timed on both models in turns.
@@ -103,13 +112,21 @@ class PairTiming:
     @property
     def ratio(self) -> float:
         """Deprecated: the median over turns of ``shared / twin`` time; use :attr:`twin_over_shared`."""
-        warnings.warn(
-            "PairTiming.ratio (shared / twin) is deprecated; use PairTiming.twin_over_shared, "
-            "the product's one direction (twin ÷ shared)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
+        _deprecated("ratio", "twin_over_shared")
         return float(np.median(1 / np.asarray(self.turns)))
+
+    @property
+    def ratio_iqr(self) -> float:
+        """Deprecated: the IQR of the per-turn ``shared / twin``; use :attr:`twin_over_shared_iqr`."""
+        _deprecated("ratio_iqr", "twin_over_shared_iqr")
+        q25, q75 = np.percentile(1 / np.asarray(self.turns), [25, 75])
+        return float(q75 - q25)
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        """Deprecated: every per-turn ``shared / twin``; use :attr:`turns` (twin / shared)."""
+        _deprecated("ratios", "turns")
+        return tuple(1 / r for r in self.turns)
 
     def to_dict(self) -> dict[str, Any]:
         return {
