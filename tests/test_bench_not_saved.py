@@ -41,7 +41,7 @@ def test_gqa_shows_the_kv_cache_it_saves():
     assert n.kv.twin_bytes == 2 * 1 * 8 * 4 * 4096 * 1 * 4 == 1_048_576  # 8 K/V heads
     cards = {c.key: c for c in explore_cards(twin_counts("gqa"))}
     assert cards["kv_cache"].value == "4.0× the shared model"
-    assert "256.0 KiB vs twin 1.0 MiB" in cards["kv_cache"].note and "4,096 tokens, batch 1" in cards["kv_cache"].note
+    assert cards["kv_cache"].note == "keys + values kept for 4,096 tokens, batch 1, float32, 1 layer: 256.0 KiB vs twin 1.0 MiB"
 
 
 def test_lora_says_what_the_frozen_base_still_costs():

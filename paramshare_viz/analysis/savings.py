@@ -119,13 +119,14 @@ class NotSaved:
             )
         return out
 
-    def kv_line(self) -> str:
+    def kv_line(self, dtype: str) -> str:
+        """The K/V cache in words, its conditions first (``dtype``: the cache's dtype, named)."""
         if self.kv is None:
             return ""
         k = self.kv
         return (
-            f"K/V cache at inference ({k.context:,} tokens, batch {k.batch}, {k.bytes_per_element} B per element, "
-            f"{k.num_layers} layer): {fmt_bytes(k.shared_bytes)} vs twin {fmt_bytes(k.twin_bytes)}"
+            f"keys + values kept for {k.context:,} tokens, batch {k.batch}, {dtype}, {k.num_layers} layer: "
+            f"{fmt_bytes(k.shared_bytes)} vs twin {fmt_bytes(k.twin_bytes)}"
         )
 
 

@@ -208,7 +208,7 @@ def not_saved_cards(counts: TwinCounts) -> list[Card]:
     cards = [Card("not_saved", "Compute and activations", value, note, theme.DENSE, CARD_HINTS["not_saved"])]
     if n.kv is not None:
         cards.append(Card("kv_cache", "K/V cache at inference", f"{times(n.kv.twin_over_shared)} the shared model",
-                          n.kv_line(), theme.UNSHARED, CARD_HINTS["kv_cache"]))
+                          n.kv_line(counts.dtype), theme.UNSHARED, CARD_HINTS["kv_cache"]))
     return cards
 
 
