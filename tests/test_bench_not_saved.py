@@ -87,3 +87,13 @@ def test_hashednet_compare_says_why_the_peak_points_the_other_way(fixed_roof):
     assert lines[0].startswith("Twin ÷ shared here. Saves: parameters 59.2x.")  # 785,000 / 13,250
     achieved = re.search(r"data-key='achieved'>(.*?)</tr>", table).group(1)
     assert re.search(r"\d [kMG]?FLOP/s", achieved) and not re.search(r"\d[kMG]?FLOP/s", achieved)  # "5 GFLOP/s"
+
+
+def test_lora_compare_says_the_frozen_base_still_runs(fixed_roof):
+    # default lora: the frozen base holds 32*32 + 32 = 1,056 parameters = 4,224 B of the shared model's
+    # 1,824 * 4 = 7,296 B; it gets no gradient (SGD ledger: params 7,296 B, grads 3,072 B)
+    m = measure_twins("lora", threads=1, timing=dict(warmup=1, min_runs=3, min_time_s=0.0))
+    sgd = m.ledgers["sgd"][0]
+    assert (sgd.params, sgd.grads) == (7_296, 7_296 - 4_224)
+    frozen = [line for line in summary_lines(m) if line.startswith("The shared model's frozen parameters")]
+    assert frozen and frozen[0].startswith("The shared model's frozen parameters (4.1 KiB of 7.1 KiB) get no gradient")

@@ -222,5 +222,5 @@ def make_compare_figure(row: Mapping[str, Any], *, title: str = "Twin ÷ shared"
     )
     fig.add_hline(y=1, line_dash="dash", line_color=theme.DENSE)
     fig.update_layout(**theme.base_layout(title), showlegend=False)
-    fig.update_yaxes(type="log", title="twin ÷ shared (above 1: the twin needs more)")
+    fig.update_yaxes(type="log", title="twin ÷ shared")
     return fig

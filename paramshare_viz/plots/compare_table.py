@@ -162,14 +162,23 @@ def summary_lines(m: TwinMeasurement) -> list[str]:
         ("parameters", ratio("params"), False),
         ("memory held (parameters + buffers)", ratio("held_bytes"), False),
         ("forward FLOPs", ratio("flops_fwd"), False),
-        ("activations (allocated by forward + backward, measured)", ratio("peak_pass"), False),
+        ("what forward + backward allocated (activations, temporaries, gradients; measured)", ratio("peak_pass"),
+         False),
         ("forward time (measured)", r["time_fwd_twin_over_shared"], bool(r["time_fwd_noise"])),
     ]
     if m.kv is not None:
         figures.append((f"K/V cache at inference ({fmt_bytes(m.kv.shared_bytes)} vs {fmt_bytes(m.kv.twin_bytes)} "
                         f"at {m.kv.context:,} tokens)", m.kv.twin_over_shared, False))
-    line = "Twin ÷ shared here. " + verdict(figures, fmt_times)
-    return [line] + [note for note in (memory_note(r), time_note(r, "fwd")) if note]
+    lines = ["Twin ÷ shared here. " + verdict(figures, fmt_times)]
+    held = m.ledgers["sgd"][0]  # SGD keeps no state: params - grads is what gets no gradient
+    frozen = held.params - held.grads
+    if frozen > 0:  # LoRA's base: no gradient or optimizer state, but it still runs and keeps activations
+        lines.append(
+            f"The shared model's frozen parameters ({fmt_bytes(frozen)} of {fmt_bytes(held.params)}) get no gradient "
+            "or optimizer state, yet run in every forward and keep the activations backward needs: its forward + "
+            f"backward allocated {fmt_bytes(r['peak_pass_shared'])}."
+        )
+    return lines + [note for note in (memory_note(r), time_note(r, "fwd")) if note]
 
 
 def compare_table_html(m: TwinMeasurement, *, shared_label: str = "Shared", twin_label: str = "Unshared twin") -> str:
