@@ -16,6 +16,7 @@ import torch
 
 import paramshare_viz as psv
 from paramshare_viz.plots.bench_figures import make_roofline_figure
+from paramshare_viz.units import plural
 
 #: (label, form, overrides, batch)
 CASES = (
@@ -35,7 +36,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     roof = psv.bench.measure_roof(args.device)
     print(
-        f"{roof.device_name} ({roof.device}, {roof.threads} threads): peak {roof.peak_flops / 1e9:.1f} GFLOP/s "
+        f"{roof.device_name} ({roof.device}, {plural(roof.threads, 'thread')}): peak {roof.peak_flops / 1e9:.1f} GFLOP/s "
         f"({roof.peak_kernel}), bandwidth {roof.bandwidth_bytes_per_s / 1e9:.1f} GB/s (copy), "
         f"ridge {roof.ridge_intensity:.2f} FLOP/B\n"
     )

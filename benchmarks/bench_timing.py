@@ -19,6 +19,7 @@ from torch.utils.benchmark import Timer
 
 import paramshare_viz as psv
 from paramshare_viz.bench._workload import Workload
+from paramshare_viz.units import plural
 
 #: (label, form, overrides, batch, backward)
 OPS = (
@@ -37,7 +38,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     env = psv.bench.environment("cpu")
     print(
-        f"{env['device_name']}, torch {env['torch_version']}, {env['threads']} threads, "
+        f"{env['device_name']}, torch {env['torch_version']}, {plural(env['threads'], 'thread')}, "
         f"{args.rounds} rounds of {args.min_time} s per method\n"
     )
     print(

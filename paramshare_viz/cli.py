@@ -120,6 +120,11 @@ def _overrides_anywhere(p: argparse.ArgumentParser) -> None:
     p.parse_known_args = parse_known_args  # type: ignore[method-assign]
 
 
+def threads_said(n: int) -> str:
+    """``'1 thread, the default: --threads N for more'``: the count and whether it was chosen."""
+    return plural(n, "thread") + (", the default: --threads N for more" if n == 1 else "")
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
@@ -143,7 +148,13 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         help="also count, time and measure forward + backward (default: yes)",
     )
     p.add_argument("--batch", type=int, default=2, help="batch size of the example input (default 2)")
-    p.add_argument("--threads", type=int, help="CPU threads to hold while timing (default: torch's)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads to hold while timing (default 1: with more, on a 2-core machine shared with other "
+        "work, every parallel region waits for its slowest thread, so one busy core can slow a pass several times)",
+    )
     p.add_argument(
         "--min-time",
         type=float,
@@ -177,7 +188,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
             result = bench.sweep(args.form, args.knob, values, **kw, **overrides)
             rows, out = result.rows, result.to_dict()
             text = f"{args.form}: shared vs twin over {args.knob} "
-            text += f"({result.device_name}, {plural(result.threads, 'thread')})\n"
+            text += f"({result.device_name}, {threads_said(result.threads)})\n"
             text += sweep_table(args.knob, rows)
             if args.csv:
                 result.to_csv(args.csv)
@@ -193,7 +204,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
             rows = [row]
             out = {"form": args.form, "overrides": overrides, **env, "row": row}
             text = f"{args.form} {overrides or ''}: shared vs unshared twin "
-            text += f"({env['device_name']}, {plural(env['threads'], 'thread')})\n"
+            text += f"({env['device_name']}, {threads_said(env['threads'])})\n"
             text += pair_table(row)
             if args.csv:
                 bench.write_csv([row], args.csv)

@@ -142,9 +142,15 @@ def test_compare_interleaves_and_takes_the_median_of_per_turn_ratios():
     assert clock.log == ["A", "B", "A", "B", "A", "B"]  # turns, not A A A B B B
     f = c.forward
     assert f.shared.times == (3.0, 3.0, 10.0) and f.unshared.times == (1.0, 3.0, 1.0)
-    assert f.ratios == (3.0, 1.0, 10.0)  # 3/1, 3/3, 10/1
-    assert f.ratio == 3.0  # median of (1, 3, 10)
-    assert f.ratio_iqr == 4.5  # percentiles 25/75 of (1, 3, 10): 2.0 and 6.5
+    assert f.turns == (1 / 3, 1.0, 0.1)  # twin / shared per turn: 1/3, 3/3, 1/10
+    assert f.twin_over_shared == 1 / 3  # median of (0.1, 1/3, 1)
+    assert f.twin_over_shared_iqr == pytest.approx((1 / 3 + 1) / 2 - (0.1 + 1 / 3) / 2)  # percentiles 25/75
+    with pytest.warns(DeprecationWarning, match="twin_over_shared"):
+        assert f.ratio == 3.0  # the old direction, shared / twin: median of (3, 1, 10)
+    with pytest.warns(DeprecationWarning, match="twin_over_shared_iqr"):
+        assert f.ratio_iqr == 4.5  # percentiles 25/75 of (1, 3, 10): 2.0 and 6.5
+    with pytest.warns(DeprecationWarning, match="turns"):
+        assert f.ratios == pytest.approx((3.0, 1.0, 10.0))
     assert f.shared.median_s == 3.0 and f.shared.iqr_s == 3.5  # (3, 3, 10): 3.0 and 6.5
 
 
@@ -172,7 +178,7 @@ def test_compare_real_models_structure():
     for pair in (c.forward, c.backward, c.step):
         _check_stats(pair.shared, 3)
         _check_stats(pair.unshared, 3)
-        assert len(pair.ratios) == pair.shared.runs and pair.ratio > 0 and pair.ratio_iqr >= 0
+        assert len(pair.turns) == pair.shared.runs and pair.twin_over_shared > 0 and pair.twin_over_shared_iqr >= 0
     assert c.threads == torch.get_num_threads()
     json.dumps(c.to_dict())
 
@@ -332,7 +338,8 @@ def test_sweep_all_measures_rows_csv_html(tmp_path):
         assert row["train_mem_unshared"] > row["train_mem_shared"]
         assert row["intensity_shared"] > row["intensity_unshared"]
         assert row["peak_method"] == "dispatch-tracked tensors"
-        assert row["time_fwd_ratio"] > 0 and row["time_bwd_ratio_iqr"] >= 0
+        assert row["time_fwd_twin_over_shared"] > 0 and row["time_bwd_twin_over_shared_iqr"] >= 0
+        assert not any("ratio" in key for key in row)  # every ratio column names its direction
     assert r.rows[1]["params_unshared"] == 36 * 224  # 6x6 positions, a kernel each
     path = r.to_csv(tmp_path / "sweep.csv")
     lines = list(csv.DictReader(path.open()))
@@ -345,7 +352,8 @@ def test_sweep_all_measures_rows_csv_html(tmp_path):
     bench_figures.make_sweep_figure(r.to_dict(), metric="time").write_html(html)
     assert "plotly" in html.read_text()[:5000].lower()
     fig = bench_figures.make_compare_figure(r.rows[0])
-    assert [t.name for t in fig.data] == ["shared", "unshared twin"]
+    assert [t.name for t in fig.data] == ["twin ÷ shared"]
+    assert list(fig.data[0].x)[:2] == ["parameters", "parameters + buffers"]
 
 
 def test_sweep_cancel_after_first_point():
@@ -382,3 +390,62 @@ def test_sweep_figure_refuses_unmeasured_metric():
     r = bench.sweep("conv", "image_size", [4], measure=("params",), bar=False)
     with pytest.raises(ValueError, match="not measured"):
         bench_figures.make_sweep_figure(r, metric="time")
+
+
+# --- which timed ratios are noisy: a pure rule on the recorded turns ------------------------------
+
+
+def _pair(shared: list[float], twin: list[float]) -> bench.PairTiming:
+    return bench.PairTiming.from_stats(bench.Stats.from_times(shared), bench.Stats.from_times(twin))
+
+
+def test_steady_turns_are_not_noisy():
+    # twin / shared per turn: 2.0, 2.1, 1.9 -> median 2.0, IQR 2.05 - 1.95 = 0.1 (5% of it); medians 2.0 / 1.0
+    pair = _pair([1.0, 1.0, 1.0], [2.0, 2.1, 1.9])
+    assert pair.twin_over_shared == 2.0 and pair.noise == ""
+
+
+def test_a_wide_spread_of_turns_is_noisy():
+    # twin / shared per turn: 1, 4, 0.25 -> median 1, IQR (4 + 1)/2 - (0.25 + 1)/2 = 1.875 = 188% of it
+    pair = _pair([1.0, 1.0, 4.0], [1.0, 4.0, 1.0])
+    assert pair.noise == "noisy: its IQR is 188% of it"
+
+
+def test_a_ratio_that_contradicts_its_medians_is_noisy():
+    # The issue's row (L=2): medians 216 us shared and 1.84 ms twin beside a ratio of 0.951x. Here nine
+    # turns: per turn twin / shared = 1 seven times and 1/9 twice (median 1, IQR 0: steady turns), yet
+    # the medians are 9 shared and 1 twin, a ratio of 1/9 = 0.111x, far from 1.
+    pair = _pair([1.0, 1.0, 1.0, 1.0, 9.0, 9.0, 9.0, 9.0, 9.0], [1.0, 1.0, 1.0, 1.0, 9.0, 9.0, 9.0, 1.0, 1.0])
+    assert (pair.twin_over_shared, pair.twin_over_shared_iqr) == (1.0, 0.0)
+    assert (pair.shared.median_s, pair.unshared.median_s) == (9.0, 1.0)
+    assert pair.noise == "noisy: the medians' ratio is 0.111x"
+
+
+# --- memory counts buffers ------------------------------------------------------------------------
+
+
+def test_hashednet_memory_counts_its_index_buffer():
+    """Chen et al.'s 784 -> 1000 layer at 1/64: 12,250 buckets + 1,000 bias = 13,250 parameters (53,000 B),
+    beside an int64 index map and an int8 sign map of 1000 x 784 entries each."""
+    shared, unshared = psv.zoo.pair("hashednet", **psv.zoo.presets("hashednet")["784 -> 1000 at 1/64"])
+    index, sign = 1000 * 784 * 8, 1000 * 784 * 1  # 6,272,000 B and 784,000 B
+    row = bench.measure_pair(shared, unshared, None, measure=("params",))
+    assert row["param_bytes_shared"] == 13_250 * 4 == 53_000
+    assert row["buffer_bytes_shared"] == index + sign == 7_056_000
+    assert row["held_bytes_shared"] == 53_000 + 7_056_000  # more than the twin's 785,000 * 4 = 3,140,000
+    assert (row["buffer_bytes_unshared"], row["held_bytes_unshared"]) == (0, 3_140_000)
+    led = psv.analysis.training_memory(shared, "adam").shared
+    # 53,000 params + 7,056,000 buffers + 53,000 grads + 2 * 53,000 moments + 2 tensors * 4 B step
+    assert (led.params, led.buffers, led.total) == (53_000, 7_056_000, 53_000 + 7_056_000 + 53_000 + 106_000 + 8)
+
+
+def test_a_buffer_under_two_names_counts_once_and_a_form_without_buffers_is_unchanged():
+    m = nn.Module()
+    m.a, m.b = nn.Linear(2, 2), nn.Module()
+    m.a.register_buffer("table", torch.zeros(10))  # 40 B
+    m.b.register_buffer("table", m.a.table)  # the same tensor under a second name
+    led = psv.analysis.training_memory(m, "sgd")
+    assert led.shared.buffers == 40 and led.untied.buffers == 80  # untied: each name its own copy
+    assert led.shared.total == 24 + 40 + 24  # 6 parameters (24 B) + 40 B buffer + 24 B grads
+    conv = psv.analysis.training_memory(psv.zoo.build("conv", image_size=4), "adam").shared
+    assert conv.buffers == 0 and conv.total == conv.params + conv.grads + conv.optimizer_state

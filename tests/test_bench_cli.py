@@ -17,7 +17,7 @@ FAST = ["--min-time", "0", "--threads", "1"]
 def test_one_config_prints_the_comparison_table(capsys):
     assert main(["bench", "conv", "image_size=6", *FAST]) == 0
     out = capsys.readouterr().out
-    assert "conv {'image_size': 6}: shared vs unshared twin" in out and "1 thread)" in out
+    assert "conv {'image_size': 6}: shared vs unshared twin" in out and "1 thread, the default" in out
     for label in (
         "unique parameters",
         "FLOPs forward",
@@ -27,7 +27,9 @@ def test_one_config_prints_the_comparison_table(capsys):
         "measured peak",
         "time forward (median ± IQR)",
         "time fwd+bwd (median ± IQR)",
-        "twin/shared: the twin's number divided by the shared model's",
+        "twin ÷ shared: the twin's number divided by the shared model's",
+        "parameters + buffers",
+        "median over turns of (twin time / shared time)",
     ):
         assert label in out
     # 8 * 3*3*3 + 8 = 224 parameters shared; 6*6 = 36 positions with a kernel each in the twin
@@ -43,7 +45,7 @@ def test_json_and_no_backward(capsys):
     out = json.loads(capsys.readouterr().out)
     row = out["row"]
     assert out["form"] == "rnn" and out["overrides"] == {"seq_len": 3} and out["threads"] == 1
-    assert "time_bwd_ratio" not in row and "flops_bwd_shared" not in row
+    assert "time_bwd_twin_over_shared" not in row and "flops_bwd_shared" not in row
     assert row["flops_fwd_shared"] == row["flops_fwd_unshared"]
 
 
@@ -68,7 +70,8 @@ def test_sweep_writes_csv_and_html(capsys, tmp_path):
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0].startswith("conv: shared vs twin over image_size")
-    assert [line.split()[0] for line in lines[3:]] == ["4", "6"]
+    assert [line.split()[0] for line in lines[3:5]] == ["4", "6"]
+    assert lines[5].startswith("times: median ± IQR per call; twin ÷ shared: median over turns")
     assert "image_size" in captured.err  # the tqdm bar, on stderr
     rows = list(csv.DictReader(csv_path.open()))
     assert [r["image_size"] for r in rows] == ["4", "6"] and rows[1]["params_unshared"] == str(36 * 224)

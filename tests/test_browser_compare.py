@@ -58,8 +58,15 @@ def test_compare_measures_and_sweeps(browser, dashboard_url, tmp_path):
         shared, twin = (int(n.replace(",", "")) for n in re.findall(r"[\d,]{2,}", row)[:2])
         assert twin > shared  # the locally connected twin holds a kernel per position
         assert "thread" in page.inner_text(f"{TAB} .psv-compare-table")
-        page.wait_for_function(f"() => document.querySelector('{TAB} .js-plotly-plot')?.data?.length === 2")
-        assert page.evaluate(f"() => document.querySelector('{TAB} .js-plotly-plot').data[0].name") == "shared"
+        page.wait_for_function(f"() => document.querySelector('{TAB} .js-plotly-plot')?.data?.length === 1")
+        assert page.evaluate(f"() => document.querySelector('{TAB} .js-plotly-plot').data[0].name") == "twin ÷ shared"
+        assert "twin ÷ shared" in page.inner_text(f"{TAB} .psv-compare-table tr:first-child")
+        # the Stop button, disabled while nothing runs, does not look pressable
+        stop_style = page.evaluate(
+            f"() => {{ const s = getComputedStyle(document.querySelector('{TAB} .psv-stop'));"
+            " return [s.cursor, s.filter]; }"
+        )
+        assert stop_style == ["not-allowed", "grayscale(1)"]
         assert enabled(page) == IDLE
 
         # A small sweep to the end: both curves, a progress bar, CSV and HTML links.
@@ -90,6 +97,17 @@ def test_compare_measures_and_sweeps(browser, dashboard_url, tmp_path):
         page.wait_for_function(f"() => document.querySelector('.psv-status').innerText.includes('stopped after {done} of 8')",
                                timeout=10_000)
         assert enabled(page) == IDLE
+
+        # Another form in Explore: the old sweep's chart, its "(stopped)" line and its downloads go.
+        from paramshare_viz.app.explore import form_label
+
+        page.click(".lm-TabBar-tab:has-text('Explore')")
+        page.select_option(".psv-form select", label=form_label("rnn"))
+        page.click(".lm-TabBar-tab:has-text('Compare')")
+        page.wait_for_function(f"() => document.querySelector('{TAB} .psv-progress').innerText.trim() === ''",
+                               timeout=30_000)
+        assert page.locator(f"{TAB} .psv-downloads a").count() == 0
+        assert "Run a sweep" in page.inner_text(f"{TAB} .psv-compare-plot")
         assert "Traceback" not in page.content()
     finally:
         page.close()

@@ -67,7 +67,7 @@ def test_numbers_are_the_engines(form, overrides):
         assert b == training_memory(unshared, opt).shared
     assert m.threads == 1 and "1 thread" in panel.table.value  # the thread count is stated
     assert buttons(panel) == IDLE and panel.state.status_level == "info"
-    assert panel.figure is not None and panel.figure.data[0].name == "shared"
+    assert panel.figure is not None and panel.figure.data[0].name == "twin ÷ shared"
 
 
 def test_conv_table_shows_the_arithmetic():
@@ -86,7 +86,8 @@ def test_conv_table_shows_the_arithmetic():
     assert [t.name for t in panel.figure.data] == ["roof", "shared", "twin"]
     assert panel.figure.layout.xaxis.type == "log"
     panel.view.value = "Shared vs twin"  # back to the bars, in the same plot
-    assert [t.name for t in panel.figure.data] == ["shared", "unshared twin"]
+    assert [t.name for t in panel.figure.data] == ["twin ÷ shared"]
+    assert list(panel.figure.data[0].y)[0] == 16  # parameters: 320 / 20
     assert panel.figure.layout.xaxis.type == "category" and not panel.figure.layout.annotations
 
 
@@ -196,3 +197,89 @@ def test_a_changed_setting_dims_the_table_until_measured_again():
     assert "psv-stale" not in panel.table._dom_classes
     assert "press Measure" not in panel.setting.value
     assert panel.measurement.row["params_unshared"] == 20 * 36  # 6*6 positions
+
+
+def plot_text(panel: ComparePanel) -> str:
+    """What the one plot shows: a placeholder's text, or the figure's title and annotations."""
+    out = panel.plot.outputs[0]["data"]
+    if "application/vnd.plotly.v1+json" in out:
+        layout = out["application/vnd.plotly.v1+json"]["layout"]
+        notes = " ".join(a.get("text", "") for a in layout.get("annotations", []))
+        return f"{layout.get('title', {}).get('text', '')} {notes}"
+    return out["text/html"]
+
+
+def test_another_form_drops_the_old_sweep(monkeypatch):
+    panel = make_panel("conv", CONV)
+    real = sweep_module.sweep
+
+    def stopping_sweep(*args, progress, **kw):
+        def on_point(done, total, row):
+            progress(done, total, row)
+            if done == 3:
+                panel.stop()
+
+        return real(*args, progress=on_point, **kw)
+
+    monkeypatch.setattr(compare_module, "sweep", stopping_sweep)
+    panel.values.value = "2, 3, 4, 5, 6, 8"
+    panel.run_sweep()
+    assert panel.worker.wait(120)
+    assert panel.progress_text.value == "3 of 6 values (stopped)" and "CSV" in panel.downloads.value
+    panel.state.form = "rnn"
+    # the old sweep's chart, its "3 of 6 values (stopped)" line and its CSV button are gone
+    assert panel.result is None and panel.progress_text.value == "" and panel.downloads.value == ""
+    assert panel.progress.value == 0 and "Run a sweep" in plot_text(panel)
+    assert panel.knob.value == "seq_len"
+
+
+def test_a_sweep_running_when_the_form_changes_is_stopped_and_dropped(monkeypatch):
+    panel = make_panel("conv", CONV)
+    real = sweep_module.sweep
+
+    def switching_sweep(*args, progress, **kw):
+        def on_point(done, total, row):
+            if done == 1:
+                panel.state.form = "rnn"  # a visitor picks another form in Explore while point 1 lands
+            progress(done, total, row)
+
+        return real(*args, progress=on_point, **kw)
+
+    monkeypatch.setattr(compare_module, "sweep", switching_sweep)
+    panel.values.value = "2, 4, 8"
+    panel.run_sweep()
+    assert panel.worker.wait(120)
+    assert panel.result is None and panel.progress_text.value == "" and panel.downloads.value == ""
+    assert buttons(panel) == IDLE
+
+
+def test_meta_then_cpu_measures_instead_of_saying_measuring():
+    panel = ComparePanel(AppState(form="conv", overrides=CONV, device="meta"))
+    assert panel.measurement is None and not panel.worker.running
+    assert "Measuring" not in plot_text(panel) and "device is &#x27;meta&#x27;" in plot_text(panel)
+    panel.state.device = "cpu"  # nothing was measured because of meta: it is measured now, as on opening
+    assert panel.worker.wait(120)
+    assert panel.measurement is not None and panel.measurement.row["params_shared"] == 20, panel.state.status
+    assert "twin ÷ shared" in plot_text(panel) and buttons(panel) == IDLE
+
+
+def test_a_measurement_of_an_older_setting_is_shown_dimmed(monkeypatch):
+    real = compare_module.measure_twins
+    state = AppState(form="conv", overrides=CONV)
+
+    def changing(*args, **kwargs):
+        state.overrides = {**CONV, "image_size": 6}  # Explore changed while the worker measured
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare_module, "measure_twins", changing)
+    panel = ComparePanel(state)
+    assert panel.worker.wait(120)
+    assert panel.measurement.row["params_unshared"] == 320  # measured at image_size=4 (4*4 positions)
+    assert "psv-stale" in panel.table._dom_classes and "press Measure" in panel.setting.value
+
+
+def test_hashednet_with_every_field_spelled_out_is_not_dimmed():
+    # Explore sends every field, seed included; the measurement records the fields it was given
+    fields = {"in_features": 16, "out_features": 8, "num_buckets": 32, "sign_hash": True, "seed": 0, "bias": True}
+    panel = make_panel("hashednet", fields)
+    assert panel.measurement is not None and "psv-stale" not in panel.table._dom_classes

@@ -51,22 +51,23 @@ def test_timing_result_and_comparison():
     pair = PairTiming.from_stats(Stats.from_times([0.001, 0.001, 0.001]), Stats.from_times([0.004, 0.004, 0.004]))
     comparison = Comparison(pair, None, None, **ENV)
     text = str(comparison)
-    # shared 1 ms, twin 4 ms: twin/shared = 4x (stored the other way: shared/twin = 0.25)
-    assert "twin/shared" in text and "4x" in text and "1 ms" in text and "4 ms" in text
-    assert "<td>4x</td>" in comparison._repr_html_()
+    # shared 1 ms, twin 4 ms in every turn: twin ÷ shared = 4x, IQR 0
+    assert pair.twin_over_shared == 4.0 and pair.twin_over_shared_iqr == 0.0 and pair.noise == ""
+    assert "twin ÷ shared" in text and "4x ± 0" in text and "1 ms" in text and "4 ms" in text
+    assert "<td>4x ± 0</td>" in comparison._repr_html_()
 
 
 def test_sweep_result():
     rows = [
-        {"image_size": 4, "params_shared": 224, "params_unshared": 3584, "time_fwd_ratio": 0.5},
-        {"image_size": 8, "params_shared": 224, "params_unshared": 14336, "time_fwd_ratio": 0.25},
+        {"image_size": 4, "params_shared": 224, "params_unshared": 3584, "time_fwd_twin_over_shared": 2.0},
+        {"image_size": 8, "params_shared": 224, "params_unshared": 14336, "time_fwd_twin_over_shared": 4.0},
     ]
     result = SweepResult("conv", "image_size", [4, 8, 16], rows, cancelled=True, **ENV)
     text = str(result)
     assert text.startswith("SweepResult: conv over image_size")
-    assert "time fwd twin/shared" in text and "2x" in text and "4x" in text  # 1 / 0.5, 1 / 0.25
+    assert "time fwd twin ÷ shared" in text and "2x" in text and "4x" in text
     assert "14.3k" in text and "stopped early: 2 of 3 values measured" in text
-    assert "time fwd twin/shared" in result._repr_html_()
+    assert "time fwd twin ÷ shared" in result._repr_html_()
 
 
 def test_estimate_and_plurals():
@@ -74,14 +75,16 @@ def test_estimate_and_plurals():
     assert "modules" in text and "unshared twin" in text
 
 
-def test_sweep_ratio_figure_divides_twin_by_shared():
+def test_sweep_ratio_figure_draws_twin_over_shared():
     from paramshare_viz.plots.bench_figures import make_sweep_figure
 
-    rows = [{"image_size": 4, "time_fwd_ratio": 0.5, "time_fwd_ratio_iqr": 0.2},
-            {"image_size": 8, "time_fwd_ratio": 0.25, "time_fwd_ratio_iqr": 0.0}]
+    rows = [{"image_size": 4, "time_fwd_twin_over_shared": 2.0, "time_fwd_twin_over_shared_iqr": 0.4,
+             "time_fwd_noise": ""},
+            {"image_size": 8, "time_fwd_twin_over_shared": 4.0, "time_fwd_twin_over_shared_iqr": 3.0,
+             "time_fwd_noise": "noisy: its IQR is 75% of it"}]
     fig = make_sweep_figure(SweepResult("conv", "image_size", [4, 8], rows), metric="ratio")
     trace = fig.data[0]
-    assert trace.name == "twin / shared" and list(trace.y) == [2.0, 4.0]  # 1 / 0.5, 1 / 0.25
-    # the band 0.5 ± 0.1 maps to [1/0.6, 1/0.4] = [1.67, 2.5] around 2
-    assert abs(trace.error_y.array[0] - 0.5) < 1e-9 and abs(trace.error_y.arrayminus[0] - (2 - 1 / 0.6)) < 1e-9
-    assert "twin / shared" in fig.layout.title.text
+    assert trace.name == "twin ÷ shared" and list(trace.y) == [2.0, 4.0]
+    assert list(trace.error_y.array) == [0.2, 1.5]  # IQR / 2 either side
+    assert list(trace.marker.symbol) == ["circle", "x"]  # the noisy point is a cross
+    assert "twin ÷ shared" in fig.layout.title.text

@@ -1,9 +1,12 @@
-"""Training-memory ledger: parameters + gradients + optimizer state, shared vs untied.
+"""Training-memory ledger: parameters + buffers + gradients + optimizer state, shared vs untied.
 
-Activations are not counted (they depend on the input and the graph), and
-neither are buffers (never trained). The counts match what autograd and
-``torch.optim`` allocate on the first step when every trainable parameter
-receives a gradient:
+Activations are not counted (they depend on the input and the graph). Buffers
+are never trained, so they get no gradient and no optimizer state, but the model
+holds them all the time (HashedNets' int64 index map is larger than its
+parameters), so they are counted: each distinct buffer element once, however
+many names reach it, and none already held by a parameter. The gradient and
+state counts match what autograd and ``torch.optim`` allocate on the first step
+when every trainable parameter receives a gradient:
 
 * a gradient per distinct trainable ``Parameter`` object, of its shape and dtype
   (one tensor registered under several names gets one ``.grad``; two views of
@@ -45,13 +48,15 @@ class MemoryBreakdown:
         params: parameter bytes held (frozen ones included).
         grads: gradient bytes (trainable parameters only).
         optimizer_state: optimizer-state bytes (trainable parameters only).
-        total: ``params + grads + optimizer_state``.
+        total: ``params + buffers + grads + optimizer_state``.
+        buffers: buffer bytes held (each distinct element once; none a parameter also holds).
     """
 
     params: int
     grads: int
     optimizer_state: int
     total: int
+    buffers: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class MemoryLedger(TableRepr):
     def _as_table(self) -> Table:
         rows = [
             [label, fmt_bytes(getattr(self.shared, key)), fmt_bytes(getattr(self.untied, key))]
-            for label, key in (("parameters", "params"), ("gradients", "grads"),
+            for label, key in (("parameters", "params"), ("buffers", "buffers"), ("gradients", "grads"),
                                ("optimizer state", "optimizer_state"), ("total", "total"))
         ]
         notes = [f"sharing saves {fmt_bytes(self.saving_bytes)} (untied - shared) of training memory"]
@@ -96,14 +101,14 @@ def _step_bytes() -> int:
     return 8 if torch.get_default_dtype() == torch.float64 else 4
 
 
-def _breakdown(params: int, grads: int, n_trainable: int, optimizer: Optimizer) -> MemoryBreakdown:
+def _breakdown(params: int, buffers: int, grads: int, n_trainable: int, optimizer: Optimizer) -> MemoryBreakdown:
     if optimizer is Optimizer.SGD:
         state = 0
     elif optimizer is Optimizer.MOMENTUM:
         state = grads
     else:
         state = 2 * grads + n_trainable * _step_bytes()
-    return MemoryBreakdown(params, grads, state, params + grads + state)
+    return MemoryBreakdown(params, grads, state, params + buffers + grads + state, buffers)
 
 
 def ledger_from_inventory(inv: Inventory, optimizer: Optimizer | str = Optimizer.ADAM) -> MemoryLedger:
@@ -125,17 +130,21 @@ def ledger_from_inventory(inv: Inventory, optimizer: Optimizer | str = Optimizer
             naive_grads += nbytes
             n_naive += 1
             trainable_tensors.add(k)
+    shared_buffers = sum(inv.entry_unique_bytes[inv.n_params:])  # a buffer under several names once
+    naive_buffers = sum(
+        inv.tensor_numel[k] * inv.tensor_itemsize[k] for k in inv.entry_tensor[inv.n_params:]
+    )  # untied: every buffer name its own copy
     shared_grads = sum(inv.tensor_numel[k] * inv.tensor_itemsize[k] for k in trainable_tensors)
-    shared = _breakdown(shared_params, shared_grads, len(trainable_tensors), opt)
-    untied = _breakdown(naive_params, naive_grads, n_naive, opt)
+    shared = _breakdown(shared_params, shared_buffers, shared_grads, len(trainable_tensors), opt)
+    untied = _breakdown(naive_params, naive_buffers, naive_grads, n_naive, opt)
     return MemoryLedger(opt, shared, untied, untied.total - shared.total)
 
 
 def training_memory(model: nn.Module, optimizer: Optimizer | str = Optimizer.ADAM) -> MemoryLedger:
-    """Bytes of parameters + gradients + optimizer state for training ``model``.
+    """Bytes of parameters + buffers + gradients + optimizer state for training ``model``.
 
-    Works on the meta device (nothing is allocated). Buffers and activations
-    are not counted; see the module docstring for exactly what each optimizer
+    Works on the meta device (nothing is allocated). Activations are not
+    counted; see the module docstring for exactly what each optimizer
     allocates.
 
     Args:

@@ -24,6 +24,7 @@ from paramshare_viz.app.state import AppState
 from paramshare_viz.app.worker import Worker, on_kernel_thread
 from paramshare_viz.bench.sweep import SWEEP_TIMING as SWEEP_TIMING_DEFAULT
 from paramshare_viz.bench.sweep import SweepResult, sweep
+from paramshare_viz.bench.table import fmt_seconds, fmt_times
 from paramshare_viz.bench.twins import (
     CAREFUL_TIMING,
     DTYPES,
@@ -40,6 +41,7 @@ from paramshare_viz.plots.bench_figures import (
     make_sweep_figure,
 )
 from paramshare_viz.plots.compare_table import compare_table_html, data_link, sweep_csv, sweep_report_html
+from paramshare_viz.units import plural
 
 #: Timing budgets of one measurement: a quick look (a sweep point's budget) or ``time_model``'s.
 BUDGETS = {"quick": dict(SWEEP_TIMING_DEFAULT), "careful": dict(CAREFUL_TIMING)}
@@ -49,7 +51,9 @@ SWEEP_TIMING: dict[str, Any] | None = None
 
 VIEWS = ("Shared vs twin", "Roofline", "Sweep")
 #: Sweep metrics offered in the menu (keys of SWEEP_METRICS), in menu order.
-SWEEP_MENU = ("time", "time_bwd", "ratio", "params", "memory", "peak", "flops", "achieved_flops", "intensity")
+SWEEP_MENU = (
+    "time", "time_bwd", "ratio", "params", "held", "memory", "peak", "flops", "achieved_flops", "intensity",
+)
 
 
 def parse_values(text: str, knob: str) -> list[int]:
@@ -93,6 +97,7 @@ class ComparePanel(widgets.VBox):
         self.measurement: TwinMeasurement | None = None
         self.result: SweepResult | None = None
         self._rows: list[dict[str, Any]] = []
+        self._sweep_id = 0  # bumped when the form changes: a sweep of the old form is dropped
         self._lock = threading.Lock()
 
         self.setting = widgets.HTML()
@@ -169,12 +174,33 @@ class ComparePanel(widgets.VBox):
         stale = change is not None and self.measurement is not None
         self._show_setting(stale)
         if change is None or change["name"] == "form":
+            if change is not None:
+                self._drop_sweep()
             knobs = size_knobs(self.state.form)
             self.knob.options = knobs
             self.knob.value = knobs[0] if knobs else None
             self._default_values()
         if stale:
             self.table.add_class("psv-stale")  # last numbers stay, dimmed, until measured again
+        if change is not None and self.measurement is None and not self.worker.running:
+            if change["name"] == "device" and change["old"] == "meta" and self._check_device() is None:
+                self.measure()  # never measured because the device was meta: fill it now, as on opening
+            else:
+                self.redraw()  # the placeholder says what to do, never "Measuring…" while nothing runs
+
+    def _drop_sweep(self) -> None:
+        """Another form: the old sweep's chart, progress line and downloads go (a running one is stopped)."""
+        self._sweep_id += 1
+        if self.worker.running and not self.stop_button.disabled:
+            self.worker.stop()
+        with self._lock:
+            self._rows = []
+        self.result = None
+        self.progress.max, self.progress.value = 1, 0
+        self.progress_text.value = ""
+        self.downloads.value = ""
+        if self.view.value == "Sweep":
+            self._show_sweep_view()
 
     def _show_setting(self, stale: bool) -> None:
         form = self.state.form
@@ -185,6 +211,15 @@ class ComparePanel(widgets.VBox):
             f"<b>{html.escape(self.state.device)}</b> in <b>{html.escape(self.state.dtype)}</b>, set in Explore."
             f"{note}</div>"
         )
+
+    def _same_config(self, m: TwinMeasurement) -> bool:
+        """Whether ``m`` measured the config now set (compared as configs: defaults spelled out or not)."""
+        from paramshare_viz import zoo
+
+        try:
+            return zoo.make_config(m.form, **m.overrides) == zoo.make_config(m.form, **self._overrides())
+        except ValueError:
+            return False
 
     def _default_values(self) -> None:
         if self.knob.value is None:
@@ -217,12 +252,14 @@ class ComparePanel(widgets.VBox):
         problem = self._check_device()
         if problem:
             self.state.error(problem)
+            if self.measurement is None:
+                self.redraw()  # says why nothing is measured (the plot starts as "Measuring…")
             return
         form, device, dtype = self.state.form, self.state.device, self.state.dtype
         overrides, batch, threads = self._overrides(), self.batch.value, self.threads.value
         timing = self.timing or BUDGETS[self.budget.value]
         self._running("measure")
-        self.state.busy(f"Compare: measuring {form} and its twin on {device} ({threads} thread(s))…")
+        self.state.busy(f"Compare: measuring {form} and its twin on {device} ({plural(threads, 'thread')})…")
 
         def work(_stop: threading.Event) -> TwinMeasurement:
             return measure_twins(form, device=device, dtype=dtype, batch=batch, threads=threads,
@@ -230,6 +267,8 @@ class ComparePanel(widgets.VBox):
 
         # The worker delivers both on the kernel's thread, where widgets are edited.
         self.worker.start(work, self._measured, lambda err: self._failed(f"{form} and its twin", err))
+        if self.measurement is None and self.view.value != "Sweep":
+            self.redraw()  # "Measuring…" while (and only while) it runs
 
     def _measured(self, m: TwinMeasurement) -> None:
         from paramshare_viz.app.explore import side_labels
@@ -237,12 +276,16 @@ class ComparePanel(widgets.VBox):
         self.measurement = m
         shared_label, twin_label = side_labels(m.form)
         self.table.value = compare_table_html(m, shared_label=shared_label, twin_label=twin_label)
-        self.table.remove_class("psv-stale")
-        self._show_setting(stale=False)
+        # the setting may have changed while it was measured: then it is shown dimmed, as after any change
+        stale = (m.form, m.dtype) != (self.state.form, self.state.dtype) or not self._same_config(m)
+        (self.table.add_class if stale else self.table.remove_class)("psv-stale")
+        self._show_setting(stale=stale)
         r = m.row
+        noise = f" ({r['time_fwd_noise']})" if r["time_fwd_noise"] else ""
         self.state.info(
-            f"Compare: {m.form} measured on {m.device_name} ({m.threads} thread(s)): forward "
-            f"{r['time_fwd_shared_s'] * 1e3:.3g} ms shared vs {r['time_fwd_unshared_s'] * 1e3:.3g} ms twin; "
+            f"Compare: {m.form} measured on {m.device_name} ({plural(m.threads, 'thread')}): forward "
+            f"{fmt_seconds(r['time_fwd_shared_s'])} shared vs {fmt_seconds(r['time_fwd_unshared_s'])} twin, "
+            f"{fmt_times(r['time_fwd_twin_over_shared'])} twin ÷ shared{noise}; "
             f"parameters {r['params_shared']:,} vs {r['params_unshared']:,}."
         )
         if self.view.value != "Sweep":
@@ -265,6 +308,8 @@ class ComparePanel(widgets.VBox):
         form, device, dtype = self.state.form, self.state.device, DTYPES[self.state.dtype]
         fixed = {k: v for k, v in self._overrides().items() if k != knob}
         batch, threads = self.batch.value, self.threads.value
+        self._sweep_id += 1
+        sweep_id = self._sweep_id
         with self._lock:
             self._rows = []
         self.result = None
@@ -277,10 +322,13 @@ class ComparePanel(widgets.VBox):
 
         def on_point(done: int, total: int, row: dict[str, Any]) -> None:
             with self._lock:
-                self._rows.append(row)
+                if sweep_id == self._sweep_id:
+                    self._rows.append(row)
             show_on_kernel(done, total, row)
 
         def show_point(done: int, total: int, row: dict[str, Any]) -> None:
+            if sweep_id != self._sweep_id:
+                return  # a sweep of another form, stopped: its points are not shown
             self.progress.value = done
             self.progress_text.value = f"{done} of {total} values ({knob}={row[knob]})"
             if self.view.value == "Sweep":
@@ -290,13 +338,22 @@ class ComparePanel(widgets.VBox):
             return sweep(form, knob, values, progress=on_point, cancel=stop, device=device, dtype=dtype,
                          batch=batch, threads=threads, timing=self.sweep_timing, bar=False, **fixed)
 
+        def swept(result: SweepResult) -> None:
+            if sweep_id != self._sweep_id:
+                self._running(None)  # dropped when the form changed; only the buttons come back
+                return
+            self._swept(result)
+
         def failed(err: BaseException) -> None:
+            if sweep_id != self._sweep_id:
+                self._running(None)
+                return
             self._keep_partial(form, knob, values, fixed, device)
             self._failed(f"{form} at {knob} = {values[len(self._rows)] if len(self._rows) < len(values) else values[-1]}",
                          err)
 
         show_on_kernel = on_kernel_thread(show_point)  # wrapped here, on the kernel's thread
-        self.worker.start(work, self._swept, failed)
+        self.worker.start(work, swept, failed)
 
     def _keep_partial(self, form: str, knob: str, values: list[int], fixed: dict[str, Any], device: str) -> None:
         """After an error, the rows measured before it are a result too."""
@@ -327,8 +384,8 @@ class ComparePanel(widgets.VBox):
         self._running(None)
 
     def _failed(self, what: str, err: BaseException) -> None:
-        if self.figure is None:
-            self.plot.placeholder("Nothing measured yet.")
+        if self.measurement is None and self.view.value != "Sweep":
+            self.plot.placeholder("Nothing measured: see the status line, then press Measure.")
         if isinstance(err, torch.OutOfMemoryError):
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()  # hand the failed attempt's blocks back before anything else runs
@@ -383,11 +440,17 @@ class ComparePanel(widgets.VBox):
         if self.view.value == "Sweep":
             self._show_sweep_view()
         elif m is None:
-            self.show(placeholder_figure("Measuring…" if self.worker.running else "Press Measure"))
+            problem = self._check_device()
+            if self.worker.running:
+                self.plot.placeholder("Measuring…")
+            elif problem:
+                self.plot.placeholder(f"Nothing measured. {problem}")
+            else:
+                self.plot.placeholder("Nothing measured yet: press Measure.")
         elif self.view.value == "Roofline":
             self.show(make_roofline_figure(list(m.points), m.roof))
         else:
-            title = f"{m.form}: shared relative to its twin (hover for values)"
+            title = f"{m.form}: twin ÷ shared, × the shared model (hover for both values)"
             fig = make_compare_figure(m.row, title=title)
             fig.update_xaxes(type="category")
             self.show(fig)

@@ -8,6 +8,7 @@ import threading
 import ipywidgets as widgets
 
 from paramshare_viz import zoo
+from paramshare_viz.analysis.savings import not_saved, verdict
 from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts, twin_counts
 from paramshare_viz.app.config_editor import ConfigEditor
 from paramshare_viz.app.graph_view import GraphView
@@ -168,8 +169,47 @@ CARD_HINTS = {
     "unshared": "unique parameters of the twin, which computes the same function with nothing shared; "
     "N× = twin / shared",
     "dense": "parameters of one dense layer from the whole image to the whole output map; N× = dense / shared",
-    "bytes": "bytes of the unique parameters in the chosen dtype, shared model (twin below)",
+    "bytes": "bytes the model holds in the chosen dtype: unique parameters + buffers (each distinct element "
+    "once), shared model (twin below); gradients, optimizer state and activations are not included",
+    "not_saved": "what sharing leaves as it is: forward FLOPs counted on this setting (twin ÷ shared; on the meta "
+    "device the closed-form ops per forward), and activations estimated in closed form from the config; "
+    "Compare measures time and what a forward + backward allocates",
+    "kv_cache": "keys and values kept per cached token at inference: one per K/V head, so grouping query "
+    "heads shrinks it by num_heads / groups; N× = twin ÷ shared",
 }
+
+
+def held_bytes(report) -> int:
+    """Bytes a model holds: unique parameters + unique buffers (a buffer under several names once)."""
+    return report.unique_bytes + report.unique_buffer_bytes
+
+
+def memory_card(counts: TwinCounts) -> Card:
+    shared, twin = counts.shared, counts.unshared
+    note = f"parameters + buffers; twin: {fmt_bytes(held_bytes(twin))}"
+    if shared.unique_buffer_bytes or twin.unique_buffer_bytes:
+        note += (
+            f" (buffers {fmt_bytes(shared.unique_buffer_bytes)} vs {fmt_bytes(twin.unique_buffer_bytes)}; "
+            f"parameters {fmt_bytes(shared.unique_bytes)} vs {fmt_bytes(twin.unique_bytes)})"
+        )
+    return Card("bytes", f"Memory held ({counts.dtype})", fmt_bytes(held_bytes(shared)), note, theme.ACCENT,
+                CARD_HINTS["bytes"])
+
+
+def not_saved_cards(counts: TwinCounts) -> list[Card]:
+    """What sharing does not save (FLOPs, activations), and GQA's K/V cache, which it does."""
+    n = not_saved(counts.form, counts.config, counts.shared, counts.unshared, DTYPES[counts.dtype])
+    what, ratio, _ = n.figures()[0]  # forward FLOPs, or ops per forward on meta
+    value = f"{times(ratio)} {'FLOPs' if n.flops is not None else 'ops'}" if ratio is not None else "-"
+    held = (held_bytes(counts.unshared) / held_bytes(counts.shared)) if held_bytes(counts.shared) else None
+    figures = [("parameters", counts.ratio, False), ("memory held", held, False), *n.figures()[:2]]  # K/V: own card
+    note = "twin ÷ shared. " + verdict(figures, lambda r: times(r) if r >= 0.1 else f"{r:.2g}×") + "\n"
+    note += "\n".join(n.lines())  # one figure a line (the note keeps line breaks)
+    cards = [Card("not_saved", "Compute and activations", value, note, theme.DENSE, CARD_HINTS["not_saved"])]
+    if n.kv is not None:
+        cards.append(Card("kv_cache", "K/V cache at inference", f"{times(n.kv.twin_over_shared)} the shared model",
+                          n.kv_line(counts.dtype), theme.UNSHARED, CARD_HINTS["kv_cache"]))
+    return cards
 
 
 def explore_cards(counts: TwinCounts) -> list[Card]:
@@ -180,17 +220,8 @@ def explore_cards(counts: TwinCounts) -> list[Card]:
         Card(b.key, b.label, f"{b.count:,}", f"{times(b.count / shared)} the shared model", b.colour, CARD_HINTS[b.key])
         for b in bars[1:]
     ]
-    cards.append(
-        Card(
-            "bytes",
-            f"Parameter memory ({counts.dtype})",
-            fmt_bytes(counts.shared.unique_bytes),
-            f"twin: {fmt_bytes(counts.unshared.unique_bytes)}",
-            theme.ACCENT,
-            CARD_HINTS["bytes"],
-        )
-    )
-    return cards
+    cards.append(memory_card(counts))
+    return cards + not_saved_cards(counts)
 
 
 class ExplorePanel(widgets.VBox):
@@ -377,7 +408,9 @@ class ExplorePanel(widgets.VBox):
         self.state.overrides = dict(values)
         self.cards.value = cards_html(explore_cards(counts))
         note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""
-        self.bars.value = note + param_bars_html(explore_bars(counts))
+        buffers = counts.shared.unique_buffer_bytes or counts.unshared.unique_buffer_bytes
+        title = "Unique parameters" + (" (buffers are not parameters: the memory card counts them)" if buffers else "")
+        self.bars.value = note + param_bars_html(explore_bars(counts), title=title)
         self.graph.show(counts, reuse_note(counts))
         self.groups.value = groups_table_html(counts.shared)
         self.groups_box.titles = [f"Tensors under several names: {plural(len(counts.shared.groups), 'group')}"]

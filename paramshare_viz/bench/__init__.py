@@ -8,7 +8,7 @@ is how often each weight byte is reused (arithmetic intensity), hence speed.
 >>> shared, unshared = psv.zoo.pair("conv")
 >>> x = psv.zoo.example_input("conv")
 >>> c = psv.bench.compare(shared, unshared, x, min_runs=3, min_time_s=0.0)
->>> c.forward.ratio > 0  # median over turns of shared time / unshared time
+>>> c.forward.twin_over_shared > 0  # median over turns of twin time / shared time
 True
 
 FLOPs of shared vs twin (``count_flops``, matmul-like ops only): equal for conv,
@@ -22,8 +22,12 @@ holds this table.
 
 Timing on a busy machine: with several intra-op threads, every parallel region
 waits for its slowest thread, so another process on a core can make a forward
-tens of times slower for a while. Pass ``threads=1`` (CLI ``--threads 1``) for
-stable figures on shared machines; the result records the thread count.
+tens of times slower for a while. Pass ``threads=1`` for stable figures on
+shared machines (the CLI's default); the result records the thread count, and a
+ratio whose turns disagree is marked noisy (:func:`~.compare.timing_noise`).
+
+Every ratio reads twin ÷ shared: ``PairTiming.twin_over_shared``, row columns
+``time_fwd_twin_over_shared``; above 1 the twin takes more (time, bytes, FLOPs).
 
 Modules: :mod:`~.timing` (``time_model``, ``Stats``), :mod:`~.compare` (turns,
 per-turn ratio), :mod:`~.memory` (measured peak), :mod:`~.roofline` (roofs,
@@ -31,7 +35,7 @@ bytes moved, points), :mod:`~.sweep` (a knob's values, rows, CSV).
 """
 
 from paramshare_viz.bench._workload import environment, fixed_threads
-from paramshare_viz.bench.compare import Comparison, PairTiming, compare
+from paramshare_viz.bench.compare import NOISY_SPREAD, Comparison, PairTiming, compare, timing_noise
 from paramshare_viz.bench.memory import LiveTensorBytes, PeakMemory, measure_peak_memory
 from paramshare_viz.bench.roofline import (
     BytesMoved,
@@ -49,6 +53,7 @@ __all__ = [
     "Comparison",
     "LiveTensorBytes",
     "MEASURES",
+    "NOISY_SPREAD",
     "PairTiming",
     "PeakMemory",
     "Roof",
@@ -67,5 +72,6 @@ __all__ = [
     "roofline_point",
     "sweep",
     "time_model",
+    "timing_noise",
     "write_csv",
 ]

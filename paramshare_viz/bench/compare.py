@@ -9,6 +9,7 @@ ratio is the median of those per-pair ratios, its spread their IQR.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from paramshare_viz.bench._workload import (
     record_dict,
     synchronizer,
 )
-from paramshare_viz.bench.table import fmt_seconds, twin_over_shared
+from paramshare_viz.bench.table import TIME_RATIO_NOTE, fmt_ratio, fmt_seconds
 from paramshare_viz.bench.timing import (
     BLOCK_S,
     MIN_RUNS,
@@ -39,6 +40,45 @@ from paramshare_viz.bench.timing import (
 )
 from paramshare_viz.display import Table, TableRepr
 
+#: A timed ratio is called noisy when its spread or its disagreement with the medians passes this:
+#: the IQR of the per-turn ratios above 25 % of their median, or the ratio of the two medians
+#: more than 25 % away from the per-turn median (either way round).
+NOISY_SPREAD = 0.25
+
+
+def timing_noise(shared: Stats, unshared: Stats) -> str:
+    """Why the twin ÷ shared time ratio of two interleaved :class:`Stats` cannot be trusted, or ``""``.
+
+    A pure rule on the recorded times (each ``times[i]`` of one side ran in the same turn as
+    ``times[i]`` of the other): the ratio is *noisy* when the IQR of the per-turn ratios
+    ``unshared / shared`` exceeds :data:`NOISY_SPREAD` of their median, or when the ratio of the
+    medians (``unshared.median_s / shared.median_s``) differs from the per-turn median by more
+    than that factor (the row's medians would then tell another story than its ratio).
+
+    >>> a = Stats.from_times([1.0, 1.0, 1.0]); b = Stats.from_times([2.0, 2.0, 2.0])
+    >>> timing_noise(a, b)
+    ''
+    """
+    ratios = np.asarray(unshared.times) / np.asarray(shared.times)
+    q25, q50, q75 = (float(q) for q in np.percentile(ratios, [25, 50, 75]))
+    spread = (q75 - q25) / q50
+    of_medians = unshared.median_s / shared.median_s
+    reasons = []
+    if spread > NOISY_SPREAD:
+        reasons.append(f"its IQR is {spread:.0%} of it")
+    if max(of_medians / q50, q50 / of_medians) > 1 + NOISY_SPREAD:
+        reasons.append(f"the medians' ratio is {of_medians:.3g}x")
+    return ("noisy: " + " and ".join(reasons)) if reasons else ""
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"PairTiming.{old} (shared / twin) is deprecated; use PairTiming.{new}, the product's one "
+        "direction (twin ÷ shared)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
 
 @dataclass(frozen=True)
 class PairTiming:
@@ -46,31 +86,56 @@ class PairTiming:
 
     Attributes:
         shared, unshared: each side's :class:`Stats`.
-        ratio: median over runs of ``shared time / unshared time`` of the same turn
-            (below 1: the shared model is faster).
-        ratio_iqr: interquartile range of those per-turn ratios.
-        ratios: every per-turn ratio, in order.
+        twin_over_shared: median over turns of ``twin time / shared time`` of the same turn
+            (above 1: the shared model is faster; the twin takes that many times as long).
+        twin_over_shared_iqr: interquartile range of those per-turn ratios.
+        turns: every per-turn ``twin time / shared time``, in order.
+        noise: ``""``, or why the ratio cannot be trusted (:func:`timing_noise`).
     """
 
     shared: Stats
     unshared: Stats
-    ratio: float
-    ratio_iqr: float
-    ratios: tuple[float, ...] = field(default=(), repr=False)
+    twin_over_shared: float
+    twin_over_shared_iqr: float
+    turns: tuple[float, ...] = field(default=(), repr=False)
+    noise: str = ""
 
     @classmethod
     def from_stats(cls, shared: Stats, unshared: Stats) -> PairTiming:
-        ratios = np.asarray(shared.times) / np.asarray(unshared.times)
-        q25, q50, q75 = np.percentile(ratios, [25, 50, 75])
-        return cls(shared, unshared, float(q50), float(q75 - q25), tuple(float(r) for r in ratios))
+        turns = np.asarray(unshared.times) / np.asarray(shared.times)
+        q25, q50, q75 = np.percentile(turns, [25, 50, 75])
+        return cls(
+            shared, unshared, float(q50), float(q75 - q25), tuple(float(r) for r in turns),
+            timing_noise(shared, unshared),
+        )
+
+    @property
+    def ratio(self) -> float:
+        """Deprecated: the median over turns of ``shared / twin`` time; use :attr:`twin_over_shared`."""
+        _deprecated("ratio", "twin_over_shared")
+        return float(np.median(1 / np.asarray(self.turns)))
+
+    @property
+    def ratio_iqr(self) -> float:
+        """Deprecated: the IQR of the per-turn ``shared / twin``; use :attr:`twin_over_shared_iqr`."""
+        _deprecated("ratio_iqr", "twin_over_shared_iqr")
+        q25, q75 = np.percentile(1 / np.asarray(self.turns), [25, 75])
+        return float(q75 - q25)
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        """Deprecated: every per-turn ``shared / twin``; use :attr:`turns` (twin / shared)."""
+        _deprecated("ratios", "turns")
+        return tuple(1 / r for r in self.turns)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "shared": self.shared.to_dict(),
             "unshared": self.unshared.to_dict(),
-            "ratio": self.ratio,
-            "ratio_iqr": self.ratio_iqr,
-            "ratios": list(self.ratios),
+            "twin_over_shared": self.twin_over_shared,
+            "twin_over_shared_iqr": self.twin_over_shared_iqr,
+            "turns_twin_over_shared": list(self.turns),
+            "noise": self.noise,
         }
 
 
@@ -90,12 +155,14 @@ class Comparison(TableRepr):
         kinds = (("forward", self.forward), ("forward + backward", self.backward), ("optimizer step", self.step))
         rows = [
             [label, fmt_seconds(p.shared.median_s, p.shared.iqr_s), fmt_seconds(p.unshared.median_s, p.unshared.iqr_s),
-             twin_over_shared(p.ratio)]
+             fmt_ratio(p.twin_over_shared, p.twin_over_shared_iqr), p.noise]
             for label, p in kinds
             if p is not None
         ]
-        notes = ["median ± IQR per call; twin/shared: median over turns that ran both", conditions(self)]
-        return Table("Comparison: shared model vs unshared twin", ["", "shared", "twin", "twin/shared"], rows, notes)
+        notes = [TIME_RATIO_NOTE, conditions(self)]
+        return Table(
+            "Comparison: shared model vs unshared twin", ["", "shared", "twin", "twin ÷ shared", ""], rows, notes
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return record_dict(self)
@@ -122,7 +189,7 @@ def compare(
     ``min_time_s`` hold for each side. Both models are moved to ``device`` in place.
 
     >>> c = compare(nn.Linear(8, 8), nn.Linear(8, 8), torch.randn(2, 8), min_runs=3, min_time_s=0.0)
-    >>> len(c.forward.ratios) == c.forward.shared.runs == c.forward.unshared.runs
+    >>> len(c.forward.turns) == c.forward.shared.runs == c.forward.unshared.runs
     True
     """
     a = Workload.make(shared, example_input, device)

@@ -3,13 +3,19 @@
 A row holds, for the shared model and its unshared twin built by
 ``psv.zoo.pair(form, **{knob: value})``:
 
-- ``params``: unique parameters (distinct storage elements) and their bytes;
+- ``params``: unique parameters (distinct storage elements) and their bytes, the
+  buffer bytes beside them (each distinct buffer element once) and their sum
+  ``held_bytes`` (parameters + buffers: what the model holds);
 - ``flops``: forward and backward FLOPs (``count_flops``), bytes moved and
   arithmetic intensity of the forward (see :mod:`paramshare_viz.bench.roofline`);
 - ``time``: forward (and forward + backward) median and IQR, timed in turns,
-  with the per-turn ratio shared / unshared; achieved forward FLOP/s;
-- ``memory``: the training ledger (params + grads + Adam state, ``training_memory``)
-  and the measured peak of one pass (:func:`~paramshare_viz.bench.measure_peak_memory`).
+  with the per-turn ratio twin / shared (``time_fwd_twin_over_shared``), its IQR and
+  ``time_fwd_noise`` (why it is noisy, or empty); achieved forward FLOP/s;
+- ``memory``: the training ledger (parameters + buffers + grads + Adam state,
+  ``training_memory``) and the measured peak of one pass
+  (:func:`~paramshare_viz.bench.measure_peak_memory`), with ``peak_pass``: what the
+  pass itself allocated above the parameters, buffers and input (activations,
+  temporaries, gradients).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from paramshare_viz.bench._workload import (
 from paramshare_viz.bench.compare import compare
 from paramshare_viz.bench.memory import measure_peak_memory
 from paramshare_viz.bench.roofline import count_bytes
-from paramshare_viz.bench.table import SWEEP_COLUMNS
+from paramshare_viz.bench.table import TIME_RATIO_NOTE, sweep_body
 from paramshare_viz.bench.timing import conditions
 from paramshare_viz.display import Table, TableRepr
 
@@ -81,14 +87,13 @@ class SweepResult(TableRepr):
         return [row.get(name) for row in self.rows]
 
     def _as_table(self) -> Table:
-        cols = [c for c in SWEEP_COLUMNS if any(c[1] in r for r in self.rows)]
-        rows = [[str(r.get(self.knob))] + [fmt(r[key]) if key in r else "-" for _, key, fmt in cols] for r in self.rows]
-        notes = ["twin/shared: the twin's number divided by the shared model's (times: median over turns)"]
+        header, rows = sweep_body(self.knob, self.rows)
+        notes = ["twin ÷ shared: the twin's number divided by the shared model's", TIME_RATIO_NOTE]
         if self.cancelled:
             notes.append(f"stopped early: {len(self.rows)} of {len(self.values)} values measured")
         notes.append(conditions(self))
         title = f"SweepResult: {self.form} over {self.knob}" + (f" with {self.overrides}" if self.overrides else "")
-        return Table(title, [self.knob] + [h for h, _, _ in cols], rows, notes)
+        return Table(title, header, rows, notes)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the rows as CSV (one header line, one line per value); returns the path."""
@@ -109,12 +114,13 @@ class SweepResult(TableRepr):
         }
 
 
-def _unique_params(model: nn.Module) -> tuple[int, int]:
-    """``(elements, bytes)`` of distinct parameter storage (tied or aliased tensors once)."""
+def _unique_params(model: nn.Module) -> tuple[int, int, int]:
+    """``(elements, bytes)`` of distinct parameter storage (tied or aliased tensors once), and the
+    bytes of distinct buffer storage that no parameter holds."""
     from paramshare_viz.analysis import analyze
 
     report = analyze(model)
-    return report.unique_params, report.unique_bytes
+    return report.unique_params, report.unique_bytes, report.unique_buffer_bytes
 
 
 def measure_pair(
@@ -138,11 +144,13 @@ def measure_pair(
         timing: keywords for :func:`~paramshare_viz.bench.compare` (``min_runs``, ``min_time_s`` ...).
 
     Returns:
-        Columns ``<metric>_shared`` / ``<metric>_unshared`` (and ``time_*_ratio``):
-        ``params``, ``param_bytes``; ``flops_fwd``, ``flops_bwd``, ``bytes_moved``,
-        ``intensity``; ``time_fwd_s``, ``time_fwd_iqr_s``, ``time_bwd_s`` (forward + backward),
-        ``time_bwd_iqr_s``, ``time_fwd_ratio``, ``time_fwd_ratio_iqr``, ``time_bwd_ratio``,
-        ``time_bwd_ratio_iqr``, ``achieved_flops``; ``train_mem``, ``peak``, ``peak_method``.
+        Columns ``<metric>_shared`` / ``<metric>_unshared`` (and ``time_*_twin_over_shared``):
+        ``params``, ``param_bytes``, ``buffer_bytes``, ``held_bytes`` (parameters + buffers);
+        ``flops_fwd``, ``flops_bwd``, ``bytes_moved``, ``intensity``; ``time_fwd_s``,
+        ``time_fwd_iqr_s``, ``time_bwd_s`` (forward + backward), ``time_bwd_iqr_s``,
+        ``time_fwd_twin_over_shared``, ``time_fwd_twin_over_shared_iqr``, ``time_fwd_noise``
+        (and the same for ``bwd``), ``achieved_flops``; ``train_mem`` (parameters + buffers +
+        grads + optimizer state), ``peak``, ``peak_pass``, ``peak_method``.
     """
     measure = set(measure)
     unknown = measure - set(MEASURES)
@@ -154,7 +162,10 @@ def measure_pair(
     row: dict[str, Any] = {}
     if "params" in measure:
         for side, model in sides.items():
-            row[f"params_{side}"], row[f"param_bytes_{side}"] = _unique_params(model)
+            params, param_bytes, buffer_bytes = _unique_params(model)
+            row[f"params_{side}"], row[f"param_bytes_{side}"] = params, param_bytes
+            row[f"buffer_bytes_{side}"] = buffer_bytes
+            row[f"held_bytes_{side}"] = param_bytes + buffer_bytes
     if "flops" in measure:
         from paramshare_viz.analysis.flops import count_flops
 
@@ -176,8 +187,9 @@ def measure_pair(
             for side, stats in (("shared", pair.shared), ("unshared", pair.unshared)):
                 row[f"time_{kind}_{side}_s"] = stats.median_s
                 row[f"time_{kind}_{side}_iqr_s"] = stats.iqr_s
-            row[f"time_{kind}_ratio"] = pair.ratio
-            row[f"time_{kind}_ratio_iqr"] = pair.ratio_iqr
+            row[f"time_{kind}_twin_over_shared"] = pair.twin_over_shared
+            row[f"time_{kind}_twin_over_shared_iqr"] = pair.twin_over_shared_iqr
+            row[f"time_{kind}_noise"] = pair.noise
         if "flops" in measure:
             for side in sides:
                 row[f"achieved_flops_{side}"] = row[f"flops_fwd_{side}"] / row[f"time_fwd_{side}_s"]
@@ -188,6 +200,7 @@ def measure_pair(
             row[f"train_mem_{side}"] = training_memory(model, optimizer).shared.total
             peak = measure_peak_memory(model, x, device=dev, backward=backward)
             row[f"peak_{side}"] = peak.peak_bytes
+            row[f"peak_pass_{side}"] = peak.pass_peak_bytes
             row["peak_method"] = peak.method
     return row
 

@@ -3,7 +3,8 @@
 One call builds ``zoo.pair(form, **overrides)`` on a device in a dtype and
 measures both sides with the bench engines: unique parameters and bytes
 (:func:`~paramshare_viz.bench.measure_pair`), the training-memory ledger for
-SGD, momentum and Adam (:func:`~paramshare_viz.analysis.memory.training_memory`),
+SGD, momentum and Adam (:func:`~paramshare_viz.analysis.memory.training_memory`:
+parameters + buffers + gradients + optimizer state),
 FLOPs, forward and forward + backward time in turns (median and IQR), the
 measured peak of one forward + backward pass, and each side's roofline point
 under the machine's measured roof. The dashboard runs it in a worker thread;
@@ -18,7 +19,9 @@ from typing import Any
 
 import torch
 
+from paramshare_viz.analysis.kv_cache import KVCache
 from paramshare_viz.analysis.memory import MemoryBreakdown, Optimizer, training_memory
+from paramshare_viz.analysis.savings import gqa_kv_cache
 from paramshare_viz.analysis.twin_counts import DTYPES
 from paramshare_viz.bench._workload import cast_floating, device_name, fixed_threads, resolve_device
 from paramshare_viz.bench.roofline import Roof, RooflinePoint, measure_roof, roofline_point
@@ -51,6 +54,8 @@ class TwinMeasurement:
         roof: the machine's measured roof (peak FLOP/s and bandwidth), same device, dtype, threads.
         min_runs: the fewest timed runs (blocks of calls) each side got per kind of pass.
         device, device_name, dtype, batch, threads, torch_version: the conditions.
+        kv: GQA only: the K/V cache at inference in ``dtype``
+            (:func:`~paramshare_viz.analysis.savings.gqa_kv_cache`), what grouping K/V heads saves.
     """
 
     form: str
@@ -66,12 +71,14 @@ class TwinMeasurement:
     batch: int
     threads: int
     torch_version: str = field(default=torch.__version__)
+    kv: KVCache | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["ledgers"] = {k: [vars(a).copy(), vars(b).copy()] for k, (a, b) in self.ledgers.items()}
         out["points"] = [p.to_dict() for p in self.points]
         out["roof"] = self.roof.to_dict()
+        out["kv"] = None if self.kv is None else self.kv.to_dict()
         return out
 
 
@@ -140,7 +147,7 @@ def measure_twins(
 
     torch_dtype = resolve_dtype(dtype)
     dev = resolve_device(device)
-    zoo.make_config(form, **overrides)  # ValueError naming the field and the value
+    config = zoo.make_config(form, **overrides)  # ValueError naming the field and the value
     shared, unshared = zoo.pair(form, device=dev, dtype=torch_dtype, seed=seed, **overrides)
     x = cast_floating(zoo.example_input(form, batch=batch, device=dev, seed=seed, **overrides), torch_dtype)
     with fixed_threads(threads) as n_threads:
@@ -169,5 +176,6 @@ def measure_twins(
         dtype=dtype,
         batch=batch,
         threads=n_threads,
+        kv=gqa_kv_cache(config, torch_dtype) if form == "gqa" else None,
     )
 

@@ -24,12 +24,13 @@ SWEEP_METRICS: dict[str, tuple[str, str, bool, str | None]] = {
     "flops_bwd": ("flops_bwd", "FLOPs per backward", True, None),
     "time": ("time_fwd", "forward time (s, median ± IQR)", True, "time_fwd"),
     "time_bwd": ("time_bwd", "forward + backward time (s, median ± IQR)", True, "time_bwd"),
-    "memory": ("train_mem", "training memory (bytes: params + grads + Adam)", True, None),
+    "memory": ("train_mem", "training memory (bytes: parameters + buffers + grads + Adam)", True, None),
+    "held": ("held_bytes", "memory held (bytes: parameters + buffers)", True, None),
     "peak": ("peak", "measured peak memory (bytes)", True, None),
     "intensity": ("intensity", "arithmetic intensity (FLOP per byte)", True, None),
     "achieved_flops": ("achieved_flops", "achieved FLOP/s (forward)", True, None),
-    "ratio": ("time_fwd_ratio", "forward time twin / shared (per-turn median, IQR band)", False, None),
-    "ratio_bwd": ("time_bwd_ratio", "fwd+bwd time twin / shared (per-turn median, IQR band)", False, None),
+    "ratio": ("time_fwd_twin_over_shared", "forward time twin ÷ shared (per-turn median ± IQR/2)", False, None),
+    "ratio_bwd": ("time_bwd_twin_over_shared", "fwd+bwd time twin ÷ shared (per-turn median ± IQR/2)", False, None),
 }
 
 SIDES = (("shared", "shared", theme.SHARED), ("unshared", "unshared twin", theme.UNSHARED))
@@ -47,7 +48,8 @@ def make_sweep_figure(result: Any, *, metric: str = "time", log_y: bool | None =
     Args:
         result: a ``SweepResult`` or its ``to_dict()``.
         metric: a key of :data:`SWEEP_METRICS`; ``"ratio"`` draws one line of the
-            per-turn time ratio with its IQR and a dashed line at 1.
+            per-turn time ratio twin ÷ shared with its IQR, a cross where it is noisy,
+            and a dashed line at 1.
         log_y: log y axis; default per metric.
 
     Raises:
@@ -62,22 +64,20 @@ def make_sweep_figure(result: Any, *, metric: str = "time", log_y: bool | None =
     if metric.startswith("ratio"):
         if not any(stem in r for r in rows):
             raise ValueError(f"metric={metric!r} was not measured in this sweep (measure 'time')")
-        # Bench stores shared / twin per turn; shown as twin / shared like every other ratio,
-        # with the band median ± IQR/2 mapped through 1/x.
         ratio = [r.get(stem) for r in rows]
         half = [(r.get(f"{stem}_iqr") or 0) / 2 for r in rows]
-        y = [1 / q if q else None for q in ratio]
-        up = [1 / (q - h) - 1 / q if q and q > h else 0 for q, h in zip(ratio, half, strict=True)]
-        down = [1 / q - 1 / (q + h) if q else 0 for q, h in zip(ratio, half, strict=True)]
+        noise = [r.get(f"{stem.removesuffix('_twin_over_shared')}_noise") or "" for r in rows]
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=y,
-                name="twin / shared",
+                y=ratio,
+                name="twin ÷ shared",
                 mode="lines+markers",
                 line_color=theme.ACCENT,
-                error_y=dict(type="data", array=up, arrayminus=down, visible=True),
-                hovertemplate=f"{knob}=%{{x}}<br>twin / shared %{{y:.3g}}<extra></extra>",
+                marker=dict(symbol=["x" if n else "circle" for n in noise], size=9),
+                customdata=[n or "steady" for n in noise],
+                error_y=dict(type="data", array=half, visible=True),
+                hovertemplate=f"{knob}=%{{x}}<br>twin ÷ shared %{{y:.3g}}<br>%{{customdata}}<extra></extra>",
             )
         )
         fig.add_hline(y=1, line_dash="dash", line_color=theme.DENSE)
@@ -134,7 +134,7 @@ def make_roofline_figure(points: Sequence[Any], roof: Any) -> go.Figure:
             name="roof",
             mode="lines",
             line=dict(color="#111827", width=2),
-            hovertemplate="attainable %{y:.3s}FLOP/s at %{x:.3g} FLOP/B<extra>roof</extra>",
+            hovertemplate="attainable %{y:.3s} FLOP/s at %{x:.3g} FLOP/B<extra>roof</extra>",
         )
     )
     for p in points:
@@ -149,7 +149,7 @@ def make_roofline_figure(points: Sequence[Any], roof: Any) -> go.Figure:
                 textposition="top center",
                 marker=dict(size=12, color=_colour(p.kind), line=dict(color="white", width=1)),
                 hovertemplate=(
-                    f"{p.label or p.kind}<br>%{{x:.3g}} FLOP/B<br>%{{y:.3s}}FLOP/s "
+                    f"{p.label or p.kind}<br>%{{x:.3g}} FLOP/B<br>%{{y:.3s}} FLOP/s "
                     f"({p.achieved_flops / attainable:.0%} of the roof)<extra></extra>"
                 ),
             )
@@ -176,6 +176,7 @@ def make_roofline_figure(points: Sequence[Any], roof: Any) -> go.Figure:
 #: Bars of the compare figure: (label, shared column, twin column).
 COMPARE_METRICS = (
     ("parameters", "params_shared", "params_unshared"),
+    ("parameters + buffers", "held_bytes_shared", "held_bytes_unshared"),
     ("FLOPs fwd", "flops_fwd_shared", "flops_fwd_unshared"),
     ("FLOPs bwd", "flops_bwd_shared", "flops_bwd_unshared"),
     ("time fwd", "time_fwd_shared_s", "time_fwd_unshared_s"),
@@ -185,40 +186,41 @@ COMPARE_METRICS = (
 )
 
 
-def make_compare_figure(row: Mapping[str, Any], *, title: str = "Shared vs unshared twin") -> go.Figure:
-    """Grouped bars of every measured metric, each relative to the twin (twin = 1, log scale).
+def make_compare_figure(row: Mapping[str, Any], *, title: str = "Twin ÷ shared") -> go.Figure:
+    """One bar per measured metric: the twin's figure ÷ the shared model's (× the shared model, log scale).
+
+    Above the dashed line at 1 the twin needs more; a time bar whose ratio is noisy is hatched.
 
     Args:
         row: a ``psv.bench.measure_pair`` row (or a sweep row); metrics absent from it are skipped.
     """
-    labels, shared, twin, hover_s, hover_t = [], [], [], [], []
+    labels, ratios, hover, noisy = [], [], [], []
     for label, a_key, b_key in COMPARE_METRICS:
         a, b = row.get(a_key), row.get(b_key)
-        if a is None or b is None or not b:
+        if a is None or b is None or not a:
             continue
+        kind = "fwd" if label == "time fwd" else "bwd" if label == "time fwd+bwd" else ""
+        ratio = row[f"time_{kind}_twin_over_shared"] if kind else b / a  # times: the per-turn median
         labels.append(label)
-        shared.append(a / b)
-        twin.append(1.0)
-        hover_s.append(f"{a:.4g}")
-        hover_t.append(f"{b:.4g}")
-    fig = go.Figure()
-    for name, ys, hover, colour in (
-        ("shared", shared, hover_s, theme.SHARED),
-        ("unshared twin", twin, hover_t, theme.UNSHARED),
-    ):
-        fig.add_trace(
-            go.Bar(
-                x=labels,
-                y=ys,
-                name=name,
-                marker_color=colour,
-                customdata=hover,
-                text=[f"{y:.3g}x" for y in ys],
-                textposition="outside",
-                cliponaxis=False,
-                hovertemplate=f"{name}<br>%{{x}}: %{{customdata}} (%{{y:.3g}} x twin)<extra></extra>",
-            )
+        ratios.append(ratio)
+        noise = row.get(f"time_{kind}_noise", "") if kind else ""
+        noisy.append(bool(noise))
+        hover.append(f"shared {a:.4g}, twin {b:.4g}" + (f"; {noise}" if noise else ""))
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=ratios,
+            name="twin ÷ shared",
+            marker_color=theme.UNSHARED,
+            marker_pattern_shape=["/" if n else "" for n in noisy],
+            customdata=hover,
+            text=[f"{y:.3g}x" + (" noisy" if n else "") for y, n in zip(ratios, noisy, strict=True)],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}: twin ÷ shared %{y:.3g}<br>%{customdata}<extra></extra>",
         )
-    fig.update_layout(**theme.base_layout(title), barmode="group")
-    fig.update_yaxes(type="log", title="relative to the twin (twin = 1)")
+    )
+    fig.add_hline(y=1, line_dash="dash", line_color=theme.DENSE)
+    fig.update_layout(**theme.base_layout(title), showlegend=False)
+    fig.update_yaxes(type="log", title="twin ÷ shared")
     return fig

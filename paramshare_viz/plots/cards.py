@@ -24,7 +24,7 @@ STYLE = """
   background:var(--jp-layout-color1,#fff);color:var(--jp-ui-font-color0,#111827);box-shadow:0 1px 2px rgba(0,0,0,.04)}
 .psv-card-title{font-size:12px;color:var(--jp-ui-font-color2,#6b7280);text-transform:uppercase;letter-spacing:.04em}
 .psv-count{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums}
-.psv-card-note{font-size:12px;color:var(--jp-ui-font-color1,#4b5563);margin-top:2px}
+.psv-card-note{font-size:12px;color:var(--jp-ui-font-color1,#4b5563);margin-top:2px;white-space:pre-line}
 .psv-stale .psv-card,.psv-bars-box.psv-stale{opacity:.45;transition:opacity .2s}
 </style>
 """

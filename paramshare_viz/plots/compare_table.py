@@ -14,9 +14,19 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from paramshare_viz.bench.table import fmt_bytes, fmt_count, fmt_seconds, fmt_times
+from paramshare_viz.analysis.savings import Figure, verdict
+from paramshare_viz.bench.explain import memory_note, time_note
+from paramshare_viz.bench.table import (
+    TIME_RATIO_NOTE,
+    fmt_bytes,
+    fmt_count,
+    fmt_ratio,
+    fmt_seconds,
+    fmt_times,
+)
 from paramshare_viz.bench.twins import TwinMeasurement
 from paramshare_viz.plots.tables import STYLE
+from paramshare_viz.units import plural
 
 #: Ledger rows: (label, optimizer key, what the state holds).
 LEDGER_ROWS = (
@@ -40,32 +50,39 @@ def _median_iqr(median: float, iqr: float) -> str:
     return f"{fmt_seconds(median)} ± {fmt_seconds(iqr)}"
 
 
+def _bytes_rows(r: dict[str, Any]) -> list[list[str]]:
+    rows = [
+        _row("unique parameters", f"{r['params_shared']:,}", f"{r['params_unshared']:,}",
+             _times(r["params_shared"], r["params_unshared"]), key="params"),
+        _row("parameter bytes", fmt_bytes(r["param_bytes_shared"]), fmt_bytes(r["param_bytes_unshared"]),
+             _times(r["param_bytes_shared"], r["param_bytes_unshared"]), key="param_bytes"),
+    ]
+    if r["buffer_bytes_shared"] or r["buffer_bytes_unshared"]:
+        rows.append(_row("buffer bytes", fmt_bytes(r["buffer_bytes_shared"]), fmt_bytes(r["buffer_bytes_unshared"]),
+                         _times(r["buffer_bytes_shared"], r["buffer_bytes_unshared"]),
+                         "registered buffers (not trained), each distinct element once", key="buffer_bytes"))
+    rows.append(_row("parameters + buffers", fmt_bytes(r["held_bytes_shared"]), fmt_bytes(r["held_bytes_unshared"]),
+                     _times(r["held_bytes_shared"], r["held_bytes_unshared"]), "what the model holds", key="held_bytes"))
+    return rows
+
+
+def _ledger_cell(b: Any) -> str:
+    parts = " + ".join(fmt_bytes(v) for v in (b.params, b.buffers, b.grads, b.optimizer_state))
+    return f"<span title='{parts} (parameters + buffers + gradients + state)'>{fmt_bytes(b.total)}</span>"
+
+
 def compare_rows(m: TwinMeasurement) -> list[tuple[str, list[list[str]]]]:
     """Sections of the table: ``(heading, rows)``; each row is label, shared, twin, twin ÷ shared, key."""
     r = m.row
     sections: list[tuple[str, list[list[str]]]] = []
-    sections.append((
-        f"Parameters ({m.dtype})",
-        [
-            _row("unique parameters", f"{r['params_shared']:,}", f"{r['params_unshared']:,}",
-                 _times(r["params_shared"], r["params_unshared"]), key="params"),
-            _row("parameter bytes", fmt_bytes(r["param_bytes_shared"]), fmt_bytes(r["param_bytes_unshared"]),
-                 _times(r["param_bytes_shared"], r["param_bytes_unshared"]), key="param_bytes"),
-        ],
-    ))
+    sections.append((f"Memory held ({m.dtype}): parameters + buffers", _bytes_rows(r)))
     ledger = []
     for label, key, state in LEDGER_ROWS:
         a, b = m.ledgers[key]
-        note = f"params + grads + optimizer state ({state}); activations not counted"
-        ledger.append(_row(
-            label,
-            f"<span title='{fmt_bytes(a.params)} + {fmt_bytes(a.grads)} + {fmt_bytes(a.optimizer_state)}'>"
-            f"{fmt_bytes(a.total)}</span>",
-            f"<span title='{fmt_bytes(b.params)} + {fmt_bytes(b.grads)} + {fmt_bytes(b.optimizer_state)}'>"
-            f"{fmt_bytes(b.total)}</span>",
-            _times(a.total, b.total), note, key=f"train_{key}",
-        ))
-    sections.append(("Training memory: parameters + gradients + optimizer state", ledger))
+        note = f"parameters + buffers + gradients + optimizer state ({state}); activations not counted"
+        ledger.append(_row(label, _ledger_cell(a), _ledger_cell(b), _times(a.total, b.total), note,
+                           key=f"train_{key}"))
+    sections.append(("Training memory (predicted): parameters + buffers + gradients + optimizer state", ledger))
     fwd_bwd = [r["flops_fwd_shared"] + r["flops_bwd_shared"], r["flops_fwd_unshared"] + r["flops_bwd_unshared"]]
     sections.append((
         "Compute (counted)",
@@ -76,37 +93,92 @@ def compare_rows(m: TwinMeasurement) -> list[tuple[str, list[list[str]]]]:
                  _times(*fwd_bwd), key="flops_bwd"),
         ],
     ))
-    threads = f"{m.threads} thread{'s' if m.threads != 1 else ''}" if m.device == "cpu" else m.device_name
+    threads = plural(m.threads, "thread") if m.device == "cpu" else m.device_name
     timing = []
     for label, kind in (("forward", "fwd"), ("forward + backward", "bwd")):
-        ratio = r[f"time_{kind}_ratio"]
+        noise = r[f"time_{kind}_noise"]
+        ratio = fmt_ratio(r[f"time_{kind}_twin_over_shared"], r[f"time_{kind}_twin_over_shared_iqr"])
         timing.append(_row(
             label,
             _median_iqr(r[f"time_{kind}_shared_s"], r[f"time_{kind}_shared_iqr_s"]),
             _median_iqr(r[f"time_{kind}_unshared_s"], r[f"time_{kind}_unshared_iqr_s"]),
-            fmt_times(1 / ratio) if ratio else "-",
-            "twin ÷ shared: 1 / median over turns of (shared time / twin time)", key=f"time_{kind}",
+            ratio + (f" <span class='psv-noisy'>{html.escape(noise)}</span>" if noise else ""),
+            TIME_RATIO_NOTE, key=f"time_{kind}",
         ))
     sections.append((f"Measured time (median ± IQR, at least {m.min_runs} runs each, {threads})", timing))
     sections.append((
-        f"Measured peak memory of one forward + backward ({r['peak_method']})",
-        [_row("peak bytes", fmt_bytes(r["peak_shared"]), fmt_bytes(r["peak_unshared"]),
-              _times(r["peak_shared"], r["peak_unshared"]), "parameters, buffers and input + what the pass allocated",
-              key="peak")],
+        f"Measured memory of one forward + backward ({r['peak_method']})",
+        [
+            _row("peak bytes", fmt_bytes(r["peak_shared"]), fmt_bytes(r["peak_unshared"]),
+                 _times(r["peak_shared"], r["peak_unshared"]),
+                 "parameters, buffers and input + what the pass allocated", key="peak"),
+            _row("allocated by the pass", fmt_bytes(r["peak_pass_shared"]), fmt_bytes(r["peak_pass_unshared"]),
+                 _times(r["peak_pass_shared"], r["peak_pass_unshared"]),
+                 "activations, temporaries and gradients alive at once: sharing does not cut activations",
+                 key="peak_pass"),
+        ],
     ))
+    if m.kv is not None:
+        k = m.kv
+        sections.append((
+            f"K/V cache at inference ({k.context:,} tokens, batch {k.batch}, {m.dtype}, {k.num_layers} layer): "
+            "the saving GQA is for",
+            [_row("keys + values cached", fmt_bytes(k.shared_bytes), fmt_bytes(k.twin_bytes),
+                  fmt_times(k.twin_over_shared), "2 × layers × K/V heads × head_dim × tokens × batch × bytes",
+                  key="kv_cache")],
+        ))
     p, q = m.points
     sections.append((
         f"Roofline, forward (roof: {m.roof.peak_flops / 1e9:.3g} GFLOP/s, {m.roof.bandwidth_bytes_per_s / 1e9:.3g} GB/s)",
         [
             _row("arithmetic intensity", f"{p.intensity:.3g} FLOP/B", f"{q.intensity:.3g} FLOP/B",
                  fmt_times(q.intensity / p.intensity) if p.intensity else "-", key="intensity"),
-            _row("achieved", f"{fmt_count(p.achieved_flops)}FLOP/s", f"{fmt_count(q.achieved_flops)}FLOP/s",
+            _row("achieved", fmt_rate(p.achieved_flops), fmt_rate(q.achieved_flops),
                  fmt_times(q.achieved_flops / p.achieved_flops) if p.achieved_flops else "-", key="achieved"),
             _row("share of the roof", f"{p.achieved_flops / m.roof.attainable(p.intensity):.1%}",
                  f"{q.achieved_flops / m.roof.attainable(q.intensity):.1%}", "", key="roof_share"),
         ],
     ))
     return sections
+
+
+def fmt_rate(flops_per_s: float) -> str:
+    """``5.2e9 -> '5.2 GFLOP/s'``: a space before the prefixed unit."""
+    text = fmt_count(flops_per_s)
+    number, prefix = (text[:-1], text[-1]) if text[-1:].isalpha() else (text, "")
+    return f"{number} {prefix}FLOP/s"
+
+
+def summary_lines(m: TwinMeasurement) -> list[str]:
+    """What sharing saves here and what it does not (twin ÷ shared, from the row), then why a predicted
+    and a measured figure disagree, when they do."""
+    r = m.row
+
+    def ratio(stem: str) -> float | None:
+        a, b = r[f"{stem}_shared"], r[f"{stem}_unshared"]
+        return b / a if a else None
+
+    figures: list[Figure] = [
+        ("parameters", ratio("params"), False),
+        ("memory held (parameters + buffers)", ratio("held_bytes"), False),
+        ("forward FLOPs", ratio("flops_fwd"), False),
+        ("what forward + backward allocated (activations, temporaries, gradients; measured)", ratio("peak_pass"),
+         False),
+        ("forward time (measured)", r["time_fwd_twin_over_shared"], bool(r["time_fwd_noise"])),
+    ]
+    if m.kv is not None:
+        figures.append((f"K/V cache at inference ({fmt_bytes(m.kv.shared_bytes)} vs {fmt_bytes(m.kv.twin_bytes)} "
+                        f"at {m.kv.context:,} tokens)", m.kv.twin_over_shared, False))
+    lines = ["Twin ÷ shared here. " + verdict(figures, fmt_times)]
+    held = m.ledgers["sgd"][0]  # SGD keeps no state: params - grads is what gets no gradient
+    frozen = held.params - held.grads
+    if frozen > 0:  # LoRA's base: no gradient or optimizer state, but it still runs and keeps activations
+        lines.append(
+            f"The shared model's frozen parameters ({fmt_bytes(frozen)} of {fmt_bytes(held.params)}) get no gradient "
+            "or optimizer state, yet run in every forward and keep the activations backward needs: its forward + "
+            f"backward allocated {fmt_bytes(r['peak_pass_shared'])}."
+        )
+    return lines + [note for note in (memory_note(r), time_note(r, "fwd")) if note]
 
 
 def compare_table_html(m: TwinMeasurement, *, shared_label: str = "Shared", twin_label: str = "Unshared twin") -> str:
@@ -126,15 +198,18 @@ def compare_table_html(m: TwinMeasurement, *, shared_label: str = "Shared", twin
     setting = ", ".join(f"{k}={v}" for k, v in m.overrides.items())
     conditions = (
         f"{html.escape(m.form)} ({html.escape(setting)}), batch {m.batch}, {m.dtype}, on {html.escape(m.device_name)} "
-        f"({m.device}, {m.threads} CPU thread{'s' if m.threads != 1 else ''}), torch {m.torch_version}. "
+        f"({m.device}, {plural(m.threads, 'CPU thread')}), torch {m.torch_version}. "
         "Shared and twin are timed in turns (A B A B), so machine noise hits both."
     )
     css = (
         "<style>.psv-compare td.psv-section{font-weight:600;padding-top:10px;color:var(--jp-ui-font-color1,#111827)}"
-        ".psv-stale .psv-compare{opacity:.45;transition:opacity .2s}</style>"
+        ".psv-stale .psv-compare{opacity:.45;transition:opacity .2s}"
+        ".psv-noisy{color:#b45309;font-size:11px;font-weight:600}.psv-why{margin:4px 0;font-size:13px}</style>"
     )
+    why = "".join(f"<div class='psv-why'>{html.escape(line)}</div>" for line in summary_lines(m))
     return (
-        STYLE + css + f"<table class='psv-table psv-compare'>{head}{''.join(body)}</table>"
+        STYLE + css + f"<div class='psv-summary'>{why}</div>"
+        f"<table class='psv-table psv-compare'>{head}{''.join(body)}</table>"
         f"<div class='psv-conditions' style='color:var(--jp-ui-font-color2,#6b7280);font-size:12px'>{conditions}</div>"
     )
 
@@ -162,7 +237,7 @@ def sweep_report_html(result: Any, figure: go.Figure, *, dtype: str = "float32")
         f"{html.escape(result.knob)}</title></head><body style='font-family:sans-serif'>"
         f"<h2>{html.escape(result.form)}: shared vs unshared twin over {html.escape(result.knob)}</h2>"
         f"<p>{len(result.rows)} of {len(result.values)} values ({state}); fixed: {html.escape(fixed)}; "
-        f"{dtype} on {html.escape(result.device_name)} ({result.device}, {result.threads} CPU threads), "
+        f"{dtype} on {html.escape(result.device_name)} ({result.device}, {plural(result.threads, 'CPU thread')}), "
         f"torch {result.torch_version}.</p>"
         + figure.to_html(full_html=False, include_plotlyjs="cdn")
         + f"<table border='1' cellspacing='0' cellpadding='3' style='font-size:12px'><tr>{head}</tr>{rows}</table>"
