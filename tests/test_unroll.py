@@ -214,10 +214,10 @@ def test_figure_rnn_shared_golden():
     # What is drawn adds up: the step bars sum to the Σ bar, which equals the ‖.grad‖ bar.
     assert math.isclose(sum(fig.data[6].y), fig.data[7].y[0], rel_tol=1e-9)
     assert math.isclose(fig.data[7].y[0], fig.data[7].y[1], rel_tol=1e-5)
-    assert fig.layout.annotations[2].text == "∂L/∂cell.weight_hh: each step's part along .grad adds up to ‖.grad‖"
+    assert fig.layout.annotations[2].text == "∂L/∂cell.weight_hh by step: parts along .grad add up"
     assert fig.layout.yaxis3.title.text == "component along .grad"
-    assert fig.data[6].name == "part along .grad (adds up)"
-    assert fig.data[8].name == "orthogonal remainder (cancels, not summed)" and fig.data[8].type == "scatter"
+    assert fig.data[6].name == "along .grad: adds up"
+    assert fig.data[8].name == "orthogonal rest: cancels" and fig.data[8].type == "scatter"
 
 
 def test_figure_albert_twin_golden():

@@ -129,7 +129,7 @@ def titles(chain: Chain, grads: GradContributions | None, tensor: str | None, *,
         return [top, counts, "Gradient per step: computing…"]
     part = grads.tensor(tensor) if tensor else grads.tensors[0]
     per = step_word(chain.form)
-    return [top, counts, f"∂L/∂{short_name(part.name)}: each {per}'s part along .grad adds up to ‖.grad‖"]
+    return [top, counts, f"∂L/∂{short_name(part.name)} by {per}: parts along .grad add up"]
 
 
 def short_name(name: str) -> str:
@@ -167,17 +167,19 @@ def make_unroll_figure(
     fig.add_trace(go.Scatter(mode="lines", name="shared", line=dict(color=theme.SHARED, width=3)), row=2, col=1)
     fig.add_trace(go.Scatter(mode="lines", name="unshared twin", line=dict(color=theme.UNSHARED, width=3)), row=2, col=1)
     fig.add_trace(go.Scatter(mode="markers", showlegend=False, name="this setting"), row=2, col=1)
-    fig.add_trace(go.Bar(name="part along .grad (adds up)", marker_color=theme.UNSHARED,
+    fig.add_trace(go.Bar(name="along .grad: adds up", marker_color=theme.UNSHARED, legend="legend2",
                          hovertemplate="%{x}: component along .grad = %{y:.4g}<extra></extra>"), row=2, col=2)
     fig.add_trace(go.Bar(name="sum and ‖.grad‖", marker_color=[theme.ACCENT, theme.SHARED], showlegend=False,
                          textposition="outside", cliponaxis=False,
                          hovertemplate="%{x} = %{y:.6g}<extra></extra>"), row=2, col=2)
-    fig.add_trace(go.Scatter(name="orthogonal remainder (cancels, not summed)", mode="markers",
+    fig.add_trace(go.Scatter(name="orthogonal rest: cancels", mode="markers", legend="legend2",
                              marker=dict(color=theme.DENSE, size=9, symbol="x-thin", line=dict(width=2, color=theme.DENSE)),
                              hovertemplate="%{x}: ‖part − its component along .grad‖ = %{y:.4g}<extra></extra>"),
                   row=2, col=2)
     fig.update_layout(**{**theme.base_layout(), "height": HEIGHT, "margin": dict(l=60, r=20, t=40, b=40)},
                       legend=dict(x=0.01, y=0.53, yanchor="top", bgcolor="rgba(0,0,0,0)"), bargap=0.25,
+                      # the gradient chart's own key, over its top left (its first bars are the smallest)
+                      legend2=dict(x=0.56, y=0.53, yanchor="top", bgcolor="rgba(255,255,255,0.6)"),
                       # see-through, so the page's light or dark background shows (app CSS recolours text)
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
     fig.update_xaxes(visible=False, row=1, col=1)
