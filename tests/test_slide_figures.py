@@ -84,9 +84,10 @@ def test_equivariance_figure():
     assert got["subplots"][0] == "Conv2d (shared): ‖error‖ = 0"
     assert got["subplots"][1] == f"Locally connected: ‖error‖ = {result.twin_norm:.3g}"
     assert result.twin_norm == pytest.approx(math.sqrt(sum(v * v for row in twin for v in row if v is not None)), rel=1e-3)
-    assert got["title"].startswith("Shift (1, 2) with stride 1: the conv's output moves by (1, 2) "
+    said = got["title"].replace("<br>", " ")  # lines wrapped at spaces
+    assert said.startswith("Shift (1, 2) with stride 1: the conv's output moves by (1, 2) "
                                    "cells and is otherwise unchanged away from the border (error 0%).")
-    assert f"twin's output changes instead of moving (error {result.twin_relative:.0%}" in got["title"]
+    assert f"twin's output changes instead of moving (error {result.twin_relative:.0%}" in said
 
 
 def test_equivariance_words_for_each_kind_of_shift():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 import plotly.graph_objects as go
 import torch
@@ -11,6 +12,8 @@ from plotly.subplots import make_subplots
 from paramshare_viz.plots import theme
 from paramshare_viz.sliding import Equivariance, GradientCheck
 
+#: Title lines are wrapped at this many characters (the Slide tab's figures are about 1,000 px wide).
+TITLE_CHARS = 130
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 ERRORS = "Oranges"
 
@@ -77,8 +80,8 @@ def make_gradient_figure(check: GradientCheck, *, oc: int = 0, channel: int = 0,
              f"(Σ(first map) = {float(parts.sum()):.4g}; max |Σ − .grad| = {check.max_abs_diff:.1e})"
              + (f"<br><span style='font-size:11px'>loss: {check.loss}</span>" if check.loss else ""))
     fig.update_layout(**theme.base_layout(title))
-    fig.update_layout(height=330)
-    fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=80, b=30))
+    fig.update_layout(height=345)
+    fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=95, b=30))
     _image_axes(fig, 3, small=(2, 3))
     return fig
 
@@ -126,7 +129,7 @@ def make_equivariance_figure(result: Equivariance) -> go.Figure:
 
     Both maps share one colour scale; grey cells touch the border and are not compared.
     """
-    top = max(_symmetric(result.twin_error), _symmetric(result.conv_error), 1e-12)
+    top = max(_symmetric(result.twin_error), _symmetric(result.conv_error)) or 1.0  # all 0 (no shift): a 0-1 scale
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.1,
         subplot_titles=(
@@ -140,10 +143,12 @@ def make_equivariance_figure(result: Equivariance) -> go.Figure:
             colorbar=dict(title="error", thickness=12),
             hovertemplate="output (%{y}, %{x})<br>error %{z:.3g}<extra></extra>",
         ), 1, col)
-    title = ("<br>".join(equivariance_statement(result))
+    lines = [part for sentence in equivariance_statement(result) for part in textwrap.wrap(sentence, TITLE_CHARS)]
+    title = ("<br>".join(lines)
              + "<br><span style='font-size:11px'>grey: windows that touch the border, not compared</span>")
     fig.update_layout(**theme.base_layout(title))
-    fig.update_layout(height=370)
-    fig.update_layout(title_font_size=12, margin=dict(l=30, r=20, t=110, b=30), plot_bgcolor="#e5e7eb")
+    top = 48 + 17 * (len(lines) + 1)  # the title's lines, the grey note, the subplot titles below them
+    fig.update_layout(height=260 + top, title_font_size=12, title_y=1, title_yref="container", title_yanchor="top",
+                      title_pad_t=16, margin=dict(l=30, r=20, t=top, b=30), plot_bgcolor="#e5e7eb")
     _image_axes(fig, 2)
     return fig
