@@ -11,7 +11,7 @@ import torch
 from paramshare_viz import zoo
 from paramshare_viz.app import make_dashboard
 from paramshare_viz.app.unroll import MAX_STEPS, MIN_STEPS, UnrollPanel
-from paramshare_viz.plots.unroll import make_unroll_figure, update_unroll_figure
+from paramshare_viz.plots.unroll import grad_traces, make_unroll_figure, update_unroll_figure
 from paramshare_viz.unroll import count_curve, grad_contributions, unroll_chain
 from tests.golden import golden
 
@@ -66,7 +66,13 @@ def test_rnn_step_parts_match_a_hand_written_loop():
 @pytest.mark.parametrize("form", ["rnn", "albert", "universal_transformer"])
 def test_parts_along_grad_add_up_to_its_norm(form):
     """Σ_t ⟨g_t, G⟩/‖G‖ = ⟨G, G⟩/‖G‖ = ‖G‖, while the norms Σ ‖g_t‖ overshoot it."""
-    for part in grad_contributions(form).tensors:
+    grads = grad_contributions(form)
+    for part in grads.tensors:
+        bars, totals, rest = grad_traces(grads, part.name)  # what the chart draws for this tensor
+        assert math.isclose(sum(bars["y"]), totals["y"][0], rel_tol=1e-9)  # the step bars make the Σ bar
+        assert math.isclose(totals["y"][0], totals["y"][1], rel_tol=1e-5, abs_tol=1e-7), part.name  # = ‖.grad‖
+        assert rest["y"] == part.across and rest["x"] == bars["x"] == list(grads.step_labels)
+    for part in grads.tensors:
         along, across, norms = part.along, part.across, part.step_norms
         grad_norm = float(part.grad.double().norm())
         assert math.isclose(sum(along), grad_norm, rel_tol=1e-5, abs_tol=1e-7), part.name
