@@ -326,6 +326,11 @@ class GradientCheck:
     summed: torch.Tensor
     autograd: torch.Tensor
     max_abs_diff: float
+    loss: str = ""  # the loss the gradient is of, in words
+
+
+#: :func:`gradient_check`'s default loss, in words.
+HALF_SQUARED_OUTPUT = "L = ½ Σ output², summed over every output cell and channel (so ∂L/∂output = output; no target)"
 
 
 def gradient_check(trace: ConvTrace, grad_output: torch.Tensor | None = None) -> GradientCheck:
@@ -338,7 +343,8 @@ def gradient_check(trace: ConvTrace, grad_output: torch.Tensor | None = None) ->
     parts = trace.grad_contributions(go)
     summed = parts.sum((0, 1))
     auto = autograd_weight_grad(trace, go)
-    return GradientCheck(parts, summed, auto, float((summed - auto).abs().max()))
+    loss = HALF_SQUARED_OUTPUT if grad_output is None else "the loss whose ∂L/∂output is the given grad_output"
+    return GradientCheck(parts, summed, auto, float((summed - auto).abs().max()), loss)
 
 
 # --- equivariance -------------------------------------------------------------------------------
@@ -394,19 +400,47 @@ class Equivariance:
     """How far each model's output is from shifting along with its input.
 
     ``conv_error`` and ``twin_error`` are :math:`(H_{out}, W_{out})` maps of the
-    channel-wise L2 distance between ``model(shift(x))`` and ``shift(model(x))``,
-    ``NaN`` where the comparison would involve the image border (padding or
-    the zeros the shift brings in). The norms are L2 over every compared cell.
+    channel-wise L2 distance between ``model(shift(x))`` and ``shift(model(x))``
+    by ``output_shift`` cells, ``NaN`` where the comparison would involve the
+    image border (padding, the zeros the shift brings in, or an output cell
+    moved in from outside). The norms are L2 over every compared cell.
+
+    A shift that is a multiple of the stride (``exact``) moves a conv's output
+    by ``shift / stride`` cells exactly; any other shift moves the windows to
+    positions the strided conv never visits, so no whole-cell move of the output
+    matches and the result is compared with the nearest one, ``round(shift / stride)``.
     """
 
     shift: Pair  # (dy, dx) applied to the input
-    output_shift: Pair  # (dy / stride, dx / stride)
+    output_shift: Pair  # (dy / stride, dx / stride), rounded to the nearest whole cell when not exact
+    stride: Pair
     compared: torch.Tensor  # (H_out, W_out) bool
     conv_error: torch.Tensor
     twin_error: torch.Tensor
     conv_norm: float
     twin_norm: float
     output_norm: float  # norm of the conv's shifted output on the compared cells, for scale
+
+    @property
+    def exact(self) -> bool:
+        """The shift is a whole number of strides in both directions."""
+        return all(s % st == 0 for s, st in zip(self.shift, self.stride, strict=True))
+
+    @property
+    def conv_relative(self) -> float:
+        """``conv_norm / output_norm`` (0 when nothing is compared)."""
+        return self.conv_norm / self.output_norm if self.output_norm else 0.0
+
+    @property
+    def twin_relative(self) -> float:
+        """``twin_norm / output_norm`` (0 when nothing is compared)."""
+        return self.twin_norm / self.output_norm if self.output_norm else 0.0
+
+
+def _nearest_cell(shift: int, stride: int) -> int:
+    """``shift / stride`` rounded to the nearest whole cell, halves away from zero (``-1/2 -> -1``)."""
+    q, r = divmod(abs(shift), stride)
+    return (q + (2 * r >= stride)) * (1 if shift >= 0 else -1)
 
 
 def equivariance(
@@ -415,26 +449,24 @@ def equivariance(
     """Shift ``trace``'s input by ``shift = (dy, dx)``; compare each model's output with its shifted output.
 
     A convolution commutes with shifts by multiples of the stride: away from the
-    borders its error is zero (to float rounding). The locally connected twin
+    borders its error is zero (to float rounding). Any other shift of a strided
+    conv's input is not a shift of its output: the error is then measured against
+    the nearest whole-cell move, and is not zero. The locally connected twin
     applies a different kernel at each position, so its output changes instead
-    of moving, unless all its kernels are equal (``spread=0``).
+    of moving, unless all its kernels are equal (``spread=0``). At ``(0, 0)``
+    nothing changes for either model.
 
     Args:
         trace (ConvTrace): the conv, from :func:`trace_conv2d`.
-        shift (pair of int): ``(dy, dx)``, down and right; multiples of the stride.
+        shift (pair of int): ``(dy, dx)``, down and right; any whole number of pixels.
         twin (LocallyConnected2d, optional): acting on the padded input; by default
             :func:`locally_connected_twin` with ``spread`` and ``seed``.
 
     Raises:
-        ValueError: a shift that is not a multiple of the stride, or too large.
+        ValueError: a shift that is not a pair of integers.
     """
     dy, dx = _pair("shift", shift, minimum=-(10**9))
-    for name, s, st in (("dy", dy, trace.stride[0]), ("dx", dx, trace.stride[1])):
-        if s % st:
-            raise ValueError(
-                f"{name}={s} is not a multiple of stride={st}: a strided conv only shifts along by whole output cells"
-            )
-    oy, ox = dy // trace.stride[0], dx // trace.stride[1]
+    oy, ox = _nearest_cell(dy, trace.stride[0]), _nearest_cell(dx, trace.stride[1])
     twin = twin if twin is not None else locally_connected_twin(trace, spread=spread, seed=seed)
     x = trace.input
     x_shifted = shift_image(x, dy, dx)
@@ -442,10 +474,12 @@ def equivariance(
         x_shifted, trace.weight, trace.bias, stride=trace.stride, padding=trace.padding,
         dilation=trace.dilation, groups=trace.groups, padding_mode=trace.padding_mode,
     )
-    # A cell is compared when its window in the shifted input reads only image pixels that came from the image.
+    # A cell is compared when its window in the shifted input reads only image pixels that came from the image,
+    # and the output cell it is compared with (``output_shift`` cells back) exists.
     mask = shift_image(torch.ones(1, 1, *x.shape[-2:], dtype=x.dtype), dy, dx)
     cols = F.unfold(pad(mask, trace.padding, "zeros"), trace.kernel_size, dilation=trace.dilation, stride=trace.stride)
-    compared = (cols.amin(1) > 0).view(*trace.output_size)  # (H_out, W_out)
+    inside = shift_image(torch.ones(*trace.output_size, dtype=x.dtype), oy, ox) > 0
+    compared = (cols.amin(1) > 0).view(*trace.output_size) & inside  # (H_out, W_out)
 
     def error(model_out: torch.Tensor, model_out_shifted: torch.Tensor) -> torch.Tensor:
         moved = shift_image(model_out, oy, ox)  # (N, C_out, H_out, W_out)
@@ -461,6 +495,6 @@ def equivariance(
 
     out_norm = float(shifted._output.pow(2).sum((0, 1))[compared].sum().sqrt())
     return Equivariance(
-        (dy, dx), (oy, ox), compared, torch.where(compared, conv_err, nan), torch.where(compared, twin_err, nan),
-        norm(conv_err), norm(twin_err), out_norm,
+        (dy, dx), (oy, ox), trace.stride, compared, torch.where(compared, conv_err, nan),
+        torch.where(compared, twin_err, nan), norm(conv_err), norm(twin_err), out_norm,
     )

@@ -238,8 +238,36 @@ class TensorContributions:
 
     @property
     def step_norms(self) -> list[float]:
-        """Frobenius norm of each step's part."""
+        """Frobenius norm of each step's part (norms do not add up: ``Σ ‖g_t‖ >= ‖Σ g_t‖``)."""
         return self.per_step.flatten(1).norm(dim=1).tolist()
+
+    def _split(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(along, across)``, one entry per step, computed in float64."""
+        parts = self.per_step.flatten(1).double()  # (T, numel)
+        total = self.grad.flatten().double()
+        norm = total.norm()
+        if norm == 0:  # no direction to project on: every part is remainder
+            return torch.zeros(parts.shape[0], dtype=torch.float64), parts.norm(dim=1)
+        unit = total / norm
+        along = parts @ unit  # (T,)
+        return along, (parts - along[:, None] * unit).norm(dim=1)
+
+    @property
+    def along(self) -> list[float]:
+        """Each step's signed component along ``.grad``, ``⟨g_t, G⟩ / ‖G‖``; they sum to ``‖G‖``.
+
+        ``Σ_t ⟨g_t, G⟩ / ‖G‖ = ⟨Σ_t g_t, G⟩ / ‖G‖ = ⟨G, G⟩ / ‖G‖ = ‖G‖``: unlike the
+        norms, these parts add up to the length of the gradient.
+        """
+        return self._split()[0].tolist()
+
+    @property
+    def across(self) -> list[float]:
+        """Each step's orthogonal remainder, ``‖g_t − along_t · G/‖G‖‖``: what cancels between steps.
+
+        ``‖g_t‖² = along_t² + across_t²``; the remainders sum to the zero vector, not to a length.
+        """
+        return self._split()[1].tolist()
 
     @property
     def max_abs_diff(self) -> float:
@@ -247,13 +275,19 @@ class TensorContributions:
         return float((self.total - self.grad).abs().max())
 
 
+#: The loss the gradient is split for, in words (the page shows it beside the split).
+LOSS = "L = ½ Σ (output − y)², summed over every output element; y is a seeded N(0, 1) random target of the output's shape"
+
+
+def loss(output: torch.Tensor, seed: int) -> torch.Tensor:
+    """:data:`LOSS`: half the squared distance of ``output`` from a seeded random target ``y``."""
+    target = torch.randn(output.shape, generator=torch.Generator().manual_seed(seed)).to(output)  # y
+    return 0.5 * (output - target).pow(2).sum()
+
+
 @dataclass(frozen=True)
 class GradContributions:
-    """Every reused tensor's per-step gradient parts, for one seeded input and loss.
-
-    The loss is ``(output * G).sum()`` with a fixed random ``G`` of the output's
-    shape (a seeded stand-in for whatever gradient arrives from above).
-    """
+    """Every reused tensor's per-step gradient parts, for one seeded input and loss (:data:`LOSS`)."""
 
     form: str
     steps: int
@@ -273,9 +307,10 @@ class GradContributions:
         return max(t.max_abs_diff for t in self.tensors)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"form": self.form, "steps": self.steps, "step_labels": list(self.step_labels),
+        return {"form": self.form, "steps": self.steps, "step_labels": list(self.step_labels), "loss": LOSS,
                 "max_abs_diff": self.max_abs_diff,
-                "tensors": [{"name": t.name, "step_norms": t.step_norms, "grad_norm": float(t.grad.norm()),
+                "tensors": [{"name": t.name, "step_norms": t.step_norms, "along_grad": t.along,
+                             "orthogonal_remainder": t.across, "grad_norm": float(t.grad.norm()),
                              "max_abs_diff": t.max_abs_diff} for t in self.tensors]}
 
 
@@ -294,7 +329,7 @@ def grad_contributions(
     Args:
         form: ``"rnn"``, ``"albert"`` or ``"universal_transformer"``.
         steps: ``seq_len`` (rnn) or ``num_layers``; ``None`` keeps the config's.
-        seed: seeds the weights (``zoo.pair``), the input and the loss weights ``G``.
+        seed: seeds the weights (``zoo.pair``), the input and the loss's target ``y`` (:data:`LOSS`).
         batch: input batch size ``N``.
         device, dtype: where and in what both models run.
         **overrides: other config fields.
@@ -310,10 +345,8 @@ def grad_contributions(
     fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     shared, twin = zoo.pair(form, device=device, dtype=dtype, seed=seed, **fields)
     x = zoo.example_input(form, batch=batch, device=device, seed=seed, **fields)
-    out = shared(x)
-    weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed)).to(out)  # G
-    (out * weights).sum().backward()
-    (twin(x) * weights).sum().backward()
+    loss(shared(x), seed).backward()
+    loss(twin(x), seed).backward()
     twin_params = dict(twin.named_parameters())
     parts = []
     for name, p, twin_names in shared_uses(form, shared):

@@ -55,6 +55,53 @@ def test_stopped_sweep_keeps_what_was_trained(panel):
     sweep = panel.result
     assert isinstance(sweep, SoftTyingSweep) and len(sweep.runs) == 1 and sweep.runs[0].stopped
     assert "stopped" in panel.state.status and not panel.run.disabled and panel.stop.disabled
+    # The bar and the summary count the same steps (the bar's throttled updates lagged behind: 2,567 vs 2,580).
+    done = sweep.runs[0].steps_done
+    assert (panel.progress.value, panel.progress.max) == (done, 4000)  # 2 values of λ x 2,000 steps
+    assert panel.progress_text.value == f"{done:,} / 4,000 steps (stopped)"
+    assert f"trained {done:,} / 4,000 steps (stopped)" in panel.summary.value
+
+
+def test_typed_steps_beyond_the_limit_are_refused_not_rewritten(panel):
+    panel.steps.value = 20000
+    panel.start()
+    assert panel.steps.value == 20000  # left as typed
+    assert panel.state.status == ("Learn: Steps=20,000 is more than the limit of 5,000; type a number from 10 "
+                                  "to 5,000. Nothing was started.")
+    assert not panel.worker.running
+    panel.experiment.value = "GrOWL"
+    panel.lambda1.value = 12.0
+    panel.start()
+    assert "λ1=12 must be from 0 to 10" in panel.state.status and panel.lambda1.value == 12.0
+
+
+def test_sub_tabs_keep_their_own_plots(panel):
+    panel.steps.value = 20
+    panel.start()
+    assert panel.worker.wait(120)
+    soft = panel.plot.figure
+    assert soft is not None and "trained 20 / 20 steps" in panel.summary.value
+    panel.experiment.value = "HashedNets"  # nothing of the soft-tying run under HashedNets' controls
+    assert panel.plot.figure is None and panel.summary.value == "" and panel.progress_text.value == ""
+    assert "Press Train" in panel.plot.outputs[0]["data"]["text/html"]
+    panel.experiment.value = "Soft tying"  # and back: its run is shown again
+    assert panel.plot.figure is soft and "trained 20 / 20 steps" in panel.summary.value
+    assert panel.progress_text.value == "20 / 20 steps"
+
+
+def test_a_collapsed_growl_run_says_so(panel):
+    panel.experiment.value = "GrOWL"
+    panel.dataset.value = "digits"
+    panel.lambda1.value = 5.0  # zeroes every pixel in the first step
+    panel.start()
+    assert panel.worker.wait(120)
+    assert panel.state.status_level == "error"
+    assert panel.state.status.startswith("Learn: GrOWL two-stage on digits (8x8, scikit-learn) collapsed: "
+                                         "stage 1 removed all 64 input neurons")
+    assert "<b>Collapsed</b>" in panel.summary.value
+    # 600 plain + 600 stage-1 steps; stage 2 has nothing to tie, so the bar stops at 1,200 of 1,500, as the summary says.
+    assert panel.progress_text.value == "1,200 / 1,500 steps"
+    assert "trained 1,200 / 1,500 steps: stage 2 (tie and retrain) skipped" in panel.summary.value
 
 
 def test_growl_and_hashing_run(panel):
@@ -115,13 +162,22 @@ def test_parse_lams():
 def test_figures_from_results():
     run = SoftTyingRun(lam=0.0, steps=[10, 20], loss_a=[1.0, 0.5], loss_b=[1.2, 0.6], distance={"layer 1 (2→2)": [0.0, 1.0]})
     fig = make_soft_tying_figure(run)
-    assert fig.data[2].y == (1e-12, 1.0)  # an exact 0 drawn at the log axis' floor
+    # An exact 0 has no place on a log axis: a gap in the line, and a mark labelled 0 a decade below 1.0.
+    assert fig.data[2].y == (None, 1.0) and fig.data[-1].name == "exactly 0 (drawn at the axis floor)"
+    assert fig.data[-1].y == (0.1,) and fig.data[-1].text == ("0",) and fig.layout.yaxis2.range[0] < -1
     assert "0 (independent)" in fig.layout.title.text
     rows = SoftTyingSweep([run]).rows()
     assert make_tradeoff_figure(rows).data[0].x == ("0 (independent)",)
+    hard = SoftTyingRun(lam=float("inf"), steps=[10], loss_a=[1.0], loss_b=[1.0], distance={"layer 1 (2→2)": [0.0]})
+    fig = make_tradeoff_figure(SoftTyingSweep([run, hard]).rows())  # distances 1.0 and 0 exactly
+    assert fig.data[0].y == (1.0, None)  # λ = ∞ is not plotted at 1e-12
+    marks = fig.data[-1]
+    assert marks.x == ("∞ (hard sharing)",) and marks.y == (0.1,) and marks.text == ("0",)
+    assert make_soft_tying_figure(hard).layout.yaxis2.type == "linear"  # all 0: no log axis at all
     point = HashingPoint(4, 512, 874, 2048, 0.97, 0.07)
     fig = make_hashing_figure(HashingTradeoff("digits", 32, [point]).points)
     assert fig.data[0].text == ("×4",) and fig.layout.xaxis.type == "log"
+    assert fig.layout.yaxis.range == (0, 1.05)  # one point after Stop: still a 0-100% accuracy axis
     growl = GrowlResult(GrowlConfig(), "planted", column_norms=[0.5, 0.5, 0.0], removed=[2], clusters={0: [0, 1]})
     fig = make_growl_figure(growl, groups=(0, 0, -1))
     assert fig.data[0].marker.color[2] == theme.DENSE  # removed neuron in grey

@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from paramshare_viz.plots.slide import make_equivariance_figure, make_gradient_figure
+from paramshare_viz.plots.slide import equivariance_statement, make_equivariance_figure, make_gradient_figure
 from paramshare_viz.slide_inputs import preset_weight, sample_image
 from paramshare_viz.sliding import equivariance, gradient_check, trace_conv2d
 from tests.golden import golden
@@ -84,3 +84,32 @@ def test_equivariance_figure():
     assert got["subplots"][0] == "Conv2d (shared): ‖error‖ = 0"
     assert got["subplots"][1] == f"Locally connected: ‖error‖ = {result.twin_norm:.3g}"
     assert result.twin_norm == pytest.approx(math.sqrt(sum(v * v for row in twin for v in row if v is not None)), rel=1e-3)
+    said = got["title"].replace("<br>", " ")  # lines wrapped at spaces
+    assert said.startswith("Shift (1, 2) with stride 1: the conv's output moves by (1, 2) "
+                                   "cells and is otherwise unchanged away from the border (error 0%).")
+    assert f"twin's output changes instead of moving (error {result.twin_relative:.0%}" in said
+
+
+def test_equivariance_words_for_each_kind_of_shift():
+    """At (0, 0) nothing changes; multiples of the stride move the output; other shifts do not."""
+    x = torch.rand(1, 12, 12, generator=torch.Generator().manual_seed(0))
+    t = trace_conv2d(x, torch.randn(2, 1, 3, 3, generator=torch.Generator().manual_seed(1)), stride=2, padding=1)
+    none, whole, half = (equivariance(t, s) for s in ((0, 0), (2, -4), (1, 0)))
+    assert equivariance_statement(none)[0] == (
+        "Shift (0, 0): the input does not move, so neither output changes (error 0 for both models).")
+    assert (none.conv_norm, none.twin_norm) == (0.0, 0.0)
+    assert equivariance_statement(whole)[0].startswith(
+        "Shift (2, -4) is a multiple of the stride (2): the conv's output moves by (1, -2) cells")
+    assert whole.conv_relative < 1e-5 and whole.twin_relative > 0.05
+    said = equivariance_statement(half)
+    assert said[0].startswith("Shift (1, 0) is not a multiple of the stride (2): the windows land between")
+    assert f"the conv's error is {half.conv_relative:.0%} of the output's norm" in said[0]
+    assert half.conv_relative > 0.1  # 1 pixel of a stride-2 conv: no whole-cell move reproduces the output
+    assert said[1] == "Only shifts by multiples of 2 move a strided conv's output along exactly."
+    far = equivariance(t, (12, 0))  # the whole image shifted out: nothing left to compare
+    assert "no cell can be compared" in equivariance_statement(far)[0]
+
+
+def test_gradient_figure_states_the_loss():
+    got = trimmed(make_gradient_figure(gradient_check(small_trace())))
+    assert "loss: L = ½ Σ output², summed over every output cell and channel (so ∂L/∂output = output; no target)" in got["title"]

@@ -74,8 +74,18 @@ def test_controls_change_the_view(panel):
     settle(panel)
     meta = panel.animation.meta
     assert (meta["C"], meta["cg"], meta["Ho"]) == (3, 1, 8)  # (16 + 2 - 3) // 2 + 1 = 8
-    assert panel.dx.step == 2 and panel.dx.value % 2 == 0  # shifts by whole output cells
+    assert panel.dx.step == 1 and panel.dx.value == 2  # any shift can be chosen; 2 is a multiple of stride 2
     assert panel.equivariance_result.conv_norm < 1e-5 * panel.equivariance_result.output_norm
+    panel.dx.value = 1  # not a multiple of the stride: the conv's output does not move by whole cells
+    settle(panel)
+    result = panel.equivariance_result
+    assert result.shift == (0, 1) and not result.exact and result.conv_relative > 0.01
+    title = panel.equivariance_out.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"].replace("<br>", " ")
+    assert "Shift (0, 1) is not a multiple of the stride (2)" in title
+    panel.dx.value = 0  # no shift at all: neither output changes
+    settle(panel)
+    title = panel.equivariance_out.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"].replace("<br>", " ")
+    assert title.startswith("Shift (0, 0): the input does not move, so neither output changes")
     # Editing the kernel switches to "custom" and uses the numbers typed.
     panel.pattern.value = "0 0 0\n0 2 0\n0 0 0"
     settle(panel)

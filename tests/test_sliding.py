@@ -136,11 +136,19 @@ def test_conv_shifts_along_and_the_twin_does_not():
 
 
 def test_strided_conv_shifts_by_whole_output_cells_only():
-    t = trace_conv2d(torch.randn(1, 12, 12), torch.randn(1, 1, 3, 3), stride=2, padding=1)
-    eq = equivariance(t, (2, 4))
-    assert eq.output_shift == (1, 2) and eq.conv_norm < 1e-5 * eq.output_norm
-    with pytest.raises(ValueError, match="dy=1 is not a multiple of stride=2"):
-        equivariance(t, (1, 0))
+    t = trace_conv2d(torch.randn(1, 12, 12, generator=torch.Generator().manual_seed(0)),
+                     torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(1)), stride=2, padding=1)
+    eq = equivariance(t, (2, 4))  # multiples of the stride: the output moves by (1, 2) cells exactly
+    assert eq.exact and eq.output_shift == (1, 2) and eq.conv_norm < 1e-5 * eq.output_norm
+    # A shift by 1 pixel with stride 2 lands between the positions the conv visits: compared with the
+    # nearest whole-cell move (1/2 rounds away from zero to 1 cell), the conv's output is far off.
+    odd = equivariance(t, (1, 0))
+    assert not odd.exact and odd.output_shift == (1, 0) and odd.stride == (2, 2)
+    assert odd.conv_relative > 0.1 and int(odd.compared.sum()) > 0
+    assert equivariance(t, (-3, 5)).output_shift == (-2, 3)  # -1.5 -> -2, 2.5 -> 3
+    # No shift: nothing changes for either model.
+    still = equivariance(t, (0, 0))
+    assert still.exact and still.conv_norm == 0.0 and still.twin_norm == 0.0
 
 
 def test_twin_is_square_only():

@@ -11,7 +11,7 @@ import torch
 from paramshare_viz import zoo
 from paramshare_viz.app import make_dashboard
 from paramshare_viz.app.unroll import MAX_STEPS, MIN_STEPS, UnrollPanel
-from paramshare_viz.plots.unroll import make_unroll_figure, update_unroll_figure
+from paramshare_viz.plots.unroll import grad_traces, make_unroll_figure, update_unroll_figure
 from paramshare_viz.unroll import count_curve, grad_contributions, unroll_chain
 from tests.golden import golden
 
@@ -58,9 +58,30 @@ def test_rnn_step_parts_match_a_hand_written_loop():
         h = torch.tanh(x[:, t] @ cell.weight_ih.T + cell.bias_ih + h @ (cell.weight_hh + deltas[t]).T + cell.bias_hh)
         outputs.append(h)
     out = torch.stack(outputs, dim=1)
-    weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(0))  # the same seeded G
-    by_hand = torch.autograd.grad((out * weights).sum(), deltas)
+    target = torch.randn(out.shape, generator=torch.Generator().manual_seed(0))  # the same seeded y
+    by_hand = torch.autograd.grad(0.5 * (out - target).pow(2).sum(), deltas)  # the stated loss, ½ Σ (out − y)²
     torch.testing.assert_close(grads.tensor("cell.weight_hh").per_step, torch.stack(by_hand))
+
+
+@pytest.mark.parametrize("form", ["rnn", "albert", "universal_transformer"])
+def test_parts_along_grad_add_up_to_its_norm(form):
+    """Σ_t ⟨g_t, G⟩/‖G‖ = ⟨G, G⟩/‖G‖ = ‖G‖, while the norms Σ ‖g_t‖ overshoot it."""
+    grads = grad_contributions(form)
+    for part in grads.tensors:
+        bars, totals, rest = grad_traces(grads, part.name)  # what the chart draws for this tensor
+        assert math.isclose(sum(bars["y"]), totals["y"][0], rel_tol=1e-9)  # the step bars make the Σ bar
+        assert math.isclose(totals["y"][0], totals["y"][1], rel_tol=1e-5, abs_tol=1e-7), part.name  # = ‖.grad‖
+        assert rest["y"] == part.across and rest["x"] == bars["x"] == list(grads.step_labels)
+    for part in grads.tensors:
+        along, across, norms = part.along, part.across, part.step_norms
+        grad_norm = float(part.grad.double().norm())
+        assert math.isclose(sum(along), grad_norm, rel_tol=1e-5, abs_tol=1e-7), part.name
+        for a, r, n in zip(along, across, norms, strict=True):  # Pythagoras: ‖g_t‖² = along² + remainder²
+            assert math.isclose(a * a + r * r, n * n, rel_tol=1e-4, abs_tol=1e-9), part.name
+    # The case the issue saw: RNN weight_hh's step norms sum to 22.68, more than twice ‖.grad‖ = 10.85.
+    hh = grad_contributions("rnn").tensor("cell.weight_hh")
+    assert sum(hh.step_norms) > 2 * float(hh.grad.norm())
+    assert math.isclose(sum(hh.along), float(hh.grad.norm()), rel_tol=1e-5)
 
 
 def test_to_dict_is_json():
@@ -195,7 +216,14 @@ def test_figure_rnn_shared_golden():
     # one weight node feeding 4 steps; the counts marker sits at T=4: 120 shared, 4*112 + 8 = 456 twin.
     assert len(fig.data[1].x) == 1 and list(fig.data[2].text) == ["t=0", "t=1", "t=2", "t=3"]
     assert list(fig.data[5].y) == [120, 456]
-    assert fig.data[7].x == ("Σ steps", ".grad")
+    assert fig.data[7].x == ("Σ steps", "‖.grad‖")
+    # What is drawn adds up: the step bars sum to the Σ bar, which equals the ‖.grad‖ bar.
+    assert math.isclose(sum(fig.data[6].y), fig.data[7].y[0], rel_tol=1e-9)
+    assert math.isclose(fig.data[7].y[0], fig.data[7].y[1], rel_tol=1e-5)
+    assert fig.layout.annotations[2].text == "∂L/∂cell.weight_hh by step: parts along .grad add up"
+    assert fig.layout.yaxis3.title.text == "component along .grad"
+    assert fig.data[6].name == "along .grad: adds up"
+    assert fig.data[8].name == "orthogonal rest: cancels" and fig.data[8].type == "scatter"
 
 
 def test_figure_albert_twin_golden():
@@ -300,4 +328,7 @@ def test_panel_share_side_and_tensor(panel):
     panel.worker.wait(60)
     panel.tensor.value = "layers.0.norm1.weight"
     assert "norm1.weight" in panel.figure.layout.annotations[2].text
-    assert "∂loss/∂layers.0.norm1.weight" in panel.grad_note.value
+    assert "∂L/∂layers.0.norm1.weight" in panel.grad_note.value
+    assert "Loss: L = ½ Σ (output − y)²" in panel.grad_note.value and "seeded N(0, 1) random target" in panel.grad_note.value
+    shown = panel.figure.data
+    assert math.isclose(sum(shown[6].y), shown[7].y[1], rel_tol=1e-5)  # the drawn parts sum to the drawn ‖.grad‖

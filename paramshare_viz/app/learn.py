@@ -51,6 +51,25 @@ INTRO = {
     "(Chen et al., 2015). One network per compression factor, trained on digits.",
 }
 FIELD = {"style": {"description_width": "110px"}, "layout": widgets.Layout(width="240px")}
+#: Steps a run may take: training runs in this page's kernel, a few seconds per thousand steps.
+MIN_STEPS, MAX_STEPS = 10, 5000
+#: GrOWL's λ1 and λ2 are at most this (past it every input neuron is removed at once).
+MAX_LAMBDA = 10.0
+PLACEHOLDER = "Press Train: the run takes a few seconds in the background, and its curves appear here."
+
+
+def check_steps(value: int) -> int:
+    """The Steps field's value, or a message naming it and the limit (a typed number is never rewritten)."""
+    if not MIN_STEPS <= value <= MAX_STEPS:
+        side = f"more than the limit of {MAX_STEPS:,}" if value > MAX_STEPS else f"fewer than the minimum of {MIN_STEPS}"
+        raise ValueError(f"Steps={value:,} is {side}; type a number from {MIN_STEPS} to {MAX_STEPS:,}")
+    return value
+
+
+def check_lambda(name: str, value: float) -> float:
+    if not 0 <= value <= MAX_LAMBDA:
+        raise ValueError(f"{name}={value:g} must be from 0 to {MAX_LAMBDA:g}")
+    return value
 
 
 def parse_lams(text: str) -> list[float]:
@@ -77,7 +96,7 @@ def summary_html(lines: list[str]) -> str:
 
 def soft_tying_summary(run: SoftTyingRun) -> list[str]:
     return [
-        f"λ = {html.escape(lam_label(run.lam))}: after {run.steps[-1]} steps"
+        f"λ = {html.escape(lam_label(run.lam))}: trained {steps_line(run)}"
         + (" (stopped)" if run.stopped else "")
         + f", ‖w_A − w_B‖ = {run.final_distance:.3g}",
         f"held-out accuracy: task A {run.test_acc_a:.1%}, task B {run.test_acc_b:.1%} "
@@ -88,9 +107,10 @@ def soft_tying_summary(run: SoftTyingRun) -> list[str]:
 def sweep_summary(sweep: SoftTyingSweep) -> list[str]:
     rows = sweep.rows()
     if not rows:
-        return ["stopped before the first λ finished"]
+        return [f"stopped before the first λ finished ({steps_line(sweep)})"]
     best = min(rows, key=lambda r: r["test_loss_a"] + r["test_loss_b"])
     return [
+        f"trained {steps_line(sweep)}" + (" (stopped)" if sweep.stopped else ""),
         f"{plural(len(rows), 'value')} of λ trained; lowest summed held-out loss at λ = {html.escape(lam_label(best['lam']))} "
         f"({best['test_loss_a']:.3f} + {best['test_loss_b']:.3f})",
         f"distance falls from {rows[0]['final_distance']:.3g} (λ = {html.escape(lam_label(rows[0]['lam']))}) "
@@ -98,14 +118,28 @@ def sweep_summary(sweep: SoftTyingSweep) -> list[str]:
     ]
 
 
+def steps_line(result: Any) -> str:
+    """How many steps the result covers, in the words the progress bar shows."""
+    return f"{result.steps_done:,} / {result.total_steps:,} steps"
+
+
 def growl_summary(result: GrowlResult) -> list[str]:
-    lines = [
-        f"{result.dataset}: {plural(len(result.removed), 'input neuron')} removed, {plural(len(result.tied_groups), 'group')} tied "
+    lines = []
+    if result.collapsed:
+        lines.append(f"<b>Collapsed</b>: {html.escape(result.collapsed)}. Lower λ1 or λ2 (or the penalty) "
+                     "for a useful result.")
+    skipped = ""
+    if result.steps_done < result.total_steps and not result.stopped:
+        skipped = ": stage 2 (tie and retrain) skipped, no input neuron was left to tie"
+    lines.append(f"trained {steps_line(result)}{' (stopped)' if result.stopped else ''}{skipped}")
+    lines += [
+        f"{result.dataset}: {len(result.removed)} of {plural(result.num_features, 'input neuron')} removed, "
+        f"{plural(len(result.tied_groups), 'group')} tied "
         f"({', '.join('{' + ', '.join(map(str, g)) + '}' for g in result.tied_groups) or 'none'})",
         f"unique parameters (psv.analyze): {result.unique_before:,} → {result.unique_after:,}; "
         f"names counted: {result.naive_after:,}",
         f"held-out accuracy: plain training {result.acc_dense:.1%}, after stage 1 {result.acc_stage1:.1%}, "
-        f"after tying and retraining {result.acc_retrained:.1%}" + (" (stopped)" if result.stopped else ""),
+        f"after tying and retraining {result.acc_retrained:.1%} (chance {result.chance:.1%})",
     ]
     if result.ari is not None:
         lines.append(f"planted groups recovered: adjusted Rand index {result.ari:.2f} (1 = exactly the planted groups)")
@@ -114,7 +148,7 @@ def growl_summary(result: GrowlResult) -> list[str]:
 
 def hashing_summary(result: HashingTradeoff) -> list[str]:
     if not result.points:
-        return ["stopped before the first network finished"]
+        return [f"stopped before the first network finished ({steps_line(result)})"]
     dense = next((p for p in result.points if p.compression == 1), None)
     lines = [
         f"×{p.compression}: {p.num_buckets:,} buckets, {p.unique_params:,} unique parameters, accuracy {p.test_accuracy:.1%}"
@@ -126,7 +160,10 @@ def hashing_summary(result: HashingTradeoff) -> list[str]:
             f"×{worst.compression} keeps {worst.unique_params / dense.unique_params:.0%} of the dense parameters "
             f"and loses {100 * (dense.test_accuracy - worst.test_accuracy):.1f} accuracy points"
         )
-    return lines + (["(stopped)"] if result.stopped else [])
+    done = f"trained {steps_line(result)}"
+    if result.stopped:
+        done += " (stopped; a network stopped part-way is left out)"
+    return [done, *lines]
 
 
 def most_compressed_index(result: HashingTradeoff) -> Any:
@@ -149,12 +186,14 @@ class LearnPanel(widgets.VBox):
         self.lam = widgets.Text(value="0.01", description="λ", **FIELD)
         self.lams = widgets.Text(value=", ".join("inf" if math.isinf(v) else f"{v:g}" for v in DEFAULT_LAMS),
                                  description="λ sweep", style=FIELD["style"], layout=widgets.Layout(width="360px"))
-        self.steps = widgets.BoundedIntText(value=300, min=10, max=5000, description="Steps", **FIELD)
+        # IntText, not BoundedIntText: a bounded box rewrites 20000 to 5000 without a word; job() refuses it
+        self.steps = widgets.IntText(value=300, description="Steps", **FIELD)
         # GrOWL
         self.penalty = widgets.Dropdown(options=[("GrOWL", "growl"), ("L1 (Lasso)", "l1")], description="Penalty", **FIELD)
         self.weights = widgets.Dropdown(options=[("linear (OSCAR)", "linear"), ("spike", "spike")], description="Weights", **FIELD)
-        self.lambda1 = widgets.BoundedFloatText(value=0.05, min=0, max=10, step=0.01, description="λ1 (sparsity)", **FIELD)
-        self.lambda2 = widgets.BoundedFloatText(value=0.002, min=0, max=10, step=0.001, description="λ2 (tying)", **FIELD)
+        defaults = GrowlConfig()
+        self.lambda1 = widgets.FloatText(value=defaults.lambda1, step=0.01, description="λ1 (sparsity)", **FIELD)
+        self.lambda2 = widgets.FloatText(value=defaults.lambda2, step=0.001, description="λ2 (tying)", **FIELD)
         self.cluster = widgets.Dropdown(options=[("affinity propagation", "affinity"), ("threshold", "threshold")],
                                         description="Clustering", **FIELD)
         self.dataset = widgets.Dropdown(options=[("planted groups", "planted"), ("digits", "digits")], description="Data", **FIELD)
@@ -172,7 +211,9 @@ class LearnPanel(widgets.VBox):
         self.progress_text.add_class("psv-learn-progress")
         self.summary = widgets.HTML()
         self.summary.add_class("psv-learn-result")
-        self.plot = PlotOutput(css_class="psv-learn-plot", placeholder="Press Train: the run takes a few seconds in the background, and its curves appear here.")
+        self.plot = PlotOutput(css_class="psv-learn-plot", placeholder=PLACEHOLDER)
+        # What each sub-tab last showed (figure, summary, progress), restored when it is chosen again
+        self._shown: dict[str, tuple[Any, str, tuple[int, int, str]]] = {}
         self.run.on_click(lambda _b: self.start(sweep=False))
         self.sweep.on_click(lambda _b: self.start(sweep=True))
         self.stop.on_click(lambda _b: self.worker.stop())
@@ -188,6 +229,7 @@ class LearnPanel(widgets.VBox):
         self._show_controls()
 
     def _show_controls(self) -> None:
+        """The chosen sub-tab's controls, and what it last showed (nothing of another sub-tab's run)."""
         name = self.experiment.value
         self.intro.value = f"<div style='color:var(--jp-ui-font-color1,#374151);margin:4px 0'>{html.escape(INTRO[name])}</div>"
         self.controls.children = {
@@ -196,6 +238,14 @@ class LearnPanel(widgets.VBox):
             "HashedNets": [self.compressions, self.steps],
         }[name]
         self.sweep.layout.display = "" if name == "Soft tying" else "none"
+        fig, summary, (done, total, text) = self._shown.get(name, (None, "", (0, 1, "")))
+        if fig is None:
+            self.plot.figure = None
+            self.plot.placeholder(PLACEHOLDER)
+        else:
+            self.plot.show(fig)
+        self.summary.value = summary
+        self.progress.max, self.progress.value, self.progress_text.value = total, done, text
 
     # --- running -----------------------------------------------------------------
 
@@ -203,6 +253,8 @@ class LearnPanel(widgets.VBox):
         """What to run for the current controls: (a description, work(stop, progress)); ValueError if invalid."""
         name = self.experiment.value
         steps = int(self.steps.value)
+        if name != "GrOWL":  # GrOWL's steps are its config's; the Steps box is not among its controls
+            check_steps(steps)
         if name == "Soft tying" and sweep:
             lams = parse_lams(self.lams.value)
             config = SoftTyingConfig(steps=steps)
@@ -214,8 +266,9 @@ class LearnPanel(widgets.VBox):
             config = SoftTyingConfig(lam=lam[0], steps=steps)
             return f"soft tying at λ = {lam_label(lam[0])}", lambda stop, p: train_soft_tied(config, progress=p, stop=stop)
         if name == "GrOWL":
-            growl = GrowlConfig(penalty=self.penalty.value, weights=self.weights.value, lambda1=float(self.lambda1.value),
-                                lambda2=float(self.lambda2.value), cluster=self.cluster.value)
+            growl = GrowlConfig(penalty=self.penalty.value, weights=self.weights.value,
+                                lambda1=check_lambda("λ1", float(self.lambda1.value)),
+                                lambda2=check_lambda("λ2", float(self.lambda2.value)), cluster=self.cluster.value)
             data = planted_groups() if self.dataset.value == "planted" else digits()
             label = "GrOWL" if growl.penalty == "growl" else "L1"
             return f"{label} two-stage on {data.name}", lambda stop, p: two_stage(growl, data, progress=p, stop=stop)
@@ -245,9 +298,9 @@ class LearnPanel(widgets.VBox):
 
         self.worker.start(lambda stop: work(stop, progress), lambda result: self._done(what, result), self._failed)
 
-    def _show_progress(self, done: int, total: int) -> None:
+    def _show_progress(self, done: int, total: int, note: str = "") -> None:
         self.progress.max, self.progress.value = total, done
-        self.progress_text.value = f"{done:,} / {total:,} steps"
+        self.progress_text.value = f"{done:,} / {total:,} steps{note}"
 
     def _running(self, running: bool) -> None:
         self.run.disabled = self.sweep.disabled = self.experiment.disabled = running
@@ -272,5 +325,13 @@ class LearnPanel(widgets.VBox):
         self.plot.show(fig)
         self.summary.value = summary_html(lines)
         stopped = getattr(result, "stopped", False)
-        self.state.info(f"Learn: {what} {'stopped; kept what was trained' if stopped else 'finished'}.")
+        # The bar ends at the steps the result covers (a throttled update may have lagged behind).
+        self._show_progress(result.steps_done, result.total_steps, " (stopped)" if stopped else "")
+        self._shown[self.experiment.value] = (fig, self.summary.value,
+                                              (self.progress.value, self.progress.max, self.progress_text.value))
+        collapsed = getattr(result, "collapsed", "")
+        if collapsed:
+            self.state.error(f"Learn: {what} collapsed: {collapsed}. Lower λ1 or λ2 for a useful result.")
+        else:
+            self.state.info(f"Learn: {what} {'stopped; kept what was trained' if stopped else 'finished'}.")
         self._running(False)  # last: buttons come back once the page shows the whole outcome

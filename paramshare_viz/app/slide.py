@@ -299,9 +299,6 @@ class SlidePanel(widgets.VBox):
         try:
             self.index.layout.display = "" if s.image == Image.DIGIT else "none"
             self.size.disabled = self.channels.disabled = s.image == CUSTOM_IMAGE
-            for box, value in ((self.dy, r.equivariance.shift[0]), (self.dx, r.equivariance.shift[1])):
-                box.step = s.stride  # a strided conv shifts along by whole output cells only
-                box.value = value
             self.tap.options = r.taps
             self.tap.value = r.tap
         finally:
@@ -344,8 +341,7 @@ def render(
     taps = [(f"channel {first + c}, row {u}, col {v}", (c, u, v)) for c in range(cg) for u in range(kh) for v in range(kw)]
     tap = tap if tap in [t for _, t in taps] else (0, 0, 0)
     gradient = make_gradient_figure(view.gradient, oc=s.oc, channel=tap[0], tap=(tap[1], tap[2]))
-    dy, dx = (round(v / st) * st for v, st in zip(shift, view.trace.stride, strict=True))  # whole output cells
-    result = equivariance(view.trace, (dy, dx), twin=view.twin)
+    result = equivariance(view.trace, shift, twin=view.twin)  # any shift: a strided conv commutes with few
     return Rendered(view, taps, tap, json.loads(gradient.to_json()), result,
                     json.loads(make_equivariance_figure(result).to_json()))
 

@@ -8,6 +8,9 @@ common value. Stage 2 clusters the surviving groups, ties each cluster to one
 ``nn.Parameter`` object (so ``psv.analyze`` sees the sharing by identity),
 drops the removed neurons, and retrains with that structure enforced.
 Plain L1 (elementwise soft thresholding, Lasso's prox) is offered beside it.
+Features are standardized first (training mean and deviation,
+:func:`~paramshare_viz.learn.data.standardized`), so one λ means the same on
+every data set; the returned model reads standardized features.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from paramshare_viz.learn.data import Dataset, accuracy, planted_groups
+from paramshare_viz.learn.data import Dataset, accuracy, planted_groups, standardized
 from paramshare_viz.learn.owl import growl_prox, linear_lambdas, spike_lambdas
 from paramshare_viz.learn.soft_tying import mlp
 from paramshare_viz.learn.train import Progress, gradient_step
@@ -124,6 +127,9 @@ class GrowlResult:
         kept_per_group: planted data only: ``{group: neurons kept}``.
         ari: planted data only: adjusted Rand index of (removed + clusters) vs the planted groups.
         stopped: stopped early; the result covers the steps done.
+        num_features, num_classes: of the data set (``1 / num_classes`` is chance accuracy).
+        steps_done, total_steps: full-batch steps trained (plain model, stage 1, stage 2) and planned;
+            stage 2 is skipped when stage 1 removes every input neuron or the run is stopped.
     """
 
     config: GrowlConfig
@@ -141,6 +147,10 @@ class GrowlResult:
     ari: float | None = None
     losses: list[float] = field(default_factory=list)
     stopped: bool = False
+    num_features: int = 0
+    num_classes: int = 0
+    steps_done: int = 0
+    total_steps: int = 0
     columns: Tensor | None = field(default=None, repr=False)  # (F, hidden) after stage 1
     model: nn.Module | None = field(default=None, repr=False)
 
@@ -148,10 +158,31 @@ class GrowlResult:
     def tied_groups(self) -> list[list[int]]:
         return [members for members in self.clusters.values() if len(members) > 1]
 
+    @property
+    def chance(self) -> float:
+        """Accuracy of guessing, ``1 / num_classes``."""
+        return 1 / self.num_classes if self.num_classes else float("nan")
+
+    @property
+    def collapsed(self) -> str:
+        """Why the run collapsed, in words, or ``""``: every input removed, or final accuracy near chance.
+
+        Near chance: less than a tenth of the way from chance to 100%
+        (digits: below 19%, three planted classes: below 40%).
+        """
+        reasons = []
+        if self.num_features and len(self.removed) == self.num_features:
+            reasons.append(f"stage 1 removed all {self.num_features} input neurons, so the model ignores its input")
+        if self.num_classes and self.acc_retrained < self.chance + 0.1 * (1 - self.chance):
+            reasons.append(f"held-out accuracy {self.acc_retrained:.1%} is near chance ({self.chance:.1%}, "
+                           f"1 in {self.num_classes})")
+        return "; ".join(reasons)
+
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k not in ("columns", "model", "config")}
         out["config"] = dict(self.config.__dict__)
         out["tied_groups"] = self.tied_groups
+        out["collapsed"] = self.collapsed
         return out
 
 
@@ -183,6 +214,7 @@ def cluster_columns(columns: Tensor, config: GrowlConfig) -> list[int]:
 
 
 def _train(model: nn.Module, data: Dataset, steps: int, lr: float, after_step, progress, offset, total, stop):
+    """Full-batch steps; ``progress(offset + step, total)`` after each; ``(losses, stopped)``."""
     losses = []
     for step in range(1, steps + 1):
         loss = F.cross_entropy(model(data.x_train), data.y_train)
@@ -211,21 +243,23 @@ def two_stage(
     from paramshare_viz.analysis.report import analyze
 
     config = config or GrowlConfig()
-    data = data or planted_groups(seed=config.seed)
+    data = standardized(data or planted_groups(seed=config.seed))  # one λ for every data set's scale
     total = 2 * config.steps + config.retrain_steps
-    result = GrowlResult(config, data.name)
+    result = GrowlResult(config, data.name, num_features=data.num_features, num_classes=data.num_classes,
+                         total_steps=total)
 
     torch.manual_seed(config.seed)
     dense = mlp(data.num_features, config.hidden, data.num_classes)
     model = mlp(data.num_features, config.hidden, data.num_classes)
     model.load_state_dict(dense.state_dict())
-    _, stopped = _train(dense, data, config.steps, config.lr, None, progress, 0, total, stop)
+    plain, stopped = _train(dense, data, config.steps, config.lr, None, progress, 0, total, stop)
     first = cast(nn.Linear, model[0])
 
     def prox() -> None:
         first.weight.copy_(penalty_prox(first.weight, config, config.lr))
 
-    result.losses, stopped2 = _train(model, data, config.steps, config.lr, prox, progress, config.steps, total, stop)
+    result.losses, stopped2 = _train(model, data, config.steps, config.lr, prox, progress, len(plain), total, stop)
+    result.steps_done = len(plain) + len(result.losses)  # progress counted the same steps
     result.stopped = stopped or stopped2
     with torch.no_grad():
         result.acc_dense = accuracy(dense(data.x_test), data.y_test)
@@ -261,7 +295,9 @@ def two_stage(
     tied = nn.Sequential(
         TiedInputLinear(centres, [cluster_of[f] for f in kept], kept, first.bias), nn.ReLU(), cast(nn.Linear, model[2])
     )
-    _, result.stopped = _train(tied, data, config.retrain_steps, config.lr, None, progress, 2 * config.steps, total, stop)
+    retrained, result.stopped = _train(tied, data, config.retrain_steps, config.lr, None, progress,
+                                       result.steps_done, total, stop)
+    result.steps_done += len(retrained)
     with torch.no_grad():
         result.acc_retrained = accuracy(tied(data.x_test), data.y_test)
     after = analyze(tied)

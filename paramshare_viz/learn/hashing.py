@@ -61,6 +61,8 @@ class HashingTradeoff:
     hidden: int
     points: list[HashingPoint] = field(default_factory=list)
     stopped: bool = False
+    steps_done: int = 0  # steps trained, an unfinished network's included
+    total_steps: int = 0  # steps asked for: compressions x steps
     models: dict[int, nn.Module] = field(default_factory=dict, repr=False)
 
     def rows(self) -> list[dict]:
@@ -82,8 +84,8 @@ def hashing_tradeoff(
     from paramshare_viz.analysis.report import analyze
 
     data = data or digits(seed=seed)
-    result = HashingTradeoff(data.name, hidden)
     total = len(compressions) * steps
+    result = HashingTradeoff(data.name, hidden, total_steps=total)
     for i, c in enumerate(compressions):
         torch.manual_seed(seed)
         model = hashed_mlp(data.num_features, hidden, data.num_classes, c, seed=seed)
@@ -91,8 +93,9 @@ def hashing_tradeoff(
         for step in range(1, steps + 1):
             loss = F.cross_entropy(model(data.x_train), data.y_train)
             gradient_step(list(model.parameters()), loss, lr)
+            result.steps_done = i * steps + step
             if progress:
-                progress(i * steps + step, total)
+                progress(result.steps_done, total)
             if stop is not None and stop.is_set():
                 result.stopped = True
                 break

@@ -91,6 +91,7 @@ class SoftTyingRun:
         distance: ``{layer: [||w_A - w_B|| at each recorded step]}`` (weight and bias together).
         test_loss_a, test_loss_b, test_acc_a, test_acc_b: held-out results at the end.
         stopped: the run was stopped early; everything above covers the steps done.
+        total_steps: the steps asked for (``steps[-1]`` is the steps trained).
     """
 
     lam: float
@@ -103,7 +104,13 @@ class SoftTyingRun:
     test_acc_a: float = math.nan
     test_acc_b: float = math.nan
     stopped: bool = False
+    total_steps: int = 0
     models: tuple[nn.Module, nn.Module] | None = field(default=None, repr=False)
+
+    @property
+    def steps_done(self) -> int:
+        """Steps trained: the last recorded step (a stopped run records the step it stopped at)."""
+        return self.steps[-1] if self.steps else 0
 
     @property
     def final_distance(self) -> float:
@@ -156,14 +163,16 @@ def train_soft_tied(
         model_b.load_state_dict(model_a.state_dict())
     labels = layer_names(model_a)
     shrink = 0.0 if math.isinf(config.lam) else 1.0 / (1.0 + 4.0 * config.lr * config.lam)
-    run = SoftTyingRun(lam=config.lam, distance={label: [] for label in labels.values()}, models=(model_a, model_b))
+    run = SoftTyingRun(lam=config.lam, distance={label: [] for label in labels.values()}, total_steps=config.steps,
+                       models=(model_a, model_b))
     params = list(model_a.parameters()) + list(model_b.parameters())
     for step in range(1, config.steps + 1):
         loss_a = F.cross_entropy(model_a(task_a.x_train), task_a.y_train)
         loss_b = F.cross_entropy(model_b(task_b.x_train), task_b.y_train)
         gradient_step(params, loss_a + loss_b, config.lr)
         tie_prox(model_a, model_b, shrink)
-        if step % config.record_every == 0 or step == config.steps:
+        stopping = stop is not None and stop.is_set()
+        if step % config.record_every == 0 or step == config.steps or stopping:  # the last step is always recorded
             run.steps.append(step)
             run.loss_a.append(loss_a.item())
             run.loss_b.append(loss_b.item())
@@ -171,7 +180,7 @@ def train_soft_tied(
                 run.distance[label].append(d)
         if progress:
             progress(step, config.steps)
-        if stop is not None and stop.is_set():
+        if stopping:
             run.stopped = step < config.steps
             break
     if not run.steps:  # stopped before the first record
@@ -194,6 +203,11 @@ class SoftTyingSweep:
 
     runs: list[SoftTyingRun]
     stopped: bool = False  # stopped before every value of lam finished
+    total_steps: int = 0  # steps asked for, over every value of lam
+
+    @property
+    def steps_done(self) -> int:
+        return sum(r.steps_done for r in self.runs)
 
     def rows(self) -> list[dict]:
         return [
@@ -222,8 +236,8 @@ def soft_tying_sweep(
     """Train one pair per ``lam`` on the same tasks and initialisation; stops between runs on ``stop``."""
     config = config or SoftTyingConfig()
     tasks = related_digit_tasks(train_size=config.train_size, seed=config.seed)
-    sweep = SoftTyingSweep([])
     total = len(lams) * config.steps
+    sweep = SoftTyingSweep([], total_steps=total)
     for i, lam in enumerate(lams):
         if stop is not None and stop.is_set():
             sweep.stopped = True

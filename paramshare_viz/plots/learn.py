@@ -22,6 +22,39 @@ def lam_label(lam: float) -> str:
     return "∞ (hard sharing)" if math.isinf(lam) else ("0 (independent)" if lam == 0 else f"{lam:g}")
 
 
+#: What a log axis cannot show, said where it is drawn.
+ZERO_NAME = "exactly 0 (drawn at the axis floor)"
+
+
+def zero_floor(values: list[float]) -> float | None:
+    """Where an exact 0 is drawn on a log axis: one decade below the smallest positive value.
+
+    ``None`` when no value is positive (the axis is then linear and a 0 is drawn at 0).
+    """
+    positive = [v for v in values if v > 0]
+    return 10.0 ** (math.floor(math.log10(min(positive))) - 1) if positive else None
+
+
+def _log_or_linear(fig: go.Figure, values: list[float], *, row: int, col: int) -> float | None:
+    """A log y axis whose bottom shows the zero floor, or a linear one when every value is 0."""
+    floor = zero_floor(values)
+    if floor is None:
+        fig.update_yaxes(type="linear", rangemode="tozero", row=row, col=col)
+    else:
+        top = max(values)
+        fig.update_yaxes(type="log", exponentformat="power",
+                         range=[math.log10(floor) - 0.3, math.log10(top) + 0.3], row=row, col=col)
+    return floor
+
+
+def _zero_marks(xs: list[Any], ys: list[float], floor: float | None, hover: str) -> go.Scatter:
+    """The points that are exactly 0, as marks labelled "0" at the axis floor (a log axis has no 0)."""
+    at = [x for x, y in zip(xs, ys, strict=True) if y == 0]
+    return go.Scatter(x=at, y=[floor if floor is not None else 0.0] * len(at), name=ZERO_NAME, mode="markers+text",
+                      text=["0"] * len(at), textposition="top center",
+                      marker=dict(symbol="triangle-down", size=10, color=theme.ACCENT), hovertemplate=hover)
+
+
 def make_soft_tying_figure(run: Any) -> go.Figure:
     """Training loss of each task (left) and ``||w_A - w_B||`` per layer (right, log) over steps."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss per task", "distance between tied weights"))
@@ -31,18 +64,27 @@ def make_soft_tying_figure(run: Any) -> go.Figure:
                        hovertemplate=f"{name}<br>step %{{x}}: loss %{{y:.4f}}<extra></extra>"),
             row=1, col=1,
         )
+    distances = [y for ys in run.distance.values() for y in ys]
+    floor = _log_or_linear(fig, distances, row=1, col=2)
+    steps, zeros = [], []
     for i, (layer, ys) in enumerate(run.distance.items()):
-        shown = [max(y, 1e-12) for y in ys]  # log axis: an exact 0 (hard sharing) drawn at the floor
+        shown = [None if (y == 0 and floor is not None) else y for y in ys]  # a log axis has no 0: marked below
         fig.add_trace(
             go.Scatter(x=run.steps, y=shown, name=layer, mode="lines", line=dict(color=theme.ACCENT, dash=LAYER_DASHES[i % 4]),
                        hovertemplate=f"{layer}<br>step %{{x}}: ||w_A - w_B|| = %{{y:.3g}}<extra></extra>"),
             row=1, col=2,
         )
+        steps += run.steps
+        zeros += ys
+    if floor is not None and 0 in zeros:
+        fig.add_trace(_zero_marks(steps, zeros, floor, "step %{x}: ||w_A - w_B|| = 0 exactly<extra></extra>"), row=1, col=2)
     stopped = " (stopped)" if run.stopped else ""
     fig.update_layout(**theme.base_layout(f"Soft tying, λ = {lam_label(run.lam)}{stopped}"), legend=dict(orientation="h", y=-0.2))
+    if floor is None:  # λ = ∞: one set of weights, the distance is 0 at every step
+        fig.layout.annotations[1].text = "distance between tied weights: 0 at every step (one set of weights)"
     fig.update_xaxes(title="step")
     fig.update_yaxes(title="cross-entropy", row=1, col=1)
-    fig.update_yaxes(title="‖w_A − w_B‖", type="log", exponentformat="power", row=1, col=2)
+    fig.update_yaxes(title="‖w_A − w_B‖", row=1, col=2)
     return fig
 
 
@@ -50,9 +92,11 @@ def make_tradeoff_figure(rows: list[dict]) -> go.Figure:
     """Over λ: the final distance (left, log) and each task's held-out loss (right)."""
     labels = [lam_label(r["lam"]) for r in rows]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("final ‖w_A − w_B‖", "held-out loss"))
+    distances = [r["final_distance"] for r in rows]
+    floor = _log_or_linear(fig, distances, row=1, col=1)
     fig.add_trace(
-        go.Scatter(x=labels, y=[max(r["final_distance"], 1e-12) for r in rows], name="distance", mode="lines+markers",
-                   line_color=theme.ACCENT, hovertemplate="λ = %{x}<br>distance %{y:.3g}<extra></extra>"),
+        go.Scatter(x=labels, y=[None if (d == 0 and floor is not None) else d for d in distances], name="distance",
+                   mode="lines+markers", line_color=theme.ACCENT, hovertemplate="λ = %{x}<br>distance %{y:.3g}<extra></extra>"),
         row=1, col=1,
     )
     for key, acc, name, colour in (("test_loss_a", "test_acc_a", "task A: digits", TASK_COLOURS[0]),
@@ -63,9 +107,11 @@ def make_tradeoff_figure(rows: list[dict]) -> go.Figure:
                        hovertemplate=f"{name}<br>λ = %{{x}}<br>loss %{{y:.4f}}, accuracy %{{customdata:.1%}}<extra></extra>"),
             row=1, col=2,
         )
+    if floor is not None and 0 in distances:  # λ = ∞ (hard sharing): exactly one set of weights
+        fig.add_trace(_zero_marks(labels, distances, floor, "λ = %{x}<br>distance 0 exactly (one set of weights)<extra></extra>"),
+                      row=1, col=1)
     fig.update_layout(**theme.base_layout("Soft tying: the trade-off over λ"), legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(title="λ", type="category")
-    fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
     fig.update_yaxes(title="cross-entropy", row=1, col=2)
     return fig
 
@@ -129,7 +175,7 @@ def make_hashing_figure(points: list[Any], bucket_index: Any = None) -> go.Figur
         fig.update_xaxes(title="input", row=1, col=2)
     fig.update_layout(**theme.base_layout("HashedNets on digits: accuracy against unique parameters"), showlegend=False)
     fig.update_xaxes(title="unique parameters (log)", type="log", row=1, col=1)
-    fig.update_yaxes(title="held-out accuracy", tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(title="held-out accuracy", tickformat=".0%", range=[0, 1.05], row=1, col=1)  # 0-100%, any points
     return fig
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 import plotly.graph_objects as go
 import torch
@@ -11,6 +12,8 @@ from plotly.subplots import make_subplots
 from paramshare_viz.plots import theme
 from paramshare_viz.sliding import Equivariance, GradientCheck
 
+#: Title lines are wrapped at this many characters (the Slide tab's figures are about 1,000 px wide).
+TITLE_CHARS = 130
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 ERRORS = "Oranges"
 
@@ -74,24 +77,59 @@ def make_gradient_figure(check: GradientCheck, *, oc: int = 0, channel: int = 0,
         fig.add_shape(type="rect", x0=v - 0.5, x1=v + 0.5, y0=u - 0.5, y1=u + 0.5,
                       line=dict(color=theme.ACCENT, width=3), row=1, col=col)
     title = (f"The shared kernel's gradient is the sum over every place it was used "
-             f"(Σ(first map) = {float(parts.sum()):.4g}; max |Σ − .grad| = {check.max_abs_diff:.1e})")
+             f"(Σ(first map) = {float(parts.sum()):.4g}; max |Σ − .grad| = {check.max_abs_diff:.1e})"
+             + (f"<br><span style='font-size:11px'>loss: {check.loss}</span>" if check.loss else ""))
     fig.update_layout(**theme.base_layout(title))
-    fig.update_layout(height=330)
-    fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=80, b=30))
+    fig.update_layout(height=345)
+    fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=95, b=30))
     _image_axes(fig, 3, small=(2, 3))
     return fig
 
 
+def _pair_text(p: tuple[int, int]) -> str:
+    return str(p[0]) if p[0] == p[1] else f"({p[0]}, {p[1]})"
+
+
+def equivariance_statement(result: Equivariance) -> list[str]:
+    """What holds for this shift, in two sentences, with the measured errors (share of the output's norm).
+
+    A shift by a multiple of the stride moves a conv's output by ``shift / stride``
+    cells exactly (away from the border); any other shift does not; at ``(0, 0)``
+    nothing changes for either model.
+    """
+    dy, dx = result.shift
+    oy, ox = result.output_shift
+    stride = _pair_text(result.stride)
+    conv, twin = f"{result.conv_relative:.0%}", f"{result.twin_relative:.0%}"
+    unit = result.stride == (1, 1)  # every shift is a whole number of strides
+    if (dy, dx) == (0, 0):
+        return ["Shift (0, 0): the input does not move, so neither output changes (error 0 for both models).",
+                ("Shift the input" if unit else f"Shift by a multiple of the stride ({stride})")
+                + " to see the conv's output move and the twin's change."]
+    if not bool(result.compared.any()):
+        return [f"Shift ({dy}, {dx}): every output window now reads the border or the zeros the shift brings in, "
+                "so no cell can be compared.", "Try a smaller shift."]
+    moved = "moves along too (all its kernels are equal)" if result.twin_relative < 1e-4 else "changes instead of moving"
+    if result.exact:
+        kind = "with stride 1" if unit else f"is a multiple of the stride ({stride})"
+        return [f"Shift ({dy}, {dx}) {kind}: the conv's output moves by "
+                f"({oy}, {ox}) cells and is otherwise unchanged away from the border (error {conv}).",
+                f"The locally connected twin's output {moved} (error {twin} of the output's norm)."]
+    return [f"Shift ({dy}, {dx}) is not a multiple of the stride ({stride}): the windows land between the positions "
+            f"the conv visits, so its output does not move by whole cells; against the nearest move, ({oy}, {ox}) "
+            f"cells, the conv's error is {conv} of the output's norm and the twin's {twin}.",
+            f"Only shifts by multiples of {stride} move a strided conv's output along exactly."]
+
+
 def make_equivariance_figure(result: Equivariance) -> go.Figure:
-    """Two maps of ``|model(shift(x)) - shift(model(x))|``: the conv's (zero inside) and its twin's.
+    """Two maps of ``|model(shift(x)) - shift(model(x))|``: the conv's and its twin's, titled with what holds.
 
     Args:
         result (Equivariance): from :func:`paramshare_viz.sliding.equivariance`.
 
     Both maps share one colour scale; grey cells touch the border and are not compared.
     """
-    dy, dx = result.shift
-    top = max(_symmetric(result.twin_error), _symmetric(result.conv_error), 1e-12)
+    top = max(_symmetric(result.twin_error), _symmetric(result.conv_error)) or 1.0  # all 0 (no shift): a 0-1 scale
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.1,
         subplot_titles=(
@@ -105,12 +143,12 @@ def make_equivariance_figure(result: Equivariance) -> go.Figure:
             colorbar=dict(title="error", thickness=12),
             hovertemplate="output (%{y}, %{x})<br>error %{z:.3g}<extra></extra>",
         ), 1, col)
-    rel = result.twin_norm / result.output_norm if result.output_norm else 0.0
-    title = (f"Shift the input by ({dy}, {dx}): the conv's output moves by {result.output_shift}, otherwise "
-             f"unchanged; the twin's output changes (error {rel:.0%} of the output's norm)"
-             "<br><span style='font-size:11px'>grey: windows that touch the border, not compared</span>")
+    lines = [part for sentence in equivariance_statement(result) for part in textwrap.wrap(sentence, TITLE_CHARS)]
+    title = ("<br>".join(lines)
+             + "<br><span style='font-size:11px'>grey: windows that touch the border, not compared</span>")
     fig.update_layout(**theme.base_layout(title))
-    fig.update_layout(height=330)
-    fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=80, b=30), plot_bgcolor="#e5e7eb")
+    top = 48 + 17 * (len(lines) + 1)  # the title's lines, the grey note, the subplot titles below them
+    fig.update_layout(height=260 + top, title_font_size=12, title_y=1, title_yref="container", title_yanchor="top",
+                      title_pad_t=16, margin=dict(l=30, r=20, t=top, b=30), plot_bgcolor="#e5e7eb")
     _image_axes(fig, 2)
     return fig

@@ -6,7 +6,8 @@ place inside ``batch_update``:
 
 0. chain edges (weight -> step), 1. weight nodes, 2. step nodes and the flow between steps,
 3. shared count vs steps, 4. twin count vs steps, 5. the current step count on both lines,
-6. each step's gradient part (norm), 7. their sum and autograd's ``.grad`` (norms).
+6. each step's gradient part along ``.grad`` (signed; these add up), 7. their sum and ``‖.grad‖``,
+8. each step's orthogonal remainder (drawn apart: it cancels between steps and adds to nothing).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from plotly.subplots import make_subplots
 
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.plots import theme
-from paramshare_viz.unroll import STEP_FIELD, Chain, CountCurve, GradContributions, TensorContributions
+from paramshare_viz.unroll import LOSS, STEP_FIELD, Chain, CountCurve, GradContributions, TensorContributions
 
 HEIGHT = 660
 #: Node labels are drawn up to this many steps; beyond, hover still names every node.
@@ -99,17 +100,23 @@ def count_traces(curve: CountCurve, current: int, *, shared: bool) -> list[dict[
 
 
 def grad_traces(grads: GradContributions | None, tensor: str | None) -> list[dict[str, Any]]:
-    """Properties of traces 6-7: each step's part of ``tensor``'s gradient, then the sum and ``.grad``."""
+    """Properties of traces 6-8: each step's part of ``tensor``'s gradient along ``.grad``, their sum and
+    ``‖.grad‖``, and each step's orthogonal remainder.
+
+    The parts along ``.grad`` add up to ``‖.grad‖`` exactly (up to float rounding); the norms of
+    the steps' parts would not (``Σ ‖g_t‖ >= ‖Σ g_t‖``), so they are not what the bars show.
+    """
     if grads is None:
-        return [dict(x=[], y=[], text=[]), dict(x=[], y=[], text=[])]
+        return [dict(x=[], y=[], text=[]), dict(x=[], y=[], text=[]), dict(x=[], y=[])]
     part = grads.tensor(tensor) if tensor else grads.tensors[0]
     per = step_word(grads.form)
-    norms = part.step_norms
-    total, grad = float(part.total.norm()), float(part.grad.norm())
+    along, across = part.along, part.across
+    total, grad = sum(along), float(part.grad.double().norm())
+    labels = len(along) <= MAX_BAR_LABELS  # values on the bars while they are wide enough to read
     return [
-        # values on the bars while they are wide enough to read; hover always has them
-        dict(x=list(grads.step_labels), y=norms, text=[f"{v:.3g}" if len(norms) <= MAX_BAR_LABELS else "" for v in norms]),
-        dict(x=[f"Σ {per}s", ".grad"], y=[total, grad], text=[f"{total:.4g}", f"{grad:.4g}"]),
+        dict(x=list(grads.step_labels), y=along, text=[f"{v:.3g}" if labels else "" for v in along]),
+        dict(x=[f"Σ {per}s", "‖.grad‖"], y=[total, grad], text=[f"{total:.4g}", f"{grad:.4g}"]),
+        dict(x=list(grads.step_labels), y=across),
     ]
 
 
@@ -122,7 +129,7 @@ def titles(chain: Chain, grads: GradContributions | None, tensor: str | None, *,
         return [top, counts, "Gradient per step: computing…"]
     part = grads.tensor(tensor) if tensor else grads.tensors[0]
     per = step_word(chain.form)
-    return [top, counts, f"‖∂L/∂{short_name(part.name)}‖ by {per}, their sum and .grad"]
+    return [top, counts, f"∂L/∂{short_name(part.name)} by {per}: parts along .grad add up"]
 
 
 def short_name(name: str) -> str:
@@ -160,19 +167,25 @@ def make_unroll_figure(
     fig.add_trace(go.Scatter(mode="lines", name="shared", line=dict(color=theme.SHARED, width=3)), row=2, col=1)
     fig.add_trace(go.Scatter(mode="lines", name="unshared twin", line=dict(color=theme.UNSHARED, width=3)), row=2, col=1)
     fig.add_trace(go.Scatter(mode="markers", showlegend=False, name="this setting"), row=2, col=1)
-    fig.add_trace(go.Bar(name="step part", marker_color=theme.UNSHARED, showlegend=False,
-                         hovertemplate="%{x}: ‖part‖ = %{y:.4g}<extra></extra>"), row=2, col=2)
-    fig.add_trace(go.Bar(name="sum and .grad", marker_color=[theme.ACCENT, theme.SHARED], showlegend=False,
+    fig.add_trace(go.Bar(name="along .grad: adds up", marker_color=theme.UNSHARED, legend="legend2",
+                         hovertemplate="%{x}: component along .grad = %{y:.4g}<extra></extra>"), row=2, col=2)
+    fig.add_trace(go.Bar(name="sum and ‖.grad‖", marker_color=[theme.ACCENT, theme.SHARED], showlegend=False,
                          textposition="outside", cliponaxis=False,
-                         hovertemplate="%{x}: norm %{y:.6g}<extra></extra>"), row=2, col=2)
+                         hovertemplate="%{x} = %{y:.6g}<extra></extra>"), row=2, col=2)
+    fig.add_trace(go.Scatter(name="orthogonal rest: cancels", mode="markers", legend="legend2",
+                             marker=dict(color=theme.DENSE, size=9, symbol="x-thin", line=dict(width=2, color=theme.DENSE)),
+                             hovertemplate="%{x}: ‖part − its component along .grad‖ = %{y:.4g}<extra></extra>"),
+                  row=2, col=2)
     fig.update_layout(**{**theme.base_layout(), "height": HEIGHT, "margin": dict(l=60, r=20, t=40, b=40)},
                       legend=dict(x=0.01, y=0.53, yanchor="top", bgcolor="rgba(0,0,0,0)"), bargap=0.25,
+                      # the gradient chart's own key, over its top left (its first bars are the smallest)
+                      legend2=dict(x=0.56, y=0.53, yanchor="top", bgcolor="rgba(255,255,255,0.6)"),
                       # see-through, so the page's light or dark background shows (app CSS recolours text)
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
     fig.update_xaxes(visible=False, row=1, col=1)
     fig.update_yaxes(visible=False, range=[-0.55, 1.5], row=1, col=1)
     fig.update_yaxes(title="parameters", rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(title="norm", rangemode="tozero", row=2, col=2)
+    fig.update_yaxes(title="component along .grad", rangemode="tozero", row=2, col=2)
     update_unroll_figure(fig, chain, curve, grads, shared=shared, tensor=tensor)
     return fig
 
@@ -198,7 +211,11 @@ def update_unroll_figure(
 
 
 def tensor_summary(part: TensorContributions, form: str) -> str:
-    """One line for the page: the parts add up to ``.grad``, with the measured difference."""
+    """What the page says under the chart: the loss, what the bars are, the measured difference."""
     per = step_word(form)
-    return (f"The {part.per_step.shape[0]} per-{per} parts of ∂loss/∂{part.name} add up to the shared model's "
-            f".grad: max |Σ − .grad| = {part.max_abs_diff:.1e}")
+    along = part.along
+    return (f"Loss: {LOSS}. The {len(along)} per-{per} parts of ∂L/∂{part.name} add up to the shared model's "
+            f".grad: max |Σ − .grad| = {part.max_abs_diff:.1e}. Each bar is a part's component along .grad; "
+            f"these sum to ‖.grad‖ ({sum(along):.4g} vs {float(part.grad.double().norm()):.4g}). "
+            f"The × marks the rest of each part, orthogonal to .grad: it cancels between {per}s, "
+            f"so adding the parts' norms ({sum(part.step_norms):.4g}) would overstate ‖.grad‖")
