@@ -19,7 +19,7 @@ from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.param_bars import Bar, param_bars_html
-from paramshare_viz.plots.tables import groups_table_html, module_lines, modules_table_html
+from paramshare_viz.plots.tables import groups_table_html, modules_table_html, reused_modules
 from paramshare_viz.units import plural
 
 #: Names of the two sides, where "shared" / "unshared twin" says less.
@@ -121,7 +121,7 @@ def reuse_note(counts: TwinCounts) -> str:
         return META_NOTES[counts.form](counts.config)
     # Modules run more than once that hold parameters; the one holding the most is what is
     # shared (ALBERT's block with share="all", its FFN with share="ffn"), not a norm inside it.
-    reused = [line for line in module_lines(report) if (line.calls or 0) > 1 and line.total]
+    reused = reused_modules(report)
     if reused:
         top = max(reused, key=lambda line: (line.total, -line.name.count(".")))
         inside = [line for line in reused if line.name.startswith(top.name + ".")]

@@ -12,12 +12,12 @@ from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.graph import sharing_graph
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
-from paramshare_viz.plots.tables import groups_table_html, modules_table_html
+from paramshare_viz.plots.tables import groups_table_html, modules_table_html, reused_modules
 
 
 def model_cards(report: SharingReport) -> list[Card]:
     """Held vs naively counted parameters, memory, and what is shared."""
-    reused = sum(1 for c in (report.calls or {}).values() if c > 1)
+    reused = len(reused_modules(report))
     return [
         Card("unique", "Parameters held", f"{report.unique_params:,}", "each storage counted once", theme.SHARED),
         Card(
@@ -29,7 +29,8 @@ def model_cards(report: SharingReport) -> list[Card]:
              f"naive: {fmt_bytes(report.naive_bytes)}", theme.ACCENT),
         Card(
             "groups", "Shared tensors", f"{len(report.groups):,}",
-            "modules called more than once: " + (f"{reused:,}" if report.calls is not None else "(give an input)"),
+            "modules with parameters run more than once: "
+            + (f"{reused:,}" if report.calls is not None else "(give an input)"),
             theme.GROUP_COLOURS[0],
         ),
     ]
