@@ -27,6 +27,7 @@ from torch import nn
 
 from paramshare_viz.analysis.report import SharingReport, analyze
 from paramshare_viz.analysis.runtime import ModelInput
+from paramshare_viz.display import natural_sorted
 
 
 @dataclass(slots=True)
@@ -233,7 +234,7 @@ def _flat_graph(model: nn.Module, report: SharingReport) -> SharingGraph:
                     grp = report.groups[g]
                     node_of_group[g] = k
                     node = TensorNode(
-                        k, name, tuple(grp.names), tuple(t.shape), grp.dtype, grp.numel,
+                        k, name, tuple(natural_sorted(grp.names)), tuple(t.shape), grp.dtype, grp.numel,
                         grp.nbytes, True, g, set(grp.buffers) == set(grp.names),
                     )
                 else:

@@ -76,6 +76,14 @@ def test_bad_input_is_reported_and_the_app_recovers(app, field, value, message):
     assert bar_counts(panel) != before
 
 
+def test_a_refusal_names_the_form_once(app):
+    panel = explore(app)
+    panel.editor.inputs["image_size"].value = "1000000000"
+    assert app.state.status_level == "error"
+    assert app.state.status.startswith("conv: image_size=1,000,000,000 ")  # once: not "conv: conv:"
+    assert "conv: conv:" not in app.state.status
+
+
 @pytest.mark.parametrize("form", psv.zoo.forms())
 def test_every_form_shows_both_twins(app, form):
     panel = explore(app)
@@ -93,6 +101,23 @@ def test_albert_reuse_and_groups_are_shown(app):
     # One block object under 4 layer names: the groups table lists them, the block runs 4 times.
     assert "layers.0" in panel.groups.value and "same-tensor" in panel.groups.value
     assert "runs 4× per forward" in panel.cards.value
+
+
+def test_the_tables_follow_the_graphs_toggle(app):
+    panel = explore(app)
+    app.state.form = "albert"
+    # The shared ALBERT: 16 tensors of the one block (4 Linear x 2, 2 norms x 2, fc1/fc2 x 2 = 16), each
+    # under 4 layer names; the twin holds every tensor once.
+    assert panel.groups_box.titles == ("Tensors under several names, shared model: 16 groups",)
+    assert panel.modules_box.titles == ("Modules, shared model: calls and parameters",)
+    panel.graph.side.value = "twin"
+    assert "(unshared twin)" in panel.graph.figure.layout.title.text
+    assert panel.groups_box.titles == ("Tensors under several names, unshared twin: 0 groups",)
+    assert "No tensor is reachable under two names" in panel.groups.value
+    assert panel.modules_box.titles == ("Modules, unshared twin: calls and parameters",)
+    assert "same module as" not in panel.modules.value  # the twin has a block per layer
+    panel.graph.side.value = "shared"
+    assert "same module as <code>layers.0</code>" in panel.modules.value
 
 
 def test_enum_and_bool_fields(app):

@@ -68,8 +68,8 @@ def test_a_huge_value_is_refused_at_once_naming_the_field(app):
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("2.5", "In channels (in_channels): '2.5' is not a whole number; type one such as 2 or 3"),
-        ("abc", "In channels (in_channels): 'abc' is not a whole number"),
+        ("2.5", "In channels (in_channels): '2.5' is not a whole number; the nearest whole numbers are 2 and 3"),
+        ("abc", "In channels (in_channels): 'abc' is not a whole number; type it in digits."),
         ("", "In channels (in_channels) is empty; type a whole number"),
     ],
 )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
+from paramshare_viz.display import natural_sorted
 from paramshare_viz.units import plural
 
 #: Column headings of the tie-health table, in :data:`OPERATIONS` order.
@@ -127,7 +128,7 @@ def _groups(r: Any, max_names: int, max_rows: int) -> list[str]:
     out = [f"Sharing groups ({len(r.groups)}):"]
     for g in r.groups[:max_rows]:
         out.append(
-            f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(g.names, max_names)}"
+            f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(natural_sorted(g.names), max_names)}"
         )
     if len(r.groups) > max_rows:
         out.append(f"  ... and {len(r.groups) - max_rows} more groups (--json lists all)")

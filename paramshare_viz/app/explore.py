@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import threading
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 
@@ -141,6 +142,30 @@ def in_call_note(counts: TwinCounts) -> str:
     return FORM_NOTES[counts.form](counts.config) if counts.form in FORM_NOTES else ""
 
 
+@dataclass(frozen=True)
+class SideTables:
+    """The groups and modules tables of the side the graph's toggle shows, with their titles."""
+
+    groups_title: str
+    groups: str
+    modules_title: str
+    modules: str
+
+
+def side_tables(counts: TwinCounts, side: str) -> SideTables:
+    """Tables of the shared model (``side="shared"``) or of the unshared twin (``"twin"``), titled
+    with the side they describe, so the graph, its toggle and the tables show one model."""
+    shared = side == "shared"
+    report = counts.shared if shared else counts.unshared
+    label = "shared model" if shared else "unshared twin"  # as the toggle's buttons say
+    return SideTables(
+        f"Tensors under several names, {label}: {plural(len(report.groups), 'group')}",
+        groups_table_html(report),
+        f"Modules, {label}: calls and parameters",
+        modules_table_html(report, note=in_call_note(counts) if shared else ""),
+    )
+
+
 def form_label(form: str) -> str:
     return f"{form} — {registry.get(form).summary}"
 
@@ -241,7 +266,8 @@ class ExplorePanel(widgets.VBox):
         self.modules = widgets.HTML()
         # Two accordions, so both can be open; the groups start open, the long module list closed.
         self.groups_box = widgets.Accordion(children=[self.groups], selected_index=0)
-        modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: calls and parameters"])
+        self.modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: calls and parameters"])
+        self.graph.side.observe(lambda _c: self._show_tables(), names="value")  # the tables follow the toggle
         state.observe(self._on_form, names="form")
         state.observe(lambda _c: self.refresh(), names=["device", "dtype"])
         super().__init__([
@@ -253,7 +279,7 @@ class ExplorePanel(widgets.VBox):
             self.bars,
             self.graph,
             self.groups_box,
-            modules_box,
+            self.modules_box,
         ])
         self._show(first, values, note)
 
@@ -357,7 +383,7 @@ class ExplorePanel(widgets.VBox):
             (box.add_class if stale else box.remove_class)("psv-stale")
 
     def _fail(self, form: str, err: BaseException) -> None:
-        what = in_words(err)
+        what = in_words(err).removeprefix(f"{form}: ")  # the zoo's budget messages name the form already
         self._mark_stale(True)  # keep the last valid numbers, dimmed
         self.state.error(f"{form}: {what.rstrip('.')}. The numbers below are for the last valid setting.")
 
@@ -379,6 +405,12 @@ class ExplorePanel(widgets.VBox):
         note = f'<div class="psv-size-note" style="font-size:12px;margin:6px 0 0">{html.escape(self._size_note)}</div>' if self._size_note else ""
         self.bars.value = note + param_bars_html(explore_bars(counts))
         self.graph.show(counts, reuse_note(counts))
-        self.groups.value = groups_table_html(counts.shared)
-        self.groups_box.titles = [f"Tensors under several names: {plural(len(counts.shared.groups), 'group')}"]
-        self.modules.value = modules_table_html(counts.shared, note=in_call_note(counts))
+        self._counts = counts
+        self._show_tables()
+
+    def _show_tables(self) -> None:
+        """The groups and modules tables of the side the graph's toggle shows."""
+        tables = side_tables(self._counts, self.graph.side.value)
+        self.groups.value, self.modules.value = tables.groups, tables.modules
+        self.groups_box.titles = [tables.groups_title]
+        self.modules_box.titles = [tables.modules_title]
