@@ -183,7 +183,7 @@ def _health(h: TieHealth, max_names: int, max_rows: int) -> list[str]:
         if len(h.groups) > max_rows:
             out.append(f"  ... and {len(h.groups) - max_rows} more groups (--json lists all)")
     else:
-        out.append("  no sharing groups")
+        out.append("  no tensor is held under two names here")
     simulated = {op: mode for op, mode in h.modes.items() if mode != "run" and not mode.startswith("dry run")}
     for op, mode in simulated.items():
         out.append(f"  note: {OPERATION_LABELS.get(op, op)}: {mode}")
