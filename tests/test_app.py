@@ -120,6 +120,22 @@ def test_the_tables_follow_the_graphs_toggle(app):
     assert "same module as <code>layers.0</code>" in panel.modules.value
 
 
+def test_gqa_head_map_and_lora_split_under_the_graph(app):
+    panel = explore(app)
+    app.state.form = "gqa"
+    panel.graph._show_wanted()  # what the page does once the numbers have been drawn
+    text = panel.graph.unnamed.value
+    # 8 query heads, 2 K/V heads: heads 0-3 read K/V head 0, heads 4-7 K/V head 1
+    assert "8 query heads read 2 K/V heads, 4 each" in text
+    assert "<td style='padding:1px 10px 1px 0'>0</td><td style='padding:1px 10px 1px 0'>0, 1, 2, 3</td>" in text
+    panel.graph.side.value = "twin"
+    assert panel.graph.unnamed.value == ""  # the twin: a K/V head per query head, nothing grouped
+    panel.graph.side.value = "shared"
+    app.state.form = "lora"
+    panel.graph._show_wanted()
+    assert "<b>Trainable 768</b> · <b>frozen 1,056</b> (requires_grad=False) of 1,824" in panel.graph.unnamed.value
+
+
 def test_enum_and_bool_fields(app):
     panel = explore(app)
     app.state.form = "rnn"
@@ -154,6 +170,8 @@ def test_ratio_text(ratio, text):
         ("tied_embeddings", "lm_head.weight is wte.weight"),  # found by tensor identity
         ("gqa", "each K/V head serves 4 query heads"),  # 8 heads / 2 groups
         ("hashednet", "128 virtual weights from 32 buckets"),  # 8*16 virtual entries
+        # base 32*32 + 32 = 1,056 frozen; 3 tasks * (A 4*32 + B 32*4) = 768 trainable
+        ("lora", "one frozen base shared by 3 tasks; 1,056 frozen, 768 trainable"),
     ],
 )
 def test_reuse_note_says_how_each_form_shares(form, note):

@@ -115,9 +115,12 @@ META_NOTES = {
 
 def reuse_note(counts: TwinCounts) -> str:
     """How the shared model reuses its tensors: inside a call, at run time, or by name."""
-    if counts.form in FORM_NOTES:
-        return FORM_NOTES[counts.form](counts.config)
     report = counts.shared
+    if counts.form in FORM_NOTES:
+        note = FORM_NOTES[counts.form](counts.config)
+        if report.frozen_params:  # LoRA: what training updates vs what it only reads
+            note += f"; {report.frozen_params:,} frozen, {report.unique_params - report.frozen_params:,} trainable"
+        return note
     if report.calls is None and counts.form in META_NOTES:  # counted on meta: no calls to count
         return META_NOTES[counts.form](counts.config)
     # Modules run more than once that hold parameters; the one holding the most is what is

@@ -19,7 +19,9 @@ def model_cards(report: SharingReport) -> list[Card]:
     """Held vs naively counted parameters, memory, and what is shared."""
     reused = len(reused_modules(report))
     return [
-        Card("unique", "Parameters held", f"{report.unique_params:,}", "each storage counted once", theme.SHARED),
+        Card("unique", "Parameters held", f"{report.unique_params:,}", "each storage counted once" + (
+            f"; {report.frozen_params:,} frozen, {report.unique_params - report.frozen_params:,} trainable"
+            if report.frozen_params else ""), theme.SHARED),
         Card(
             "naive", "Counted per name", f"{report.naive_params:,}",
             f"{report.compression:.2f}× what is held" if report.saving_params else "no name shares a tensor",

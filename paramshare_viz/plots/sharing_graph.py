@@ -461,6 +461,10 @@ def default_title(graph: SharingGraph, *, inside: bool = True) -> str:
     types = sorted({m.type for m in graph.modules if inside_call_note(m)}) if inside else []
     if types:
         parts.append(f"{', '.join(types)} reuse{'s' if len(types) == 1 else ''} weights inside each call")
+    if inside:
+        parts += [f"each K/V head read by {hm.num_heads // hm.kv_heads} query heads" for hm in graph.head_maps]
+        if graph.frozen_params:
+            parts.append(f"{graph.frozen_params:,} of {graph.frozen_params + graph.trainable_params:,} parameters frozen")
     what = "; ".join(parts) or "no tensor under two names, none reused across calls"
     return f"<b>{html.escape(graph.model_type)}</b>: {what}"
 
@@ -477,6 +481,39 @@ def inside_call_note(m: ModuleNode) -> str:
     if m.type in _RECURRENT:
         return "same weights at every step"
     return ""
+
+
+def unnamed_sharing_html(graph: SharingGraph) -> str:
+    """Sharing the drawing cannot show, under it: grouped-query attention's head map (which query
+    heads read each K/V head) and the trainable / frozen split of the parameters; ``""`` if neither."""
+    parts = []
+    for hm in graph.head_maps:
+        where = ", ".join(hm.modules[:2]) or "(model)"
+        where += f" and {len(hm.modules) - 2} more" if len(hm.modules) > 2 else ""
+        rows = "".join(
+            f"<tr><td>{k}</td><td>{', '.join(map(str, readers))}</td></tr>"
+            for k, readers in enumerate(hm.readers[:16])
+        )
+        more = f"<tr><td colspan='2'>… and {hm.kv_heads - 16} more K/V heads</td></tr>" if hm.kv_heads > 16 else ""
+        parts.append(
+            f"<div style='font-size:13px;margin:6px 0 2px'><b>Head map</b> of <code>{html.escape(where)}</code>: "
+            f"{hm.num_heads} query heads read {hm.kv_heads} K/V head{'s' if hm.kv_heads > 1 else ''}, "
+            f"{hm.num_heads // hm.kv_heads} each: one K/V weight slice serves every query head of its group, "
+            "inside each call (no name or call count shows it).</div>"
+            "<table class='psv-head-map' style='font-size:12px;border-collapse:collapse'>"
+            "<tr><th style='text-align:left;padding:1px 10px 1px 0'>K/V head</th>"
+            "<th style='text-align:left'>query heads that read it</th></tr>"
+            + rows.replace("<td>", "<td style='padding:1px 10px 1px 0'>") + more + "</table>"
+        )
+    if graph.frozen_params:
+        total = graph.frozen_params + graph.trainable_params
+        parts.append(
+            "<div class='psv-trainable' style='font-size:13px;margin:6px 0 2px'>"
+            f"<b>Trainable {graph.trainable_params:,}</b> · <b>frozen {graph.frozen_params:,}</b> "
+            f"(requires_grad=False) of {total:,} unique parameters: training updates, and keeps optimizer "
+            "state for, the trainable ones only; the frozen ones are still read in every forward.</div>"
+        )
+    return "".join(parts)
 
 
 def update_sharing_graph_figure(target: go.Figure, source: go.Figure) -> None:
