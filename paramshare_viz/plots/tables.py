@@ -58,7 +58,7 @@ def groups_table_html(report: SharingReport) -> str:
     """One row per group of names that reach the same storage."""
     if not report.groups:
         note = "No tensor is reachable under two names"
-        if report.calls and any(n > 1 for n in report.calls.values()):
+        if reused_modules(report):  # modules with parameters that run more than once (not a dropout)
             note += " — the sharing here is reuse at run time (see the calls column below)"
         return STYLE + f"<div class='psv-empty psv-groups'>{note}.</div>"
     rows = [[_names(natural_sorted(g.names)), str(len(g.names)), f"{g.numel:,}", g.kind] for g in report.groups]
