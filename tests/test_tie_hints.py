@@ -100,3 +100,15 @@ def test_a_kept_tie_is_no_hint(tmp_path):
 def test_meta_models_are_checked_by_name_only():
     hints = tie_hints(psv.load_model("hf:gpt2"))  # both names present, tied
     assert hints.lines == () and not hints.checked_values
+
+
+def test_the_cli_lists_the_signs(tmp_path, capsys):
+    from paramshare_viz.cli import main
+
+    path = tmp_path / "tied.safetensors"
+    save_model(TiedHead(), str(path))
+    assert main(["inspect", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "Signs of a tie lost or copied (from the names and values):" in text
+    assert "  - head.bias is here but head.weight is not" in text
+    assert "no tensor is held under two names here" in text

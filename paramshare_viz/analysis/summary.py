@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from paramshare_viz.analysis.tie_hints import TieHints
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
 from paramshare_viz.display import natural_sorted
 from paramshare_viz.units import plural
@@ -33,6 +34,7 @@ def format_summary(
     top_modules: int = 10,
     max_names: int = 6,
     max_groups: int = 12,
+    hints: TieHints | None = None,
 ) -> str:
     """A readable multi-line summary of ``report`` (and ``health`` when given).
 
@@ -48,6 +50,8 @@ def format_summary(
         top_modules: rows in the module table (default 10).
         max_names: names listed per group before "... and N more" (default 6).
         max_groups: groups (and ties at risk) listed before "... and N more" (default 12).
+        hints: a :class:`TieHints` from ``tie_hints``: what the names and values suggest about
+            ties lost or copied (listed after the tie health), or ``None``.
 
     Returns:
         The summary, ending with a newline.
@@ -61,6 +65,9 @@ def format_summary(
     lines += _calls(report)
     if health is not None:
         lines += _health(health, max_names, max_groups)
+    if hints is not None and hints.lines:
+        lines += ["Signs of a tie lost or copied (from the names and values):"]
+        lines += [f"  - {line}" for line in hints.lines[:max_groups]] + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -13,6 +13,7 @@ from paramshare_viz.graph import sharing_graph
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.tables import groups_table_html, modules_table_html, reused_modules
+from paramshare_viz.units import plural
 
 
 def model_cards(report: SharingReport) -> list[Card]:
@@ -46,7 +47,7 @@ def explorer(model: nn.Module, example_input: ModelInput | None = None) -> widge
     view = GraphView(graph=graph)
     groups = widgets.Accordion(
         children=[widgets.HTML(groups_table_html(report))],
-        titles=[f"Tensors under several names: {len(report.groups)} group(s)"], selected_index=0,
+        titles=[f"Tensors under several names: {plural(len(report.groups), 'group')}"], selected_index=0,
     )
     modules = widgets.Accordion(
         children=[widgets.HTML(modules_table_html(report))], titles=["Modules: calls and parameters"]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from paramshare_viz.analysis.atlas import AtlasRow
 from paramshare_viz.analysis.tie_hints import TieHints
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
+from paramshare_viz.display import natural_sorted
 from paramshare_viz.plots.tables import STYLE, _names, _table
 
 #: Column titles of the tie-health table, one per operation of check_ties.
@@ -59,7 +60,7 @@ def tie_health_html(health: TieHealth) -> str:
     if not health.groups:
         return STYLE + "<div class='psv-empty psv-ties'>No tensor is held under two names here: no tie to check.</div>"
     rows = [
-        [_names(g.names, 3)] + [_mark(g.survives.get(op), g.notes.get(op, "")) for op in OPERATIONS]
+        [_names(natural_sorted(g.names), 3)] + [_mark(g.survives.get(op), g.notes.get(op, "")) for op in OPERATIONS]
         for g in health.groups
     ]
     header = ["Tied names", *(OPERATION_TITLES[op] for op in OPERATIONS)]
