@@ -10,7 +10,7 @@ from typing import Any
 
 from paramshare_viz.analysis.tie_hints import TieHints
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
-from paramshare_viz.display import natural_sorted
+from paramshare_viz.display import natural_key, natural_sorted
 from paramshare_viz.units import plural
 
 #: Column headings of the tie-health table, in :data:`OPERATIONS` order.
@@ -163,18 +163,21 @@ def _modules(r: Any, top: int) -> list[str]:
 def _calls(r: Any) -> list[str]:
     if r.calls is None:
         return []
-    reused = {name: n for name, n in r.calls.items() if n > 1}
+    # Modules holding parameters (their own or beneath): a dropout run 8 times shares nothing.
+    holding = {"", *(".".join(m.name.split(".")[:k]) for m in r.modules if m.naive_params
+                     for k in range(1, m.name.count(".") + 2))} if r.modules else set()
+    reused = {name: n for name, n in r.calls.items() if n > 1 and name in holding}
     if not reused:
-        return ["Forward calls: every module ran once", ""]
+        return ["Forward calls: no module with parameters ran more than once", ""]
     # A shared module appears under each of its names with the same count: list it once.
     seen: dict[tuple[str, int], list[str]] = {}
     for name, n in reused.items():
         row = next((m for m in r.modules if m.name == name), None)
         key = (min([name, *row.aliases]) if row is not None else name, n)
         seen.setdefault(key, []).append(name)
-    out = ["Modules called more than once per forward:"]
-    for (_, n), names in sorted(seen.items(), key=lambda kv: (-kv[0][1], kv[0][0]))[:10]:
-        out.append(f"  {n:>5} x  {_names(names, 3)}")
+    out = [f"Modules with parameters called more than once per forward ({plural(len(seen), 'module object')}):"]
+    for (_, n), names in sorted(seen.items(), key=lambda kv: (-kv[0][1], natural_key(kv[0][0])))[:10]:
+        out.append(f"  {n:>5} x  {_names(natural_sorted(names), 3)}")
     return out + [""]
 
 
