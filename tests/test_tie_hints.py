@@ -112,3 +112,12 @@ def test_the_cli_lists_the_signs(tmp_path, capsys):
     assert "Signs of a tie lost or copied (from the names and values):" in text
     assert "  - head.bias is here but head.weight is not" in text
     assert "no tensor is held under two names here" in text
+
+
+def test_a_safetensors_file_reads_in_natural_order(tmp_path):
+    from paramshare_viz.plots.tables import module_lines
+
+    path = tmp_path / "deep.safetensors"
+    save_model(nn.Sequential(*[nn.Linear(2, 2) for _ in range(12)]), str(path))  # stored as 0, 1, 10, 11, 2, ...
+    lines = module_lines(psv.analyze(psv.load_model(str(path))))
+    assert [line.name for line in lines] == ["", *map(str, range(12))]

@@ -51,6 +51,8 @@ from urllib.parse import parse_qsl
 import torch
 from torch import nn
 
+from paramshare_viz.display import natural_sorted
+
 #: File suffixes read with ``torch.load(weights_only=True)``.
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 
@@ -437,7 +439,8 @@ def _load_safetensors(spec: str, max_bytes: int | None = None) -> nn.Module:
         tensors = load_file(str(path), device="cpu")
     except Exception as err:
         raise ValueError(f"spec={spec!r}: not a readable safetensors file: {_first_line(err)}") from None
-    return _wrap(spec, tensors, path)
+    # safetensors stores names sorted as text (layers.10 before layers.2): build the modules in natural order
+    return _wrap(spec, {name: tensors[name] for name in natural_sorted(tensors)}, path)
 
 
 # --------------------------------------------------------------------------- factory
