@@ -66,6 +66,7 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
         from paramshare_viz.analysis.loading import example_input_for, load_model
         from paramshare_viz.analysis.report import analyze
         from paramshare_viz.analysis.summary import format_summary
+        from paramshare_viz.analysis.tie_hints import tie_hints
         from paramshare_viz.analysis.ties import check_ties
 
         model = load_model(args.spec)
@@ -83,14 +84,16 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
             detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ValueError(f"{args.spec}: the forward on {what} failed: {detail}") from None
         health = check_ties(model, report=report)
+        hints = tie_hints(model)
         if args.json:
             out = {"spec": args.spec, "model_class": type(model).__name__, **report.to_dict()}
             out["tie_health"] = health.to_dict()
+            out["tie_hints"] = hints.to_dict()
             print(json.dumps(out, indent=2))
         else:
             shown = args.spec.encode("utf-8", "backslashreplace").decode()  # a non-UTF-8 file name prints
             title = f"{type(model).__name__}  ({shown}, {health.device})"
-            print(format_summary(report, health, title=title, top_modules=args.top), end="")
+            print(format_summary(report, health, title=title, top_modules=args.top, hints=hints), end="")
         return 0
 
     p.set_defaults(func=run)

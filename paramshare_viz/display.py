@@ -8,7 +8,8 @@ table as HTML (JupyterLab's theme colours), instead of a raw dataclass dump.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -53,6 +54,16 @@ def table_html(t: Table) -> str:
     notes = "".join(f"<div class='psv-repr-note'>{esc(n)}</div>" for n in t.notes)
     grid = f"<table class='psv-repr'><tr>{head}</tr>{body}</table>" if t.rows else ""
     return f"{_STYLE}<div><b>{esc(t.title)}</b>{grid}{notes}</div>"
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders digit runs by value: ``layers.2`` before ``layers.10``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part)
+
+
+def natural_sorted(names: Iterable[str]) -> list[str]:
+    """``names`` in natural order (``layers.0, layers.1, layers.2, ..., layers.10``), not as text."""
+    return sorted(names, key=natural_key)
 
 
 def names_cell(names: Sequence[str]) -> str:

@@ -27,6 +27,7 @@ from torch import nn
 
 from paramshare_viz.analysis.report import SharingReport, analyze
 from paramshare_viz.analysis.runtime import ModelInput
+from paramshare_viz.display import natural_sorted
 
 
 @dataclass(slots=True)
@@ -92,6 +93,34 @@ class TensorNode:
     copies: int = 1
 
 
+@dataclass(frozen=True)
+class HeadMap:
+    """Which query heads read which K/V head in grouped-query attention modules of one shape.
+
+    Sharing that names and calls cannot show: each K/V head's weights are read by
+    ``num_heads / kv_heads`` query heads, inside one call.
+
+    Attributes:
+        modules: names of the attention modules with this map (one per module object).
+        num_heads: query heads.
+        kv_heads: key/value heads (``1``: multi-query attention).
+    """
+
+    modules: tuple[str, ...]
+    num_heads: int
+    kv_heads: int
+
+    @property
+    def readers(self) -> tuple[tuple[int, ...], ...]:
+        """Query heads per K/V head: query head ``i`` reads K/V head ``i // (num_heads / kv_heads)``."""
+        per = self.num_heads // self.kv_heads
+        return tuple(tuple(range(k * per, (k + 1) * per)) for k in range(self.kv_heads))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"modules": list(self.modules), "num_heads": self.num_heads, "kv_heads": self.kv_heads,
+                "readers": [list(r) for r in self.readers]}
+
+
 @dataclass
 class SharingGraph:
     """Modules, tensors and holder edges of one model (see the module docstring).
@@ -102,6 +131,10 @@ class SharingGraph:
         edges: ``(module name, tensor index)``, one per module that holds the tensor.
         collapsed: whether repeated structure was folded.
         model_type: class name of the model.
+        head_maps: grouped-query attention's K/V heads and the query heads that read each
+            (:func:`head_maps`); empty when no attention module groups its heads.
+        frozen_params: unique parameter elements with ``requires_grad=False`` (LoRA's base).
+        trainable_params: unique parameter elements with ``requires_grad=True``.
     """
 
     modules: list[ModuleNode]
@@ -109,6 +142,9 @@ class SharingGraph:
     edges: list[tuple[str, int]]
     collapsed: bool = True
     model_type: str = ""
+    head_maps: list[HeadMap] = field(default_factory=list)
+    frozen_params: int = 0
+    trainable_params: int = 0
     _holders: dict[int, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def holders(self, tensor: int) -> list[str]:
@@ -144,6 +180,9 @@ class SharingGraph:
             "modules": modules,
             "tensors": tensors,
             "edges": [[m, t] for m, t in self.edges],
+            "head_maps": [h.to_dict() for h in self.head_maps],
+            "frozen_params": self.frozen_params,
+            "trainable_params": self.trainable_params,
         }
 
     def to_html(self, path: str | Path, *, title: str | None = None) -> Path:
@@ -200,7 +239,40 @@ def sharing_graph(
     if report is None:
         report = analyze(model, example_input)
     flat = _flat_graph(model, report)
-    return _collapse(flat) if collapse else flat
+    graph = _collapse(flat) if collapse else flat
+    _add_unnamed_sharing(graph, model, report)
+    return graph
+
+
+def _add_unnamed_sharing(graph: SharingGraph, model: nn.Module, report: SharingReport) -> None:
+    """Sharing that neither names nor calls show: grouped K/V heads, a frozen base beside trainable parts."""
+    graph.head_maps = head_maps(model)
+    graph.frozen_params = report.frozen_params
+    graph.trainable_params = report.unique_params - report.frozen_params
+
+
+def _heads(module: nn.Module) -> tuple[int, int] | None:
+    """``(query heads, K/V heads)`` of an attention module: the zoo's ``num_heads``/``num_kv_heads``,
+    or Hugging Face's ``config.num_attention_heads``/``num_key_value_heads`` on a module that groups."""
+    if isinstance(getattr(module, "num_kv_heads", None), int) and isinstance(getattr(module, "num_heads", None), int):
+        return module.num_heads, module.num_kv_heads  # type: ignore[return-value]
+    config = getattr(module, "config", None)
+    if hasattr(module, "num_key_value_groups") and config is not None:
+        heads, kv = getattr(config, "num_attention_heads", None), getattr(config, "num_key_value_heads", None)
+        if isinstance(heads, int) and isinstance(kv, int):
+            return heads, kv
+    return None
+
+
+def head_maps(model: nn.Module) -> list[HeadMap]:
+    """The :class:`HeadMap` of each shape of grouped-query attention in ``model`` (K/V heads fewer
+    than query heads), from the modules' own head counts; each module object once."""
+    found: dict[tuple[int, int], list[str]] = {}
+    for name, module in model.named_modules():  # each object once
+        heads = _heads(module)
+        if heads is not None and 0 < heads[1] < heads[0] and heads[0] % heads[1] == 0:
+            found.setdefault(heads, []).append(name)
+    return [HeadMap(tuple(names), h, kv) for (h, kv), names in found.items()]
 
 
 def _flat_graph(model: nn.Module, report: SharingReport) -> SharingGraph:
@@ -233,7 +305,7 @@ def _flat_graph(model: nn.Module, report: SharingReport) -> SharingGraph:
                     grp = report.groups[g]
                     node_of_group[g] = k
                     node = TensorNode(
-                        k, name, tuple(grp.names), tuple(t.shape), grp.dtype, grp.numel,
+                        k, name, tuple(natural_sorted(grp.names)), tuple(t.shape), grp.dtype, grp.numel,
                         grp.nbytes, True, g, set(grp.buffers) == set(grp.names),
                     )
                 else:

@@ -76,6 +76,14 @@ def test_bad_input_is_reported_and_the_app_recovers(app, field, value, message):
     assert bar_counts(panel) != before
 
 
+def test_a_refusal_names_the_form_once(app):
+    panel = explore(app)
+    panel.editor.inputs["image_size"].value = "1000000000"
+    assert app.state.status_level == "error"
+    assert app.state.status.startswith("conv: image_size=1,000,000,000 ")  # once: not "conv: conv:"
+    assert "conv: conv:" not in app.state.status
+
+
 @pytest.mark.parametrize("form", psv.zoo.forms())
 def test_every_form_shows_both_twins(app, form):
     panel = explore(app)
@@ -93,6 +101,40 @@ def test_albert_reuse_and_groups_are_shown(app):
     # One block object under 4 layer names: the groups table lists them, the block runs 4 times.
     assert "layers.0" in panel.groups.value and "same-tensor" in panel.groups.value
     assert "runs 4× per forward" in panel.cards.value
+
+
+def test_the_tables_follow_the_graphs_toggle(app):
+    panel = explore(app)
+    app.state.form = "albert"
+    # The shared ALBERT: 16 tensors of the one block (4 Linear x 2, 2 norms x 2, fc1/fc2 x 2 = 16), each
+    # under 4 layer names; the twin holds every tensor once.
+    assert panel.groups_box.titles == ("Tensors under several names, shared model: 16 groups",)
+    assert panel.modules_box.titles == ("Modules, shared model: calls and parameters",)
+    panel.graph.side.value = "twin"
+    assert "(unshared twin)" in panel.graph.figure.layout.title.text
+    assert panel.groups_box.titles == ("Tensors under several names, unshared twin: 0 groups",)
+    assert "No tensor is reachable under two names." in panel.groups.value  # its dropouts' reruns share nothing
+    assert "reuse at run time" not in panel.groups.value
+    assert panel.modules_box.titles == ("Modules, unshared twin: calls and parameters",)
+    assert "same module as" not in panel.modules.value  # the twin has a block per layer
+    panel.graph.side.value = "shared"
+    assert "same module as <code>layers.0</code>" in panel.modules.value
+
+
+def test_gqa_head_map_and_lora_split_under_the_graph(app):
+    panel = explore(app)
+    app.state.form = "gqa"
+    panel.graph._show_wanted()  # what the page does once the numbers have been drawn
+    text = panel.graph.unnamed.value
+    # 8 query heads, 2 K/V heads: heads 0-3 read K/V head 0, heads 4-7 K/V head 1
+    assert "8 query heads read 2 K/V heads, 4 each" in text
+    assert "<td style='padding:1px 10px 1px 0'>0</td><td style='padding:1px 10px 1px 0'>0, 1, 2, 3</td>" in text
+    panel.graph.side.value = "twin"
+    assert panel.graph.unnamed.value == ""  # the twin: a K/V head per query head, nothing grouped
+    panel.graph.side.value = "shared"
+    app.state.form = "lora"
+    panel.graph._show_wanted()
+    assert "<b>Trainable 768</b> · <b>frozen 1,056</b> (requires_grad=False) of 1,824" in panel.graph.unnamed.value
 
 
 def test_enum_and_bool_fields(app):
@@ -129,6 +171,8 @@ def test_ratio_text(ratio, text):
         ("tied_embeddings", "lm_head.weight is wte.weight"),  # found by tensor identity
         ("gqa", "each K/V head serves 4 query heads"),  # 8 heads / 2 groups
         ("hashednet", "128 virtual weights from 32 buckets"),  # 8*16 virtual entries
+        # base 32*32 + 32 = 1,056 frozen; 3 tasks * (A 4*32 + B 32*4) = 768 trainable
+        ("lora", "one frozen base shared by 3 tasks; 1,056 frozen, 768 trainable"),
     ],
 )
 def test_reuse_note_says_how_each_form_shares(form, note):

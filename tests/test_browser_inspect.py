@@ -91,7 +91,7 @@ def test_inspect_tab(page, dashboard_url, tmp_path):
 
     # A bad spec, then a good one.
     submit(page, "hf:gtp2")
-    assert "did you mean hf:gpt2" in wait_status(page, "gtp2", "error")
+    assert "close by name: hf:gpt2" in wait_status(page, "gtp2", "error")
     submit(page, "hf:albert")
     wait_status(page, "hf:albert: AlbertForMaskedLM", "info")
     assert not marker.exists()

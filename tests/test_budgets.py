@@ -125,7 +125,10 @@ def test_refusal_suggests_a_value_that_fits(form, field, size, device):
 def test_module_limit_holds_on_meta_and_names_the_field():
     message = over("albert", "meta", num_layers=100_000)
     # 8 modules outside the layers + 12 per BERT-style layer (block, drop, attention 5, ffn 3, 2 norms)
-    assert "1,200,008 Python modules" in message and "meta device" in message
+    assert "would give the shared model 1,200,008 module names to walk" in message and "meta device" in message
+    # the limit is objects, not parameters: one block of 12,704 + embeddings (100+64+2)*16 + 2*16 = 2,688
+    # + projection 16*32 + 32 = 544 -> 15,936 at any depth; the twin holds 100,000 blocks: 1,270,403,232
+    assert "the shared model holds 15,936 parameters and the twin 1,270,403,232" in message
     assert over("albert", "meta", num_layers=416) is None  # 8 + 12*416 = 5,000
 
 

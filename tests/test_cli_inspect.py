@@ -65,7 +65,9 @@ def test_zoo_spec_runs_its_example_input(capsys) -> None:
     assert data["calls"]["layers.0"] == 4  # one shared block, called once per layer
     assert data["unique_params"] < data["naive_params"]
     code, out, _ = _inspect(capsys, "zoo:albert?num_layers=4")
-    assert "Modules called more than once per forward:" in out
+    # the block and its 10 sublayers with parameters (attention + 4 projections, ffn + 2, 2 norms), not
+    # its dropout: 11 module objects, each under 4 names
+    assert "Modules with parameters called more than once per forward (11 module objects):" in out
     assert "4 x  layers.0, layers.1, layers.2, ... and 1 more" in out
 
 

@@ -42,6 +42,17 @@ def test_hub_id_says_no_download_and_what_to_pass(hub_id, model_type):
     assert "no such file" not in message
 
 
+def test_an_unknown_type_suggests_close_names_only(capsys):
+    with pytest.raises(ValueError) as err:
+        psv.load_model("hf:nonexistent_model")
+    message = str(err.value)
+    # no "did you mean xclip_text_model": nothing is close to "nonexistent" by name
+    assert "close by name" not in message and "text_model" not in message
+    assert "common types: hf:gpt2, hf:bert" in message
+    with pytest.raises(ValueError, match="close by name: hf:gptj, hf:gpt2; common types"):
+        psv.load_model("hf:gpt3")
+
+
 def test_a_missing_json_is_still_no_such_file():
     with pytest.raises(ValueError, match="no such file or directory 'nowhere/config.json'"):
         psv.load_model("hf:nowhere/config.json")

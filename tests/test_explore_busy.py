@@ -61,15 +61,15 @@ def test_a_huge_value_is_refused_at_once_naming_the_field(app):
     app.state.form = "rnn"
     panel.editor.inputs["seq_len"].value = "100000"
     assert app.state.status_level == "error"
-    assert "seq_len=100,000 would build 100,002 Python modules" in app.state.status
+    assert "seq_len=100,000 would give the unshared twin 100,002 module names to walk" in app.state.status
     assert "seq_len=4,998 fits" in app.state.status and "memory_budget" not in app.state.status
 
 
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("2.5", "In channels (in_channels): '2.5' is not a whole number; type one such as 2 or 3"),
-        ("abc", "In channels (in_channels): 'abc' is not a whole number"),
+        ("2.5", "In channels (in_channels): '2.5' is not a whole number; the nearest whole numbers are 2 and 3"),
+        ("abc", "In channels (in_channels): 'abc' is not a whole number; type it in digits."),
         ("", "In channels (in_channels) is empty; type a whole number"),
     ],
 )

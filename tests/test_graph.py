@@ -350,3 +350,60 @@ def test_figure_is_valid_plotly_for_every_form(form):
     fig = make_sharing_graph_figure(sharing_graph(zoo.build(form)), highlight=0)
     checked = go.Figure(fig.to_dict())
     assert checked.layout.template.layout.paper_bgcolor == "white"  # the theme's template, expanded
+
+
+# --- names in natural order, titles clear of the toolbar ------------------------------------------
+
+
+def test_names_are_in_natural_order():
+    model = zoo.build("albert", num_layers=12, device="meta")
+    names = shared_names(sharing_graph(model))[0]
+    # layers.0 ... layers.11 by number (as text, layers.10 and layers.11 would come before layers.2)
+    assert [n.split(".")[1] for n in names] == [str(i) for i in range(12)]
+    from paramshare_viz.plots.tables import groups_table_html
+
+    text = groups_table_html(psv.analyze(model))
+    assert text.index("<code>layers.0.") < text.index("<code>layers.1.") < text.index("<code>layers.2.")
+
+
+def test_a_long_title_wraps_below_the_toolbar():
+    from paramshare_viz.plots.sharing_graph import TOOLBAR, wrap_title
+
+    graph = sharing_graph(zoo.build("albert", device="meta"))
+    short = make_sharing_graph_figure(graph, title="<b>Albert</b>: short")
+    assert short.layout.title.pad.t == TOOLBAR and "<br>" not in short.layout.title.text
+    long_title = "<b>Albert</b>: " + " · ".join(f"part number {i} of a long title" for i in range(6))
+    fig = make_sharing_graph_figure(graph, title=long_title)
+    lines = fig.layout.title.text.split("<br>")
+    chars = int((fig.layout.width - 40) / 8.0)  # the figure's width at 8 px per title character
+    assert len(lines) > 1 and all(len(line.replace("<b>", "").replace("</b>", "")) <= chars for line in lines)
+    assert fig.layout.margin.t == short.layout.margin.t + 20 * (len(lines) - 1)  # rows move down, not under it
+    assert wrap_title("a · b", 80) == "a · b"
+
+
+def test_head_maps_say_which_query_heads_read_which_kv_head():
+    from paramshare_viz.plots.sharing_graph import default_title
+
+    graph = sharing_graph(zoo.build("gqa", num_heads=8, groups=2, device="meta"))
+    (hm,) = graph.head_maps
+    assert (hm.modules, hm.num_heads, hm.kv_heads) == (("",), 8, 2)
+    assert hm.readers == ((0, 1, 2, 3), (4, 5, 6, 7))  # query head i reads K/V head i // 4
+    assert "each K/V head read by 4 query heads" in default_title(graph)
+    assert graph.to_dict()["head_maps"][0]["readers"] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert sharing_graph(zoo.build("gqa", groups=1, device="meta")).head_maps[0].readers == (tuple(range(8)),)  # MQA
+    assert sharing_graph(zoo.build("gqa", shared=False, device="meta")).head_maps == []  # one K/V head per query head
+
+
+def test_a_hugging_face_gqa_model_has_one_map_for_its_layers():
+    pytest.importorskip("transformers")
+    graph = sharing_graph(psv.load_model("hf:mistral"))
+    (hm,) = graph.head_maps  # Mistral's default config: 32 query heads over 8 K/V heads in each of 32 layers
+    assert (hm.num_heads, hm.kv_heads, len(hm.modules)) == (32, 8, 32)
+
+
+def test_lora_graph_splits_trainable_and_frozen():
+    graph = sharing_graph(zoo.build("lora", device="meta"))
+    # base 32*32 + 32 = 1,056 (requires_grad=False); adapters 3 * (4*32 + 32*4) = 768
+    assert (graph.frozen_params, graph.trainable_params) == (1_056, 768)
+    twin = sharing_graph(zoo.build("lora", shared=False, device="meta"))
+    assert twin.frozen_params == 0 and twin.trainable_params == 3 * (32 * 32 + 32)  # 3 fine-tuned copies

@@ -97,13 +97,48 @@ def test_a_bare_model_type_is_a_spec_too():
         ("no_such_module_psv:factory", "never imports or runs code"),
         ("hf:/etc/hostname", "does not read files on the server"),
         ("../weights.pt", "does not read files on the server"),
-        ("hf:gtp2", "did you mean hf:gpt2"),
+        ("hf:gtp2", "close by name: hf:gpt2"),
         ("", "spec is empty"),
     ],
 )
 def test_refused_specs(spec, says):
     with pytest.raises(ValueError, match=says):
         visitor_spec(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "model_type"),
+    [("hf:openai-community/gpt2", "gpt2"), ("openai-community/gpt2", "gpt2"), ("google/flan-t5-small", "t5")],
+)
+def test_a_hub_id_says_what_to_type_instead(spec, model_type):
+    with pytest.raises(ValueError) as err:
+        visitor_spec(spec)
+    message = str(err.value)
+    assert "is a Hugging Face Hub id; the dashboard never downloads" in message
+    assert f"type hf:{model_type} (likely its model type), or upload the model's config.json" in message
+    assert "file path" not in message
+
+
+@pytest.mark.parametrize(
+    ("target", "close"),
+    [
+        ("nonexistent_model", []),  # not every *_text_model: nothing is close by name
+        ("gtp2", ["gpt2"]),
+        ("t5-small", ["t5"]),  # a word of the name is a type
+        ("llama3", ["llama", "mllama", "llama4"]),  # one type per name, not also mllama_text_model
+    ],
+)
+def test_close_model_types_by_name_only(target, close):
+    from paramshare_viz.analysis.atlas import model_types
+    from paramshare_viz.analysis.loading import close_model_types
+
+    assert close_model_types(target, model_types())[: len(close) or None] == close
+
+
+def test_an_unknown_type_suggests_nothing_unrelated():
+    with pytest.raises(ValueError) as err:
+        visitor_spec("hf:nonexistent_model")
+    assert str(err.value) == "spec='hf:nonexistent_model': 'nonexistent_model' is not a model type of the installed transformers"
 
 
 def test_module_factory_is_refused_without_importing_and_the_app_recovers(panel, app):

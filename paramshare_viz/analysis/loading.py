@@ -51,6 +51,8 @@ from urllib.parse import parse_qsl
 import torch
 from torch import nn
 
+from paramshare_viz.display import natural_sorted
+
 #: File suffixes read with ``torch.load(weights_only=True)``.
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 
@@ -210,11 +212,11 @@ def _load_hf(spec: str) -> nn.Module:
             ) from None
     else:
         if target not in CONFIG_MAPPING_NAMES:
-            close = difflib.get_close_matches(target, list(CONFIG_MAPPING_NAMES), n=4)
+            close = close_model_types(target, list(CONFIG_MAPPING_NAMES))
             raise ValueError(
                 f"spec={spec!r}: {target!r} is not a Hugging Face model type; "
-                + (f"did you mean {close}? " if close else "")
-                + f"e.g. {', '.join('hf:' + t for t in _HF_COMMON)}"
+                + (f"close by name: {', '.join('hf:' + t for t in close)}; " if close else "")
+                + f"common types: {', '.join('hf:' + t for t in _HF_COMMON)}"
             )
         config = AutoConfig.for_model(target)
     auto_cls = _hf_auto_class(transformers, config.model_type)
@@ -437,7 +439,8 @@ def _load_safetensors(spec: str, max_bytes: int | None = None) -> nn.Module:
         tensors = load_file(str(path), device="cpu")
     except Exception as err:
         raise ValueError(f"spec={spec!r}: not a readable safetensors file: {_first_line(err)}") from None
-    return _wrap(spec, tensors, path)
+    # safetensors stores names sorted as text (layers.10 before layers.2): build the modules in natural order
+    return _wrap(spec, {name: tensors[name] for name in natural_sorted(tensors)}, path)
 
 
 # --------------------------------------------------------------------------- factory
@@ -447,14 +450,53 @@ def _load_safetensors(spec: str, max_bytes: int | None = None) -> nn.Module:
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w.-]+)?$")
 
 
+def is_hub_id(target: str) -> bool:
+    """Whether ``target`` has the shape of a Hugging Face Hub id (``org/name``), not of a file."""
+    return bool(_HUB_ID.match(target)) and not target.lower().endswith((".json", *TORCH_SUFFIXES, ".safetensors"))
+
+
+def type_in_name(name: str, model_types: Sequence[str]) -> str:
+    """The model type that is a word (or two joined words) of ``name``, the longest, else ``""``.
+
+    The model type is usually a word of a repo name: ``openai-community/gpt2`` -> ``gpt2``,
+    ``flan-t5-small`` -> ``t5``, ``gpt-neo-125M`` -> ``gpt_neo``.
+    """
+    words = re.split(r"[-_.]", name.split("/")[-1].split("@")[0].lower())
+    pairs = [sep.join(words[i : i + 2]) for i in range(len(words) - 1) for sep in ("_", "-")]
+    return max((w for w in [*words, *pairs] if w in model_types), key=len, default="")
+
+
+#: Words that end many model type names (``xclip_text_model``): close matches ignore them, or
+#: ``nonexistent_model`` would be "close" to every ``*_text_model``.
+_GENERIC_WORDS = frozenset({"model", "text", "vision", "audio", "encoder", "decoder"})
+
+
+def close_model_types(target: str, model_types: Sequence[str], n: int = 4) -> list[str]:
+    """Model types whose names are close to ``target``'s, by name only (nothing is downloaded).
+
+    First a type that is a word of ``target`` (``t5-small`` -> ``t5``), then ``difflib`` close
+    matches (ratio >= 0.75) between the names with their generic words (``model``, ``text``...)
+    left out, one type per such name (``mllama``, not also ``mllama_text_model``). Empty when
+    nothing is close: no suggestion beats an unrelated one.
+    """
+    def core(name: str) -> str:
+        return "_".join(w for w in re.split(r"[-_.]", name.lower()) if w and w not in _GENERIC_WORDS)
+
+    found = [t] if (t := type_in_name(target, model_types)) else []
+    by_core: dict[str, list[str]] = {}
+    for name in model_types:
+        by_core.setdefault(core(name) or name, []).append(name)
+    want = core(target)
+    close = difflib.get_close_matches(want, list(by_core), n=n, cutoff=0.75) if want else []
+    found += [name for c in close for name in [min(by_core[c], key=len)] if name not in found]  # one per core
+    return found[:n]
+
+
 def _missing_hf_target(spec: str, target: str, model_types: Sequence[str]) -> str:
     """The message for an ``hf:`` target that is no local file: a hub id gets what to pass instead."""
-    if target.endswith(".json") or not _HUB_ID.match(target):
+    if not is_hub_id(target):
         return f"spec={spec!r}: no such file or directory {target!r}"
-    # The model type is usually a word of the repo name: flan-t5-small -> t5, gpt-neo-125M -> gpt_neo.
-    words = re.split(r"[-_.]", target.split("/")[-1].split("@")[0].lower())
-    pairs = [sep.join(words[i : i + 2]) for i in range(len(words) - 1) for sep in ("_", "-")]
-    guess = max((w for w in [*words, *pairs] if w in model_types), key=len, default="")
+    guess = type_in_name(target, model_types)
     instead = f"'hf:{guess}' (likely its model type)" if guess else "'hf:<model type>' (e.g. 'hf:gpt2')"
     return (
         f"spec={spec!r}: {target!r} looks like a Hugging Face Hub id, and paramshare-viz never downloads; "

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from paramshare_viz.analysis.tie_hints import TieHints
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
+from paramshare_viz.display import natural_key, natural_sorted
 from paramshare_viz.units import plural
 
 #: Column headings of the tie-health table, in :data:`OPERATIONS` order.
@@ -32,6 +34,7 @@ def format_summary(
     top_modules: int = 10,
     max_names: int = 6,
     max_groups: int = 12,
+    hints: TieHints | None = None,
 ) -> str:
     """A readable multi-line summary of ``report`` (and ``health`` when given).
 
@@ -47,6 +50,8 @@ def format_summary(
         top_modules: rows in the module table (default 10).
         max_names: names listed per group before "... and N more" (default 6).
         max_groups: groups (and ties at risk) listed before "... and N more" (default 12).
+        hints: a :class:`TieHints` from ``tie_hints``: what the names and values suggest about
+            ties lost or copied (listed after the tie health), or ``None``.
 
     Returns:
         The summary, ending with a newline.
@@ -60,6 +65,9 @@ def format_summary(
     lines += _calls(report)
     if health is not None:
         lines += _health(health, max_names, max_groups)
+    if hints is not None and hints.lines:
+        lines += ["Signs of a tie lost or copied (from the names and values):"]
+        lines += [f"  - {line}" for line in hints.lines[:max_groups]] + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -127,7 +135,7 @@ def _groups(r: Any, max_names: int, max_rows: int) -> list[str]:
     out = [f"Sharing groups ({len(r.groups)}):"]
     for g in r.groups[:max_rows]:
         out.append(
-            f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(g.names, max_names)}"
+            f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(natural_sorted(g.names), max_names)}"
         )
     if len(r.groups) > max_rows:
         out.append(f"  ... and {len(r.groups) - max_rows} more groups (--json lists all)")
@@ -155,18 +163,21 @@ def _modules(r: Any, top: int) -> list[str]:
 def _calls(r: Any) -> list[str]:
     if r.calls is None:
         return []
-    reused = {name: n for name, n in r.calls.items() if n > 1}
+    # Modules holding parameters (their own or beneath): a dropout run 8 times shares nothing.
+    holding = {"", *(".".join(m.name.split(".")[:k]) for m in r.modules if m.naive_params
+                     for k in range(1, m.name.count(".") + 2))} if r.modules else set()
+    reused = {name: n for name, n in r.calls.items() if n > 1 and name in holding}
     if not reused:
-        return ["Forward calls: every module ran once", ""]
+        return ["Forward calls: no module with parameters ran more than once", ""]
     # A shared module appears under each of its names with the same count: list it once.
     seen: dict[tuple[str, int], list[str]] = {}
     for name, n in reused.items():
         row = next((m for m in r.modules if m.name == name), None)
         key = (min([name, *row.aliases]) if row is not None else name, n)
         seen.setdefault(key, []).append(name)
-    out = ["Modules called more than once per forward:"]
-    for (_, n), names in sorted(seen.items(), key=lambda kv: (-kv[0][1], kv[0][0]))[:10]:
-        out.append(f"  {n:>5} x  {_names(names, 3)}")
+    out = [f"Modules with parameters called more than once per forward ({plural(len(seen), 'module object')}):"]
+    for (_, n), names in sorted(seen.items(), key=lambda kv: (-kv[0][1], natural_key(kv[0][0])))[:10]:
+        out.append(f"  {n:>5} x  {_names(natural_sorted(names), 3)}")
     return out + [""]
 
 
@@ -182,7 +193,7 @@ def _health(h: TieHealth, max_names: int, max_rows: int) -> list[str]:
         if len(h.groups) > max_rows:
             out.append(f"  ... and {len(h.groups) - max_rows} more groups (--json lists all)")
     else:
-        out.append("  no sharing groups")
+        out.append("  no tensor is held under two names here")
     simulated = {op: mode for op, mode in h.modes.items() if mode != "run" and not mode.startswith("dry run")}
     for op, mode in simulated.items():
         out.append(f"  note: {OPERATION_LABELS.get(op, op)}: {mode}")

@@ -161,7 +161,8 @@ class TieHealth(TableRepr):
             [names_cell(g.names), f"{g.numel:,}"] + [mark[g.survives.get(op)] for op in OPERATIONS]
             for g in self.groups[:8]
         ]
-        notes = [clip(t) for t in self.ties_at_risk[:2]] or ["every tie survives every operation checked"]
+        survives = "every tie survives every operation checked" if self.groups else "no tensor is held under two names here"
+        notes = [clip(t) for t in self.ties_at_risk[:2]] or [survives]
         if len(self.groups) > 8:
             notes.append(f"… and {len(self.groups) - 8} more groups (health.groups)")
         if len(self.ties_at_risk) > 2:

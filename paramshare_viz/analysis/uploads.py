@@ -59,6 +59,16 @@ def visitor_spec(text: str) -> str:
     if spec.startswith("zoo:"):
         return spec
     target = spec[len("hf:") :].strip() if spec.startswith("hf:") else spec
+    from paramshare_viz.analysis.atlas import model_types
+    from paramshare_viz.analysis.loading import close_model_types, is_hub_id, type_in_name
+
+    if is_hub_id(target):
+        guess = type_in_name(target, model_types())
+        instead = f"type hf:{guess} (likely its model type)" if guess else "type its model type, e.g. hf:gpt2"
+        raise ValueError(
+            f"spec={spec!r} is a Hugging Face Hub id; the dashboard never downloads, it builds a model from "
+            f"its type's default config on the meta device: {instead}, or upload the model's config.json"
+        )
     if "/" in target or "\\" in target or target.endswith(".json") or target.lower().endswith(UPLOAD_SUFFIXES):
         raise ValueError(
             f"spec={spec!r} is a file path; the dashboard does not read files on the server: "
@@ -69,14 +79,10 @@ def visitor_spec(text: str) -> str:
             f"spec={spec!r} looks like 'module:factory'; the dashboard never imports or runs code "
             "(use the CLI or a notebook for your own factory: paramshare-viz inspect module:factory)"
         )
-    from paramshare_viz.analysis.atlas import model_types
-
     known = model_types()
     if target not in known:
-        import difflib
-
-        close = difflib.get_close_matches(target, known, n=4)
-        hint = f"; did you mean {', '.join('hf:' + c for c in close)}?" if close else ""
+        close = close_model_types(target, known)
+        hint = f"; close by name: {', '.join('hf:' + c for c in close)}" if close else ""
         raise ValueError(f"spec={spec!r}: {target!r} is not a model type of the installed transformers{hint}")
     return f"hf:{target}"
 

@@ -64,18 +64,19 @@ def read_number(name: str, kind: type, text: str) -> int | float:
     value = parse_value(raw)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            return _refuse(f"{label}: {raw!r} is not a whole number; type one such as {_example(value)}")
+            return _refuse(f"{label}: {raw!r} is not a whole number; {_nearest(value)}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return _refuse(f"{label}: {raw!r} is not a number")
     return float(value)
 
 
-def _example(value: Any) -> str:
+def _nearest(value: Any) -> str:
+    """What to type instead: the whole numbers either side of a typed fraction, else digits."""
     if isinstance(value, float) and value == value and abs(value) < 1e18:  # a finite float: its neighbours
         lo = int(value // 1)
-        return f"{lo} or {lo + 1}"
-    return "16"
+        return f"the nearest whole numbers are {lo} and {lo + 1}"
+    return "type it in digits"
 
 
 def _refuse(message: str) -> typing.NoReturn:

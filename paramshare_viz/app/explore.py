@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import threading
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 
@@ -20,7 +21,7 @@ from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.param_bars import Bar, param_bars_html
-from paramshare_viz.plots.tables import groups_table_html, module_lines, modules_table_html
+from paramshare_viz.plots.tables import groups_table_html, modules_table_html, reused_modules
 from paramshare_viz.units import plural
 
 #: Names of the two sides, where "shared" / "unshared twin" says less.
@@ -115,14 +116,17 @@ META_NOTES = {
 
 def reuse_note(counts: TwinCounts) -> str:
     """How the shared model reuses its tensors: inside a call, at run time, or by name."""
-    if counts.form in FORM_NOTES:
-        return FORM_NOTES[counts.form](counts.config)
     report = counts.shared
+    if counts.form in FORM_NOTES:
+        note = FORM_NOTES[counts.form](counts.config)
+        if report.frozen_params:  # LoRA: what training updates vs what it only reads
+            note += f"; {report.frozen_params:,} frozen, {report.unique_params - report.frozen_params:,} trainable"
+        return note
     if report.calls is None and counts.form in META_NOTES:  # counted on meta: no calls to count
         return META_NOTES[counts.form](counts.config)
     # Modules run more than once that hold parameters; the one holding the most is what is
     # shared (ALBERT's block with share="all", its FFN with share="ffn"), not a norm inside it.
-    reused = [line for line in module_lines(report) if (line.calls or 0) > 1 and line.total]
+    reused = reused_modules(report)
     if reused:
         top = max(reused, key=lambda line: (line.total, -line.name.count(".")))
         inside = [line for line in reused if line.name.startswith(top.name + ".")]
@@ -140,6 +144,30 @@ def reuse_note(counts: TwinCounts) -> str:
 def in_call_note(counts: TwinCounts) -> str:
     """Reuse inside one forward call (conv positions, SSM steps), which call counts cannot show."""
     return FORM_NOTES[counts.form](counts.config) if counts.form in FORM_NOTES else ""
+
+
+@dataclass(frozen=True)
+class SideTables:
+    """The groups and modules tables of the side the graph's toggle shows, with their titles."""
+
+    groups_title: str
+    groups: str
+    modules_title: str
+    modules: str
+
+
+def side_tables(counts: TwinCounts, side: str) -> SideTables:
+    """Tables of the shared model (``side="shared"``) or of the unshared twin (``"twin"``), titled
+    with the side they describe, so the graph, its toggle and the tables show one model."""
+    shared = side == "shared"
+    report = counts.shared if shared else counts.unshared
+    label = "shared model" if shared else "unshared twin"  # as the toggle's buttons say
+    return SideTables(
+        f"Tensors under several names, {label}: {plural(len(report.groups), 'group')}",
+        groups_table_html(report),
+        f"Modules, {label}: calls and parameters",
+        modules_table_html(report, note=in_call_note(counts) if shared else ""),
+    )
 
 
 def form_label(form: str) -> str:
@@ -272,7 +300,8 @@ class ExplorePanel(widgets.VBox):
         self.modules = widgets.HTML()
         # Two accordions, so both can be open; the groups start open, the long module list closed.
         self.groups_box = widgets.Accordion(children=[self.groups], selected_index=0)
-        modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: calls and parameters"])
+        self.modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: calls and parameters"])
+        self.graph.side.observe(lambda _c: self._show_tables(), names="value")  # the tables follow the toggle
         state.observe(self._on_form, names="form")
         state.observe(lambda _c: self.refresh(), names=["device", "dtype"])
         super().__init__([
@@ -284,7 +313,7 @@ class ExplorePanel(widgets.VBox):
             self.bars,
             self.graph,
             self.groups_box,
-            modules_box,
+            self.modules_box,
         ])
         self._show(first, values, note)
 
@@ -388,7 +417,7 @@ class ExplorePanel(widgets.VBox):
             (box.add_class if stale else box.remove_class)("psv-stale")
 
     def _fail(self, form: str, err: BaseException) -> None:
-        what = in_words(err)
+        what = in_words(err).removeprefix(f"{form}: ")  # the zoo's budget messages name the form already
         self._mark_stale(True)  # keep the last valid numbers, dimmed
         self.state.error(f"{form}: {what.rstrip('.')}. The numbers below are for the last valid setting.")
 
@@ -412,6 +441,12 @@ class ExplorePanel(widgets.VBox):
         title = "Unique parameters" + (" (buffers are not parameters: the memory card counts them)" if buffers else "")
         self.bars.value = note + param_bars_html(explore_bars(counts), title=title)
         self.graph.show(counts, reuse_note(counts))
-        self.groups.value = groups_table_html(counts.shared)
-        self.groups_box.titles = [f"Tensors under several names: {plural(len(counts.shared.groups), 'group')}"]
-        self.modules.value = modules_table_html(counts.shared, note=in_call_note(counts))
+        self._counts = counts
+        self._show_tables()
+
+    def _show_tables(self) -> None:
+        """The groups and modules tables of the side the graph's toggle shows."""
+        tables = side_tables(self._counts, self.graph.side.value)
+        self.groups.value, self.modules.value = tables.groups, tables.modules
+        self.groups_box.titles = [tables.groups_title]
+        self.modules_box.titles = [tables.modules_title]

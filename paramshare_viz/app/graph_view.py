@@ -25,7 +25,7 @@ from paramshare_viz.analysis.twin_counts import DTYPES, TwinCounts
 from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.worker import after_paint
 from paramshare_viz.graph import SharingGraph, sharing_graph
-from paramshare_viz.plots.sharing_graph import default_title, make_sharing_graph_figure
+from paramshare_viz.plots.sharing_graph import default_title, make_sharing_graph_figure, unnamed_sharing_html
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[SharingGraph, SharingGraph]] = OrderedDict()
 _CACHE_SIZE = 32
@@ -129,10 +129,12 @@ class GraphView(widgets.VBox):
         self.highlight: int | str | None = None
         self.plot = PlotOutput(css_class="psv-graph", min_height=300, wait=wait,
                                placeholder="Drawing the sharing graph…")
+        self.unnamed = widgets.HTML()  # head map, trainable / frozen: sharing the drawing cannot show
+        self.unnamed.add_class("psv-graph-unnamed")
         self.side.observe(lambda _c: self._redraw(clear=True), names="value")
         self.pick.observe(lambda c: self._pick(c["new"]), names="value")
         self._redraw(clear=True)
-        super().__init__([widgets.HBox([self.side, self.pick]), self.clicked, self.plot])
+        super().__init__([widgets.HBox([self.side, self.pick]), self.clicked, self.plot, self.unnamed])
 
     @property
     def graph(self) -> SharingGraph:
@@ -177,6 +179,7 @@ class GraphView(widgets.VBox):
             finally:
                 self._syncing = False
         self.plot.show(self._figure())
+        self.unnamed.value = unnamed_sharing_html(self.graph)
         self.clicked.value = click_line_html(click_line(self.graph, self.highlight) if self.highlight is not None else "")
 
     def _pick(self, value: str) -> None:

@@ -22,6 +22,7 @@ import ipywidgets as widgets
 from torch import nn
 
 from paramshare_viz.analysis.report import SharingReport, analyze
+from paramshare_viz.analysis.tie_hints import TieHints, tie_hints
 from paramshare_viz.analysis.ties import TieHealth, check_ties
 from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES, load_upload, load_visitor_spec
 from paramshare_viz.app.graph_view import GraphView
@@ -32,7 +33,13 @@ from paramshare_viz.graph import SharingGraph, sharing_graph
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.tables import groups_table_html, modules_table_html
-from paramshare_viz.plots.tie_tables import atlas_table_html, safetensors_html, tie_health_html
+from paramshare_viz.plots.tie_tables import (
+    atlas_table_html,
+    safetensors_html,
+    tie_health_html,
+    tie_hints_html,
+)
+from paramshare_viz.units import plural
 
 EXAMPLES = ("hf:gpt2", "hf:albert", "hf:t5", "hf:bert", "zoo:albert")
 
@@ -45,6 +52,7 @@ class Inspection:
     model: nn.Module
     report: SharingReport
     health: TieHealth
+    hints: TieHints
     graph: SharingGraph
     seconds: float
 
@@ -55,8 +63,9 @@ def inspect_model(load: Callable[[], tuple[nn.Module, str]]) -> Inspection:
     model, source = load()
     report = analyze(model)
     health = check_ties(model, report=report)
+    hints = tie_hints(model)
     graph = sharing_graph(model, report=report)
-    return Inspection(source, model, report, health, graph, time.perf_counter() - start)
+    return Inspection(source, model, report, health, hints, graph, time.perf_counter() - start)
 
 
 def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
@@ -77,13 +86,20 @@ def inspect_cards(ins: Inspection) -> list[Card]:
     r, h = ins.report, ins.health
     saving = r.naive_params - r.unique_params
     share = f"{saving:,} fewer: tied tensors held once" if saving else "nothing is held twice"
-    risk_note = "break under a common operation (see below)" if h.ties_at_risk else "every tie survives"
+    if h.ties_at_risk:
+        risk_note = "break under a common operation (see below)"
+    elif not r.groups:  # nothing to break: "every tie survives" would say there were ties
+        risk_note = "no tensor is held under two names here"
+    else:
+        risk_note = "every tie survives"
+    if ins.hints.lines:
+        risk_note += f"; {plural(len(ins.hints.lines), 'sign')} of a tie lost or copied (see below)"
     return [
         Card("naive", "Parameters, naive", f"{r.naive_params:,}", "every name counted", theme.UNSHARED),
         Card("unique", "Parameters, unique", f"{r.unique_params:,}", share, theme.SHARED),
         Card("bytes", "Parameter memory", fmt_bytes(r.unique_bytes), f"naive: {fmt_bytes(r.naive_bytes)}", theme.ACCENT),
         Card("risk", "Ties at risk", f"{len(h.ties_at_risk)}", risk_note,
-             theme.WARNING if h.ties_at_risk else theme.ACCENT),
+             theme.WARNING if h.ties_at_risk or ins.hints.lines else theme.ACCENT),
     ]
 
 
@@ -200,7 +216,7 @@ class InspectPanel(widgets.VBox):
         self.cards.value = cards_html(inspect_cards(ins))
         self.groups.value = groups_table_html(r)
         self.groups_title.value = _section(f"Tensors under several names: {len(r.groups)} group(s)").value
-        self.ties.value = tie_health_html(h)
+        self.ties.value = tie_health_html(h) + tie_hints_html(ins.hints)
         self.safetensors.value = safetensors_html(h)
         self.modules.value = modules_table_html(r)
         self._show_graph(ins)

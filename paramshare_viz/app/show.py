@@ -12,14 +12,17 @@ from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.graph import sharing_graph
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
-from paramshare_viz.plots.tables import groups_table_html, modules_table_html
+from paramshare_viz.plots.tables import groups_table_html, modules_table_html, reused_modules
+from paramshare_viz.units import plural
 
 
 def model_cards(report: SharingReport) -> list[Card]:
     """Held vs naively counted parameters, memory, and what is shared."""
-    reused = sum(1 for c in (report.calls or {}).values() if c > 1)
+    reused = len(reused_modules(report))
     return [
-        Card("unique", "Parameters held", f"{report.unique_params:,}", "each storage counted once", theme.SHARED),
+        Card("unique", "Parameters held", f"{report.unique_params:,}", "each storage counted once" + (
+            f"; {report.frozen_params:,} frozen, {report.unique_params - report.frozen_params:,} trainable"
+            if report.frozen_params else ""), theme.SHARED),
         Card(
             "naive", "Counted per name", f"{report.naive_params:,}",
             f"{report.compression:.2f}× what is held" if report.saving_params else "no name shares a tensor",
@@ -29,7 +32,8 @@ def model_cards(report: SharingReport) -> list[Card]:
              f"naive: {fmt_bytes(report.naive_bytes)}", theme.ACCENT),
         Card(
             "groups", "Shared tensors", f"{len(report.groups):,}",
-            "modules called more than once: " + (f"{reused:,}" if report.calls is not None else "(give an input)"),
+            "modules with parameters run more than once: "
+            + (f"{reused:,}" if report.calls is not None else "(give an input)"),
             theme.GROUP_COLOURS[0],
         ),
     ]
@@ -43,7 +47,7 @@ def explorer(model: nn.Module, example_input: ModelInput | None = None) -> widge
     view = GraphView(graph=graph)
     groups = widgets.Accordion(
         children=[widgets.HTML(groups_table_html(report))],
-        titles=[f"Tensors under several names: {len(report.groups)} group(s)"], selected_index=0,
+        titles=[f"Tensors under several names: {plural(len(report.groups), 'group')}"], selected_index=0,
     )
     modules = widgets.Accordion(
         children=[widgets.HTML(modules_table_html(report))], titles=["Modules: calls and parameters"]

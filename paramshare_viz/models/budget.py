@@ -117,9 +117,13 @@ def check_budget(form: str, config: Any, *, advise_meta: bool = True, **kw: Any)
     setting = f"{field}={value:,}" if field else "this config"
     side = SIDES[over.side]
     if over.what == "modules":
+        form_def = registry.get(form)
         said = (
-            f"{setting} would build {over.amount:,} Python modules for {side}, over the limit of "
-            f"{over.limit:,} (too slow to build, even on the meta device)"
+            f"{setting} would give {side} {over.amount:,} module names to walk (one per module in every "
+            f"slot, also where slots reuse one object), over the {over.limit:,} that count in seconds, "
+            "even on the meta device; the limit is Python objects, not "
+            f"parameters: by the formula the shared model holds {form_def.param_count(config, True):,} "
+            f"parameters and the twin {form_def.param_count(config, False):,}"
         )
     elif over.what == "ops":
         said = (

@@ -17,6 +17,7 @@ so a ``FigureWidget`` can take a new graph in place (:func:`update_sharing_graph
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,10 @@ SLOT = 170  # px per tensor slot
 LANE = 12  # px between lanes
 MAX_SLOTS = 4  # tensors drawn per row; more are summarised as "+N more"
 MAX_LABEL = 44  # characters of a module label
-TOP = 150  # px above the first row (title, caption and legend)
+TOP = 174  # px above the first row (toolbar, title, caption and legend)
+TOOLBAR = 34  # px at the top kept clear for plotly's toolbar, which would cover a title there
+TITLE_LINE = 20  # px per line of the title (15 px font)
+TITLE_CHAR = 8.0  # px per title character at 15 px
 CONTAINERS = {"ModuleList", "ModuleDict"}
 
 #: Trace order (fixed, so a FigureWidget can be updated trace by trace).
@@ -406,16 +410,18 @@ def make_sharing_graph_figure(
     used_slots = max((s for _, s in lay.place.values()), default=0) + 1
     width = min(width, lay.x_tensor + used_slots * SLOT + (80 if lay.more else 0))
     width = max(width, 720)  # room for the caption and the legend
-    height = TOP + n_rows * ROW + 40
+    text = wrap_title(title or default_title(graph), int(width / TITLE_CHAR))
+    top = TOP + TITLE_LINE * text.count("<br>")  # a wrapped title pushes the caption and rows down
+    height = top + n_rows * ROW + 40
     layout = dict(
-        title=dict(text=title or default_title(graph), x=0.01, xanchor="left",
-                   y=1, yref="container", yanchor="top", pad=dict(t=10), font=dict(size=15)),
+        title=dict(text=text, x=0.01, xanchor="left",
+                   y=1, yref="container", yanchor="top", pad=dict(t=TOOLBAR), font=dict(size=15)),
         annotations=[dict(text=CAPTION, xref="paper", yref="paper", x=0, y=1, xanchor="left", yanchor="top",
-                          yshift=TOP - 36, showarrow=False, align="left")],
-        width=int(width + 40), height=int(height), margin=dict(l=20, r=20, t=TOP, b=20),
+                          yshift=TOP - 60, showarrow=False, align="left")],
+        width=int(width + 40), height=int(height), margin=dict(l=20, r=20, t=top, b=20),
         xaxis=dict(visible=False, range=[-12, width], fixedrange=True),
         yaxis=dict(visible=False, range=[_y(n_rows - 1) - ROW, ROW], fixedrange=True),
-        legend=dict(orientation="h", x=0, xanchor="left", y=1 + 6 / (height - TOP - 20), yanchor="bottom",
+        legend=dict(orientation="h", x=0, xanchor="left", y=1 + 6 / (height - top - 20), yanchor="bottom",
                     font=dict(size=11)),
         hoverlabel=dict(font=dict(size=12), align="left"), clickmode="event", dragmode=False,
         meta=dict(psv="sharing-graph"),
@@ -430,6 +436,19 @@ CAPTION = (
 )
 
 
+def wrap_title(title: str, chars: int) -> str:
+    """``title`` broken into lines of at most ``chars`` visible characters at its `` · `` and ``; ``
+    breaks (plotly never wraps a title: a long one runs off the figure)."""
+    pieces = re.split(r"(?<= · )|(?<=; )", title)
+    lines = [""]
+    for piece in pieces:
+        if lines[-1] and len(re.sub(r"<[^>]+>", "", lines[-1] + piece).rstrip()) > chars:
+            lines[-1] = lines[-1].rstrip()
+            lines.append("")
+        lines[-1] += piece
+    return "<br>".join(lines)
+
+
 def default_title(graph: SharingGraph, *, inside: bool = True) -> str:
     """What the graph shows, in one line; ``inside=False`` leaves out reuse inside a call (said elsewhere)."""
     shared = [t for t in graph.tensors if t.group is not None]
@@ -442,6 +461,10 @@ def default_title(graph: SharingGraph, *, inside: bool = True) -> str:
     types = sorted({m.type for m in graph.modules if inside_call_note(m)}) if inside else []
     if types:
         parts.append(f"{', '.join(types)} reuse{'s' if len(types) == 1 else ''} weights inside each call")
+    if inside:
+        parts += [f"each K/V head read by {hm.num_heads // hm.kv_heads} query heads" for hm in graph.head_maps]
+        if graph.frozen_params:
+            parts.append(f"{graph.frozen_params:,} of {graph.frozen_params + graph.trainable_params:,} parameters frozen")
     what = "; ".join(parts) or "no tensor under two names, none reused across calls"
     return f"<b>{html.escape(graph.model_type)}</b>: {what}"
 
@@ -458,6 +481,39 @@ def inside_call_note(m: ModuleNode) -> str:
     if m.type in _RECURRENT:
         return "same weights at every step"
     return ""
+
+
+def unnamed_sharing_html(graph: SharingGraph) -> str:
+    """Sharing the drawing cannot show, under it: grouped-query attention's head map (which query
+    heads read each K/V head) and the trainable / frozen split of the parameters; ``""`` if neither."""
+    parts = []
+    for hm in graph.head_maps:
+        where = ", ".join(hm.modules[:2]) or "(model)"
+        where += f" and {len(hm.modules) - 2} more" if len(hm.modules) > 2 else ""
+        rows = "".join(
+            f"<tr><td>{k}</td><td>{', '.join(map(str, readers))}</td></tr>"
+            for k, readers in enumerate(hm.readers[:16])
+        )
+        more = f"<tr><td colspan='2'>… and {hm.kv_heads - 16} more K/V heads</td></tr>" if hm.kv_heads > 16 else ""
+        parts.append(
+            f"<div style='font-size:13px;margin:6px 0 2px'><b>Head map</b> of <code>{html.escape(where)}</code>: "
+            f"{hm.num_heads} query heads read {hm.kv_heads} K/V head{'s' if hm.kv_heads > 1 else ''}, "
+            f"{hm.num_heads // hm.kv_heads} each: one K/V weight slice serves every query head of its group, "
+            "inside each call (no name or call count shows it).</div>"
+            "<table class='psv-head-map' style='font-size:12px;border-collapse:collapse'>"
+            "<tr><th style='text-align:left;padding:1px 10px 1px 0'>K/V head</th>"
+            "<th style='text-align:left'>query heads that read it</th></tr>"
+            + rows.replace("<td>", "<td style='padding:1px 10px 1px 0'>") + more + "</table>"
+        )
+    if graph.frozen_params:
+        total = graph.frozen_params + graph.trainable_params
+        parts.append(
+            "<div class='psv-trainable' style='font-size:13px;margin:6px 0 2px'>"
+            f"<b>Trainable {graph.trainable_params:,}</b> · <b>frozen {graph.frozen_params:,}</b> "
+            f"(requires_grad=False) of {total:,} unique parameters: training updates, and keeps optimizer "
+            "state for, the trainable ones only; the frozen ones are still read in every forward.</div>"
+        )
+    return "".join(parts)
 
 
 def update_sharing_graph_figure(target: go.Figure, source: go.Figure) -> None:

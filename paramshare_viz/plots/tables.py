@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass
 
 from paramshare_viz.analysis.report import SharingReport
+from paramshare_viz.display import natural_sorted
 
 STYLE = """
 <style>
@@ -57,10 +58,10 @@ def groups_table_html(report: SharingReport) -> str:
     """One row per group of names that reach the same storage."""
     if not report.groups:
         note = "No tensor is reachable under two names"
-        if report.calls and any(n > 1 for n in report.calls.values()):
+        if reused_modules(report):  # modules with parameters that run more than once (not a dropout)
             note += " — the sharing here is reuse at run time (see the calls column below)"
         return STYLE + f"<div class='psv-empty psv-groups'>{note}.</div>"
-    rows = [[_names(g.names), str(len(g.names)), f"{g.numel:,}", g.kind] for g in report.groups]
+    rows = [[_names(natural_sorted(g.names)), str(len(g.names)), f"{g.numel:,}", g.kind] for g in report.groups]
     header = [_head("Names", "names"), _head("n", "n"), _head("Elements", "elements"), _head("Kind", "kind")]
     return STYLE + _table("psv-groups", header, rows, {1: "num", 2: "num", 3: "kind"})
 
@@ -79,6 +80,9 @@ class ModuleLine:
         same_as: for another name of a module shown earlier, that earlier name; its calls,
             children and parameters are on that row.
         shares_with: names outside its own that reach the same storage as its direct tensors.
+        alias_only: every tensor it holds directly is another name of a tensor first held on a
+            row above (GPT-2's ``lm_head`` beside ``transformer.wte``): its direct count is 0 and
+            its naive count is that tensor's again.
     """
 
     name: str
@@ -89,14 +93,18 @@ class ModuleLine:
     naive: int
     same_as: str = ""
     shares_with: tuple[str, ...] = ()
+    alias_only: bool = False
 
 
 def module_lines(report: SharingReport) -> list[ModuleLine]:
-    """The modules worth a row: those with parameters (their own or beneath), and one line
-    per other name of a module shown earlier (its inside is on the first name's rows).
+    """The modules worth a row: those holding a parameter name (their own or beneath, aliases
+    included), and one line per other name of a module shown earlier (its inside is on the
+    first name's rows).
 
     Every module object appears with its numbers once, so the ``direct`` column sums to
-    ``report.unique_params`` and a module's calls are stated once, however many names it has.
+    ``report.unique_params``, each row's ``naive`` is its own names plus the ``naive`` of the
+    rows just beneath it (the root's is ``report.naive_params``), and a module's calls are
+    stated once, however many names it has.
     """
     rows = report.modules
     total: dict[str, int] = {}
@@ -119,13 +127,29 @@ def module_lines(report: SharingReport) -> list[ModuleLine]:
             lines.append(ModuleLine(row.name, row.type, None, 0, 0, naive[row.name], same_as=first_name[names]))
             continue
         first_name.setdefault(names, row.name)
-        if not total[row.name]:
-            continue  # holds no parameters, itself or beneath (a dropout run 8 times says nothing of sharing)
+        if not naive[row.name]:
+            continue  # holds no parameter name, itself or beneath (a dropout run 8 times says nothing of sharing)
         lines.append(
             ModuleLine(row.name, row.type, row.calls, row.unique_params, total[row.name], naive[row.name],
-                       shares_with=row.shared_with)
+                       shares_with=row.shared_with, alias_only=bool(row.naive_params and not row.unique_params))
         )
     return lines
+
+
+def reused_modules(report: SharingReport) -> list[ModuleLine]:
+    """Module objects with parameters (their own or beneath) that run more than once in one
+    forward, each object once however many names it has; empty without an example input.
+
+    A 4-layer ALBERT counts its one block and each of its sublayers that hold parameters,
+    not the block's 4 names; the twin counts none (its dropouts run often but hold nothing).
+    """
+    return [line for line in module_lines(report) if (line.calls or 0) > 1 and line.total]
+
+
+def _shares_cell(line: ModuleLine) -> str:
+    if line.alias_only:  # its parameters are all counted on the row that holds the tensor first
+        return "holds none of its own: the same tensor as " + _names(natural_sorted(line.shares_with), 2)
+    return _names(natural_sorted(line.shares_with), 2) if line.shares_with else ""
 
 
 def modules_table_html(report: SharingReport, limit: int = 60, note: str = "") -> str:
@@ -151,7 +175,7 @@ def modules_table_html(report: SharingReport, limit: int = 60, note: str = "") -
             f"{line.direct:,}",
             f"{line.total:,}",
             f"{line.naive:,}",
-            _names(list(line.shares_with), 2) if line.shares_with else "",
+            _shares_cell(line),
         ])
     rows.append(["<b>all modules</b>", "", "", f"<b>{report.unique_params:,}</b>", "", f"<b>{report.naive_params:,}</b>", ""])
     more = f"<div class='psv-empty'>… and {len(rows) - 1 - limit} more modules</div>" if len(rows) - 1 > limit else ""

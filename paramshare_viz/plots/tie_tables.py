@@ -6,7 +6,9 @@ import html
 from collections.abc import Sequence
 
 from paramshare_viz.analysis.atlas import AtlasRow
+from paramshare_viz.analysis.tie_hints import TieHints
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
+from paramshare_viz.display import natural_sorted
 from paramshare_viz.plots.tables import STYLE, _names, _table
 
 #: Column titles of the tie-health table, one per operation of check_ties.
@@ -40,12 +42,25 @@ def _mark(value: bool | None, note: str = "") -> str:
     return f"<span class='psv-tie-mark' style='color:{colour}'{title}>{sign} {word}</span>"
 
 
+def tie_hints_html(hints: TieHints) -> str:
+    """What the names and values suggest about ties lost or duplicated when the file was saved."""
+    if not hints.lines:
+        checked = "names and values" if hints.checked_values else "names (no values on the meta device)"
+        return f"<div class='psv-note psv-tie-hints'>Nothing in the {checked} suggests a lost or copied tie.</div>"
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in hints.lines)
+    return (
+        EXTRA_STYLE + "<div class='psv-tie-hints'><div style='font-size:13px;margin:4px 0 0'>"
+        "<b>What the file suggests</b> (from its names and values):</div>"
+        f"<ul class='psv-risk'>{items}</ul></div>"
+    )
+
+
 def tie_health_html(health: TieHealth) -> str:
     """One row per sharing group, one column per operation (✓ kept, ✗ breaks, – n/a), then the fixes."""
     if not health.groups:
-        return STYLE + "<div class='psv-empty psv-ties'>No ties to check: no tensor is reachable under two names.</div>"
+        return STYLE + "<div class='psv-empty psv-ties'>No tensor is held under two names here: no tie to check.</div>"
     rows = [
-        [_names(g.names, 3)] + [_mark(g.survives.get(op), g.notes.get(op, "")) for op in OPERATIONS]
+        [_names(natural_sorted(g.names), 3)] + [_mark(g.survives.get(op), g.notes.get(op, "")) for op in OPERATIONS]
         for g in health.groups
     ]
     header = ["Tied names", *(OPERATION_TITLES[op] for op in OPERATIONS)]
