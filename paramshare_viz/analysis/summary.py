@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from paramshare_viz.analysis.report import uses_sentence
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
 from paramshare_viz.units import plural
 
@@ -38,7 +39,8 @@ def format_summary(
     Sections: totals (naive vs unique parameters and bytes, the saving),
     sharing groups with names and sizes, the modules holding the most unique
     parameters (with forward calls and FLOPs when the report has them), modules
-    called more than once, and tie health (per-group table and ties at risk).
+    called more than once, tensor uses (reuse, borrowing, applications inside a
+    fused call; with an input), and tie health (per-group table and ties at risk).
 
     Args:
         report: a ``SharingReport`` from ``analyze``.
@@ -58,6 +60,7 @@ def format_summary(
     lines += _groups(report, max_names, max_groups)
     lines += _modules(report, top_modules)
     lines += _calls(report)
+    lines += _uses(report)
     if health is not None:
         lines += _health(health, max_names, max_groups)
     return "\n".join(lines).rstrip() + "\n"
@@ -168,6 +171,12 @@ def _calls(r: Any) -> list[str]:
     for (_, n), names in sorted(seen.items(), key=lambda kv: (-kv[0][1], kv[0][0]))[:10]:
         out.append(f"  {n:>5} x  {_names(names, 3)}")
     return out + [""]
+
+
+def _uses(r: Any) -> list[str]:
+    if r.uses is None:
+        return [f"Tensor uses: not traced: {r.forward_error}", ""] if r.forward_error else []
+    return ["Tensor uses (one forward; a use is one call that reads the tensor):", f"  {uses_sentence(r)}", ""]
 
 
 def _health(h: TieHealth, max_names: int, max_rows: int) -> list[str]:
