@@ -5,7 +5,8 @@ Run: ``.venv/bin/python benchmarks/trace_atlas.py [--out uses_atlas.jsonl] [--ty
 Each type is built from its default config on the meta device
 (:func:`paramshare_viz.analysis.atlas.build_default`) and analysed with 8
 random token ids (``example_input_for(..., (1, 8))``). One JSON line per type:
-built or why not, whether the forward ran (or its error in words), the tensors
+built or why not, whether the forward ran (or its error in words, and whether
+the same forward fails without the tracer), the tensors
 read by a module that does not hold them (``report.borrowed``) and the ties
 transformers declares by name (``report.groups`` of names). A closing line
 counts them.
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import paramshare_viz as psv  # noqa: E402
 from paramshare_viz.analysis.atlas import _quiet, build_default, model_types  # noqa: E402
 from paramshare_viz.analysis.loading import example_input_for  # noqa: E402
+from paramshare_viz.analysis.runtime import count_calls  # noqa: E402
 
 
 def trace_type(model_type: str) -> dict:
@@ -45,6 +47,12 @@ def trace_type(model_type: str) -> dict:
     row["traced"] = report.forward_error is None
     if report.forward_error:
         row["why"] = report.forward_error
+        try:  # the same forward without the use tracer (calls only): does the input fail there too?
+            with _quiet():
+                count_calls(model, example)
+            row["untraced"] = "runs"
+        except Exception as err:
+            row["untraced"] = f"fails too ({type(err).__name__})"
         return row
     row["named_ties"] = [g.names for g in report.groups if g.kind != "functional"]
     row["borrowed"] = [

@@ -61,7 +61,7 @@ VIEW_FUNCTIONS: frozenset[Any] = frozenset(
 )
 
 #: Reads that are not uses though they return a tensor: a parameter's ``.grad``.
-NOT_USES: frozenset[Any] = frozenset({_T.grad.__get__})  # type: ignore[attr-defined]
+NOT_USES: frozenset[Any] = frozenset({_T.grad.__get__})  # type: ignore[union-attr]
 
 _RECURRENT = {"rnn_tanh", "rnn_relu", "lstm", "gru"}
 _CONV = {"conv1d": 1, "conv2d": 2, "conv3d": 3, "conv_transpose1d": 1, "conv_transpose2d": 2, "conv_transpose3d": 3}
