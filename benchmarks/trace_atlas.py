@@ -32,8 +32,8 @@ def trace_type(model_type: str) -> dict:
     row: dict = {"type": model_type}
     try:
         model = build_default(model_type)
-    except ValueError as err:
-        return {**row, "built": False, "why": str(err)}
+    except Exception as err:  # ValueError in words, or a config class's own validation error
+        return {**row, "built": False, "why": f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"}
     row["built"] = True
     row["class"] = type(model).__name__
     start = time.perf_counter()

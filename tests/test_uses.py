@@ -410,3 +410,18 @@ def test_folded_graph_sums_uses_over_copies() -> None:
     g = sharing_graph(model, torch.randn(1, 4))
     # [0-2].weight folds three Linear weights, each used once: 3 uses in all copies
     assert {t.label: t.uses for t in g.tensors} == {"[0-2].weight": 3, "[0-2].bias": 3}
+
+
+def test_borrowed_use_in_the_groups_table_and_the_cards() -> None:
+    pytest.importorskip("ipywidgets")
+    from paramshare_viz.app.show import model_cards
+    from paramshare_viz.plots.tables import groups_table_html
+
+    report = psv.analyze(TransposedAutoencoder(), torch.randn(2, 6))
+    html = groups_table_html(report)
+    assert "functional: held by <code>enc</code>, read by <code>dec</code>" in html
+    groups = next(c for c in model_cards(report) if c.key == "groups")
+    # enc.weight is used twice (enc, dec) and read by dec, which does not hold it
+    assert groups.value == "1" and "tensors used more than once: 1 (1 read by a module that does not hold it)" in (
+        groups.note
+    )
