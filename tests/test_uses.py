@@ -200,6 +200,7 @@ def test_functional_group_numbers_and_words() -> None:
     sentence = format_summary(report)
     assert "1 of 3 parameters more than once (emb.weight 2×)" in sentence
     assert "emb.weight held by emb, read by (root)" in sentence
+    assert "functional                  40 elements  emb.weight: held by emb, read by (root)" in sentence
     assert "borrowed emb.weight" in str(report)
     d = report.to_dict()
     assert d["uses"]["emb.weight"] == 2 and d["used_in"]["emb.weight"] == ["emb", ""]

@@ -129,6 +129,12 @@ def _groups(r: Any, max_names: int, max_rows: int) -> list[str]:
         return ["Sharing groups: none (no two names reach the same storage)", ""]
     out = [f"Sharing groups ({len(r.groups)}):"]
     for g in r.groups[:max_rows]:
+        if g.kind == "functional":  # one tensor read in code by a module that does not hold it
+            who = f"held by {', '.join(m or '(root)' for m in g.holders)}, read by " + ", ".join(
+                m or "(root)" for m in g.borrowers
+            )
+            out.append(f"  {g.kind:<15} {_num(g.numel):>14} elements  {_names(g.names, max_names)}: {who}")
+            continue
         out.append(
             f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(g.names, max_names)}"
         )
