@@ -114,6 +114,28 @@ class CalledFour(nn.Module):
         return x
 
 
+class ReadsChild(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.decoder = nn.Linear(4, 10, bias=False)  # never called: its parent computes with its weight
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h @ self.decoder.weight.t()
+
+
+class TiedByNameReadByParent(nn.Module):
+    """MobileBERT-like: a head ties ``decoder.weight`` to the embedding by name and reads it itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.head = ReadsChild()
+        self.head.decoder.weight = self.emb.weight  # tied embeddings, declared by name
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.emb(ids))
+
+
 def plain_mlp() -> nn.Module:
     return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
 
@@ -163,6 +185,18 @@ CASES = [
     Case(
         "module called four times", CalledFour, lambda: torch.randn(2, 4),
         {"block.weight": 4, "block.bias": 4}, {"block.weight": ("block",), "block.bias": ("block",)}, [],
+    ),
+    Case(
+        "tie by name, read by the holder's parent", TiedByNameReadByParent, lambda: torch.zeros(2, 3, dtype=torch.long),
+        # head reads it for decoder, whose forward never runs: decoder's own use, done by its parent
+        {"emb.weight": 2}, {"emb.weight": ("emb", "head")}, [],
+    ),
+    Case(
+        "nn.MultiheadAttention", lambda: nn.MultiheadAttention(4, 2), lambda: (torch.randn(3, 1, 4),) * 3,
+        # one F.multi_head_attention_forward call reads all four, out_proj's included (its forward never runs)
+        {"in_proj_weight": 1, "in_proj_bias": 1, "out_proj.weight": 1, "out_proj.bias": 1},
+        {"in_proj_weight": ("",), "in_proj_bias": ("",), "out_proj.weight": ("",), "out_proj.bias": ("",)},
+        [],
     ),
     Case(
         "plain MLP", plain_mlp, lambda: torch.randn(2, 4),
@@ -344,11 +378,11 @@ def test_transformers_types_trace_on_meta_without_borrows(model_type: str) -> No
 
 
 def test_outputs_and_grads_are_bit_identical_with_and_without_tracing() -> None:
-    from paramshare_viz.analysis.runtime import CallCounter, output_tensors
+    from paramshare_viz.analysis.runtime import CallCounter, call_model, output_tensors
     from paramshare_viz.analysis.uses import UseTracer
 
     def run(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-        outs = list(output_tensors(model(x)))
+        outs = list(output_tensors(call_model(model, x)))
         sum(o.sum() for o in outs).backward()
         return [o.detach().clone() for o in outs] + [p.grad.clone() for p in model.parameters()]
 

@@ -225,11 +225,14 @@ class Borrow:
 def borrows(used_in: dict[str, list[str]], holders: dict[str, tuple[str, ...]]) -> list[Borrow]:
     """Which reads are borrowed: by a module that does not hold the tensor directly.
 
-    One exception keeps ordinary module code out: a module that is the tensor's
-    *only* reader and sits on the same line of the tree as a holder (its parent,
-    as ``nn.MultiheadAttention`` computes with ``out_proj.weight``, or its child,
-    as a parametrization reads its list's ``original``) is one use in one place,
-    not a tie. The root counts as the parent of every module.
+    One exception keeps ordinary module code out: a holder whose own forward
+    never reads the tensor may have it read *for* it by a module on its line of
+    the tree — its parent (``nn.MultiheadAttention`` computes with
+    ``out_proj.weight``; MobileBERT's head with ``decoder.weight``) or its child
+    (a parametrization reads its list's ``original``). Such a read is the
+    holder's own use, done elsewhere, not a tie. The root is every module's parent.
+    When the holder reads the tensor itself (``emb`` looks tokens up), a read by
+    anyone else — the root's ``F.linear(h, self.emb.weight)`` included — is a borrow.
 
     Args:
         used_in: ``{canonical name: reading modules}`` (:attr:`UseTrace.used_in`).
@@ -238,9 +241,8 @@ def borrows(used_in: dict[str, list[str]], holders: dict[str, tuple[str, ...]]) 
     out = []
     for name, readers in used_in.items():
         own = holders.get(name, ())
-        outside = [r for r in readers if r not in own]
-        if len(readers) == 1 and outside and any(_on_line(outside[0], h) for h in own):
-            continue
+        idle = [h for h in own if h not in readers]  # holders that never read it themselves
+        outside = [r for r in readers if r not in own and not any(_on_line(r, h) for h in idle)]
         if outside:
             out.append(Borrow(name, own, tuple(outside)))
     return out
