@@ -464,3 +464,23 @@ def test_borrowed_use_in_the_groups_table_and_the_cards() -> None:
     assert groups.value == "1" and "tensors used more than once: 1 (1 read by a module that does not hold it)" in (
         groups.note
     )
+
+
+def test_writing_a_parameter_in_place_is_not_a_use() -> None:
+    class Rescale(nn.Module):  # RWKV-like: weights rescaled in place inside the forward
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.src = nn.Parameter(torch.ones(3, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                self.lin.weight.div_(2)  # a write to lin.weight
+                self.lin.weight.copy_(self.src)  # a write to lin.weight, a read of src
+                self.lin.bias += 1  # a write
+            return self.lin(x)
+
+    report = psv.analyze(Rescale(), torch.randn(1, 3))
+    assert report.uses == {"lin.weight": 1, "lin.bias": 1, "src": 1}
+    assert report.used_in == {"src": ("",), "lin.weight": ("lin",), "lin.bias": ("lin",)}
+    assert report.borrowed == []  # the root reads src, which it holds

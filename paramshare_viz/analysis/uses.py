@@ -13,7 +13,8 @@ Conventions:
 * A **use** is one call of a torch function (``F.linear``, ``torch.matmul``,
   ``Tensor.__mul__``, ``torch._VF.lstm``, ...) with the parameter, or a view of
   it made in the same forward, among its arguments. A call reading a tensor
-  twice (``w @ w``) is one use. Views (``.t()``, ``.T``, ``.view``, slicing,
+  twice (``w @ w``) is one use. Writing it in place (``w.div_(2)``,
+  ``w += x``, ``w.copy_(v)``) is not a use of ``w`` (``v`` is read). Views (``.t()``, ``.T``, ``.view``, slicing,
   ``reshape``, ``transpose``, ``permute``, ``expand``, ``unsqueeze``, ``.to``,
   ``.detach``, ...) are not uses: the call consuming the view is. Calls that
   return no tensor (``.shape``, ``.dtype``, ``.size()``) read metadata only.
@@ -63,6 +64,10 @@ VIEW_FUNCTIONS: frozenset[Any] = frozenset(
 #: Reads that are not uses though they return a tensor: a parameter's ``.grad``.
 NOT_USES: frozenset[Any] = frozenset({_T.grad.__get__})  # type: ignore[union-attr]
 
+_IN_PLACE_OPERATORS = {
+    f"__i{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor", "lshift",
+                            "rshift", "matmul")
+}
 _RECURRENT = {"rnn_tanh", "rnn_relu", "lstm", "gru"}
 _CONV = {"conv1d": 1, "conv2d": 2, "conv3d": 3, "conv_transpose1d": 1, "conv_transpose2d": 2, "conv_transpose3d": 3}
 
@@ -180,6 +185,10 @@ class UseTracer(TorchFunctionMode):
         self._names_in(args, found)
         if kwargs:
             self._names_in(kwargs, found)
+        if found and _in_place(func) and args:  # ``w.div_(2)``, ``w += x``: a write to w, not a use of it
+            entry = self._tracked.get(id(args[0]))
+            if entry is not None and entry[1] in found:
+                found.remove(entry[1])
         if not found or func in NOT_USES or not _has_tensor(out):
             return out
         module = self._innermost()
@@ -197,6 +206,12 @@ class UseTracer(TorchFunctionMode):
             elif name in trace.applications:
                 trace.applications[name] += 1
         return out
+
+
+def _in_place(func: Any) -> bool:
+    """``Tensor.div_``, ``Tensor.copy_``, ``Tensor.__iadd__``: functions that write their first argument."""
+    name = getattr(func, "__name__", "")
+    return (name.endswith("_") and not name.startswith("__")) or name in _IN_PLACE_OPERATORS
 
 
 def _has_tensor(out: Any) -> bool:
