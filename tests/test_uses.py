@@ -485,3 +485,15 @@ def test_writing_a_parameter_in_place_is_not_a_use() -> None:
     assert report.uses == {"lin.weight": 1, "lin.bias": 1, "src": 1}
     assert report.used_in == {"src": ("",), "lin.weight": ("lin",), "lin.bias": ("lin",)}
     assert report.borrowed == []  # the root reads src, which it holds
+
+
+def test_explore_graph_shows_the_tied_autoencoders_borrow() -> None:
+    pytest.importorskip("ipywidgets")
+    from paramshare_viz.analysis.twin_counts import twin_counts
+    from paramshare_viz.app.graph_view import click_line, twin_graphs
+
+    shared, twin = twin_graphs(twin_counts("tied_autoencoder"))  # the Explore tab's data path
+    (borrow,) = shared.borrows
+    assert borrow[0] == "" and shared.tensors[borrow[1]].names == ("encoder.weight",)
+    assert "also read by <b>(model)</b>, which does not hold it" in click_line(shared, borrow[1])
+    assert twin.borrows == []  # the twin's decoder holds its own weight
