@@ -102,6 +102,17 @@ class OtherWeightT(nn.Module):
         return self.first(x) @ self.other.weight.T
 
 
+class OtherRanWeightT(nn.Module):
+    """``other(x) @ other.weight.T`` in the root's forward: ``other`` reads its weight, then the root does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.other = nn.Linear(4, 4, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.other(x) @ self.other.weight.T
+
+
 class CalledFour(nn.Module):
     """ALBERT-like: one block called four times."""
 
@@ -182,6 +193,11 @@ CASES = [
         {"first.weight": 1, "first.bias": 1, "other.weight": 1},
         {"first.weight": ("first",), "first.bias": ("first",), "other.weight": ("",)},
         [],
+    ),
+    Case(
+        "other(x) @ other.weight.T", OtherRanWeightT, lambda: torch.randn(2, 4),
+        # other reads its weight itself, so the root's second read is a borrow
+        {"other.weight": 2}, {"other.weight": ("other", "")}, [("other.weight", ("other",), ("",))],
     ),
     Case(
         "module called four times", CalledFour, lambda: torch.randn(2, 4),
