@@ -21,9 +21,15 @@ sample a loop of about 20 ms, garbage collector paused while timing (as
 * ``torchinfo``: ``torchinfo.summary(model, verbose=0)`` (static: no input,
   works on meta);
 * with an input (GPT-2 only, 16 tokens on meta): ``psv.analyze(model, ids)``
-  (calls + FLOPs) vs ``torchinfo.summary(model, input_data=ids, verbose=0)``.
+  (calls + FLOPs + every tensor use) vs ``torchinfo.summary(model, input_data=ids, verbose=0)``;
+* the cost of tracing uses (issue 20), on GPT-2 small and ALBERT-base
+  (``AlbertConfig(hidden_size=768, num_attention_heads=12, intermediate_size=3072)``),
+  both on meta with 16 tokens: ``psv.analyze(model, ids)`` against the same
+  analysis without the use tracer (calls + FLOPs only, what ``analyze`` ran
+  before), side by side with their ratio (the budget is 2x).
 
-Prints one table: median milliseconds, ratio to the floor, ratio to torchinfo.
+Prints two tables: median milliseconds, ratio to the floor, ratio to torchinfo;
+then traced vs untraced.
 """
 
 from __future__ import annotations
@@ -42,6 +48,27 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import paramshare_viz as psv  # noqa: E402
+
+
+def albert_base() -> nn.Module:
+    from transformers import AlbertConfig, AlbertForMaskedLM
+
+    with torch.device("meta"):
+        return AlbertForMaskedLM(AlbertConfig(hidden_size=768, num_attention_heads=12, intermediate_size=3072)).eval()
+
+
+def untraced(model: nn.Module, example: torch.Tensor) -> object:
+    """``analyze(model, example)`` without the use tracer: calls and FLOPs only (the analysis before issue 20)."""
+    from paramshare_viz.analysis.flops import FlopCount, counting_mode, per_module_flops
+    from paramshare_viz.analysis.groups import inventory
+    from paramshare_viz.analysis.report import _report
+    from paramshare_viz.analysis.runtime import call_model
+
+    inv = inventory(model)
+    counter, calls = counting_mode(model)
+    with torch.no_grad(), counter:
+        call_model(model, example)
+    return _report(model, inv, calls.calls, FlopCount(counter.get_total_flops(), None, per_module_flops(counter)))
 
 
 def gpt2_small() -> nn.Module:
@@ -133,6 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     for label, name, seconds, x_floor, x_ti in rows:
         ti = f"{x_ti:12.2f}" if x_ti is not None else f"{'n/a':>12}"
         print(f"{label:<36} {name:<17} {seconds * 1e3:10.3f} {x_floor:8.2f} {ti}")
+
+    print("\ntracing every tensor use (one forward, meta, 16 tokens): traced / untraced, budget 2x")
+    print(f"{'model':<22} {'untraced ms':>12} {'traced ms':>10} {'traced / untraced':>18}")
+    for label, m in (("gpt2-small", model), ("albert-base", albert_base())):
+        med = measure(
+            {"untraced": lambda m=m: untraced(m, ids), "traced": lambda m=m: psv.analyze(m, ids)},
+            max(5, args.repeats // 3),
+        )
+        print(f"{label:<22} {med['untraced'] * 1e3:12.1f} {med['traced'] * 1e3:10.1f} "
+              f"{med['traced'] / med['untraced']:18.2f}")
     return 0
 
 

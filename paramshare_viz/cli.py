@@ -71,18 +71,14 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
 
         model = load_model(args.spec)
         example = example_input_for(args.spec, model, args.input_shape)
-        try:
-            report = analyze(model, example)
-        except Exception as err:  # the forward failed: name the input, keep one line
-            if example is None:
-                raise
+        report = analyze(model, example)
+        if report.forward_error is not None:  # the forward failed: name the input, keep one line
             what = (
                 f"shape {','.join(map(str, args.input_shape))}"
                 if args.input_shape
                 else "the zoo example input"
             )
-            detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(f"{args.spec}: the forward on {what} failed: {detail}") from None
+            raise ValueError(f"{args.spec}: {report.forward_error.replace('the example input', what, 1)}")
         health = check_ties(model, report=report)
         hints = tie_hints(model)
         if args.json:

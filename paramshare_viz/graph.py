@@ -3,8 +3,12 @@
 Module nodes are the model's module names; tensor nodes are distinct
 storages (a tensor reached under several names, or several views of one
 storage, is *one* node carrying every name); an edge joins a module to each
-tensor it holds directly. Everything comes from :func:`analyze`'s report
-(groups, module rows, calls): nothing is re-detected here.
+tensor it holds directly. With an example input, a *borrow* joins a module to
+a tensor it reads without holding it (``F.linear(h, self.emb.weight)`` in
+another module's forward: the report's ``"functional"`` groups), and each
+tensor node carries its uses in one forward. Everything comes from
+:func:`analyze`'s report (groups, module rows, calls, uses): nothing is
+re-detected here.
 
 With ``collapse=True`` repeated structure is folded: siblings named ``0, 1, …``
 with identical sub-trees (types, tensor names, shapes, dtypes) become one
@@ -74,10 +78,16 @@ class TensorNode:
         dtype: e.g. ``"float32"``.
         numel: distinct elements held (summed over copies when folded).
         bytes: distinct bytes held (the same way).
-        shared: reached by two or more names, or held by a module that runs more than once.
+        shared: reached by two or more names, held by a module that runs more than once,
+            or read by a module that does not hold it (a borrow).
         group: index into ``report.groups`` when two or more names reach it, else ``None``.
         buffer: ``True`` for buffers.
         copies: distinct tensors folded into this node (1 when not folded).
+        uses: calls that read it in one forward (``report.uses``, summed over copies);
+            ``None`` without an example input, and for buffers.
+        applications: how often fused calls applied it (``report.applications``: RNN steps,
+            conv positions), else ``None``.
+        applied_over: ``"steps"`` or ``"positions"`` with ``applications``, else ``""``.
     """
 
     index: int
@@ -91,6 +101,9 @@ class TensorNode:
     group: int | None = None
     buffer: bool = False
     copies: int = 1
+    uses: int | None = None
+    applications: int | None = None
+    applied_over: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,8 @@ class SharingGraph:
             (:func:`head_maps`); empty when no attention module groups its heads.
         frozen_params: unique parameter elements with ``requires_grad=False`` (LoRA's base).
         trainable_params: unique parameter elements with ``requires_grad=True``.
+        borrows: ``(module name, tensor index)``, one per module that reads the tensor
+            without holding it (the report's ``"functional"`` groups; empty without an input).
     """
 
     modules: list[ModuleNode]
@@ -145,6 +160,7 @@ class SharingGraph:
     head_maps: list[HeadMap] = field(default_factory=list)
     frozen_params: int = 0
     trainable_params: int = 0
+    borrows: list[tuple[str, int]] = field(default_factory=list)
     _holders: dict[int, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def holders(self, tensor: int) -> list[str]:
@@ -153,6 +169,10 @@ class SharingGraph:
             for m, t in self.edges:
                 self._holders.setdefault(t, []).append(m)
         return self._holders.get(tensor, [])
+
+    def borrowers(self, tensor: int) -> list[str]:
+        """Names of the module nodes that read tensor ``tensor`` without holding it."""
+        return [m for m, t in self.borrows if t == tensor]
 
     def held_by(self, module: str) -> list[int]:
         """Tensor indices held by module node ``module``."""
@@ -183,6 +203,7 @@ class SharingGraph:
             "head_maps": [h.to_dict() for h in self.head_maps],
             "frozen_params": self.frozen_params,
             "trainable_params": self.trainable_params,
+            "borrows": [[m, t] for m, t in self.borrows],
         }
 
     def to_html(self, path: str | Path, *, title: str | None = None) -> Path:
@@ -225,9 +246,10 @@ def sharing_graph(
         A :class:`SharingGraph`.
 
     Sharing:
-        Every group of ``report.groups`` is exactly one tensor node, with an edge
-        to each module that holds one of its names; tensors of modules that run
-        more than once are marked ``shared`` too.
+        Every group of names in ``report.groups`` is exactly one tensor node, with
+        an edge to each module that holds one of its names; tensors of modules that
+        run more than once are marked ``shared`` too. A ``"functional"`` group is a
+        borrow: an entry of ``graph.borrows`` from each borrowing module to the tensor.
 
     Example:
         >>> lm = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 10, bias=False))
@@ -239,6 +261,7 @@ def sharing_graph(
     if report is None:
         report = analyze(model, example_input)
     flat = _flat_graph(model, report)
+    _add_uses(flat, report)
     graph = _collapse(flat) if collapse else flat
     _add_unnamed_sharing(graph, model, report)
     return graph
@@ -278,7 +301,7 @@ def head_maps(model: nn.Module) -> list[HeadMap]:
 def _flat_graph(model: nn.Module, report: SharingReport) -> SharingGraph:
     """One node per module name and per distinct storage, no folding."""
     params, buffers = _named_tensors(model)
-    group_of = {n: g for g, grp in enumerate(report.groups) for n in grp.names}
+    group_of = {n: g for g, grp in enumerate(report.groups) for n in grp.names if grp.kind != "functional"}
     rows = report.modules
     modules: list[ModuleNode] = []
     tensors: list[TensorNode] = []
@@ -341,6 +364,37 @@ def _named_tensors(model: nn.Module) -> tuple[dict[str, Any], dict[str, Any]]:
     return params, buffers
 
 
+def _add_uses(graph: SharingGraph, report: SharingReport) -> None:
+    """Uses and applications on the tensor nodes, and a borrow per functional group's borrower (in place)."""
+    if report.uses is None:
+        return
+    node_of = {n: t.index for t in graph.tensors for n in t.names}
+    for name, n in report.uses.items():
+        t = graph.tensors[node_of[name]]
+        t.uses = n
+        if name in report.applications:
+            t.applications, t.applied_over = report.applications[name], report.applied_over[name]
+    for g in report.borrowed:
+        k = node_of[g.names[0]]
+        graph.tensors[k].shared = True
+        graph.borrows += [(m, k) for m in g.borrowers if (m, k) not in graph.borrows]
+
+
+def _fold_uses(flat: SharingGraph, tensors: list[TensorNode], new_index: dict[int, int]) -> None:
+    """Uses and applications of the folded nodes: summed over the copies folded into each."""
+    for t in flat.tensors:
+        node = tensors[new_index[t.index]]
+        if node.names == t.names:  # not folded: copied as is
+            node.uses, node.applications, node.applied_over = t.uses, t.applications, t.applied_over
+            continue
+        if t.uses is not None:
+            node.uses = (node.uses or 0) + t.uses
+        if t.applications is not None:
+            node.applications = (node.applications or 0) + t.applications
+            node.applied_over = t.applied_over
+        node.shared = node.shared or t.shared
+
+
 _INDEX = re.compile(r"\d+")
 
 
@@ -401,7 +455,9 @@ def _collapse(flat: SharingGraph) -> SharingGraph:
     for k, ns in names.items():
         tensors[k].names = tuple(ns)
     edges = list(dict.fromkeys((folded[mname], new_index[k]) for mname, k in flat.edges))
-    return SharingGraph(modules, tensors, edges, collapsed=True, model_type=flat.model_type)
+    borrows = list(dict.fromkeys((folded[mname], new_index[k]) for mname, k in flat.borrows))
+    _fold_uses(flat, tensors, new_index)
+    return SharingGraph(modules, tensors, edges, collapsed=True, model_type=flat.model_type, borrows=borrows)
 
 
 def _folded_names(modules: list[ModuleNode], shape_of: dict[str, tuple[Any, ...]]) -> dict[str, str]:

@@ -525,8 +525,9 @@ def test_analyze_keeps_mode_grads_and_removes_hooks_even_on_error() -> None:
             raise RuntimeError("boom")
 
     model = Boom().train()
-    with pytest.raises(RuntimeError, match="boom"):
-        psv.analyze(model, torch.randn(1, 2))
+    report = psv.analyze(model, torch.randn(1, 2))  # the static report, and why the forward failed
+    assert report.forward_error == "the forward on the example input failed (RuntimeError: boom)"
+    assert report.calls is None and report.uses is None and report.unique_params == 6
     for module in model.modules():
         assert not module._forward_pre_hooks and not module._forward_hooks
     assert model.training and model.inner.training

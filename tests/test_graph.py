@@ -176,10 +176,15 @@ def test_zoo_form_shared_nodes_are_the_groups(form):
     x = zoo.example_input(form)
     report = psv.analyze(shared, x)
     groups = [tuple(g.names) for g in report.groups]
+    named = [names for names, g in zip(groups, report.groups, strict=True) if g.kind != "functional"]
     for collapse in (False, True):
         g = sharing_graph(shared, x, collapse=collapse, report=report)
-        assert sorted(shared_names(g)) == sorted(groups)
+        assert sorted(shared_names(g)) == sorted(named)
         assert all(groups[t.group] == t.names for t in g.tensors if t.group is not None)
+        # a functional group (a tensor read by a module that does not hold it) is a borrow, not a node of names
+        assert sorted({g.tensors[k].names for _, k in g.borrows}) == sorted(
+            tuple(f.names) for f in report.borrowed
+        )
     # The twin shares nothing by name, and no twin module holding tensors runs twice
     # (its only repeated modules are parameter-free dropouts, called twice per block).
     tg = sharing_graph(twin, x)

@@ -29,6 +29,7 @@ from torch import nn
 from paramshare_viz.analysis.flops import FlopCount, counting_mode, per_module_flops
 from paramshare_viz.analysis.groups import Inventory, distinct_bytes, inventory
 from paramshare_viz.analysis.runtime import ModelInput, call_model
+from paramshare_viz.analysis.uses import UseTrace, UseTracer, borrows
 from paramshare_viz.display import Table, TableRepr, names_cell
 from paramshare_viz.units import fmt_bytes, plural
 
@@ -42,11 +43,16 @@ class SharedGroup:
         numel: distinct elements the group holds (union of what its names cover).
         kind: ``"same-tensor"`` when every name is one tensor object,
             ``"aliased-storage"`` when different tensor objects (views, slices,
-            transposes) overlap in memory.
-        naive_numel: sum of ``numel()`` over the names.
+            transposes) overlap in memory, ``"functional"`` when a module reads a
+            tensor it does not hold (a tie written in code, found only with an
+            example input; ``names`` are then the tensor's own names, one or more).
+        naive_numel: sum of ``numel()`` over the names (a functional group: ``numel``,
+            since a naive count sees a tensor read in code once).
         nbytes: distinct bytes the group holds.
         dtype: dtype of the tensor behind the first name, e.g. ``"float32"``.
         buffers: the subset of ``names`` that are buffers (empty for parameter ties).
+        holders: a functional group's modules holding the tensor directly (else empty).
+        borrowers: a functional group's modules reading it without holding it, first-use order.
     """
 
     names: list[str]
@@ -56,6 +62,8 @@ class SharedGroup:
     nbytes: int
     dtype: str
     buffers: list[str] = field(default_factory=list)
+    holders: list[str] = field(default_factory=list)
+    borrowers: list[str] = field(default_factory=list)
 
     @property
     def saving(self) -> int:
@@ -152,14 +160,29 @@ class SharingReport(TableRepr):
         naive_buffer_bytes, unique_buffer_bytes: the same in bytes.
         num_param_names: parameter names (``named_parameters(remove_duplicate=False)``).
         num_param_tensors: distinct parameter tensor objects (``parameters()``).
-        groups: every :class:`SharedGroup` (>= 2 names), parameters and buffers,
-            in order of first name.
+        groups: every :class:`SharedGroup`: tensors under >= 2 names, parameters and
+            buffers, in order of first name; then, with an example input, one
+            ``"functional"`` group per parameter read by a module that does not hold it.
         modules: one :class:`ModuleRow` per module name, traversal order, root first.
         calls: ``{module name: forward calls}`` with an example input, else ``None``.
             A module registered under several names is one object; its count
             (all calls through any name) is reported under *every* name.
         flops: forward FLOPs (total and per module) with an example input.
         reuse: forward MACs per unique parameter element (``None`` without input).
+        uses: ``{canonical parameter name: uses in one forward}`` with an example input,
+            every parameter (0 when never read), else ``None``. A use is one call of a
+            torch function or module computation reading the tensor or a view of it
+            made in that forward (see :mod:`paramshare_viz.analysis.uses`); the
+            canonical name is the first in ``named_parameters()`` order.
+        used_in: ``{canonical name: modules whose forward read it, first-use order}``
+            (``""`` is the root); parameters never read are absent.
+        applications: ``{canonical name: applications}`` for parameters a fused op read:
+            one ``nn.RNN``/``nn.LSTM``/``nn.GRU`` call applies its weights at T steps,
+            one convolution at every output position; ``uses`` counts the call once,
+            this counts the steps or positions (other uses add 1 each).
+        applied_over: ``{canonical name: "steps" or "positions"}``, the keys of ``applications``.
+        forward_error: the example input's forward failed: what went wrong, in words
+            (the report is then the static one); ``None`` otherwise.
     """
 
     naive_params: int
@@ -180,6 +203,11 @@ class SharingReport(TableRepr):
     calls: dict[str, int] | None = None
     flops: FlopCount | None = None
     reuse: float | None = None
+    uses: dict[str, int] | None = None
+    used_in: dict[str, tuple[str, ...]] | None = None
+    applications: dict[str, int] = field(default_factory=dict)
+    applied_over: dict[str, str] = field(default_factory=dict)
+    forward_error: str | None = None
     _table: _ModuleTable | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
@@ -212,6 +240,16 @@ class SharingReport(TableRepr):
         return self.naive_params / self.unique_params if self.unique_params else 1.0
 
     @property
+    def reused(self) -> dict[str, int]:
+        """Parameters used more than once in one forward: ``{canonical name: uses}`` (empty without input)."""
+        return {name: n for name, n in (self.uses or {}).items() if n > 1}
+
+    @property
+    def borrowed(self) -> list[SharedGroup]:
+        """The ``"functional"`` groups: parameters read by modules that do not hold them."""
+        return [g for g in self.groups if g.kind == "functional"]
+
+    @property
     def macs(self) -> int | None:
         """Forward multiply-accumulates with an example input, else ``None``."""
         return None if self.flops is None else self.flops.macs
@@ -223,7 +261,11 @@ class SharingReport(TableRepr):
             ["trainable parameters", f"{self.trainable_params:,}", f"{self.naive_trainable_params:,}"],
             ["buffer elements", f"{self.unique_buffers:,}", f"{self.naive_buffers:,}"],
         ]
-        rows += [["group " + names_cell(g.names), f"{g.numel:,}", f"{g.naive_numel:,}"] for g in self.groups[:5]]
+        rows += [
+            [("borrowed " if g.kind == "functional" else "group ") + names_cell(g.names), f"{g.numel:,}",
+             f"{g.naive_numel:,}"]
+            for g in self.groups[:5]
+        ]
         notes = [
             "unique: distinct storage elements held (each tensor once); naive: summed over every name, "
             "aliases included",
@@ -234,7 +276,14 @@ class SharingReport(TableRepr):
             notes.append(f"… and {len(self.groups) - 5} more groups (report.groups)")
         if self.macs is not None and self.reuse is not None:
             notes.append(f"one forward: {self.macs:,} multiply-adds, {self.reuse:,.1f} per unique parameter")
-        title = f"SharingReport: {plural(len(self.groups), 'group')} of tensors under several names"
+        if self.uses is not None:
+            notes.append(uses_sentence(self))
+        if self.forward_error:
+            notes.append(self.forward_error)
+        named = len(self.groups) - len(self.borrowed)
+        title = f"SharingReport: {plural(named, 'group')} of tensors under several names"
+        if self.borrowed:
+            title += f", {len(self.borrowed)} borrowed in code"
         return Table(title, ["", "unique", "naive"], rows, notes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -249,6 +298,9 @@ class SharingReport(TableRepr):
         out["flops"] = None if self.flops is None else self.flops.to_dict()
         out["bytes_by_dtype"] = {k: dict(v) for k, v in self.bytes_by_dtype.items()}
         out["calls"] = None if self.calls is None else dict(self.calls)
+        out["uses"] = None if self.uses is None else dict(self.uses)
+        out["used_in"] = None if self.used_in is None else {k: list(v) for k, v in self.used_in.items()}
+        out["applications"], out["applied_over"] = dict(self.applications), dict(self.applied_over)
         for name in ("saving_params", "saving_bytes", "saving_fraction", "compression", "macs"):
             out[name] = getattr(self, name)
         return out
@@ -265,7 +317,10 @@ def analyze(model: nn.Module, example_input: ModelInput | None = None) -> Sharin
     without allocating (a 7B-parameter model in well under a second). With an
     ``example_input``, one forward runs under ``torch.no_grad()`` in the model's
     current train/eval mode to count forward calls (pre-hooks, removed
-    afterwards even on error) and FLOPs (``torch.utils.flop_counter``).
+    afterwards even on error), FLOPs (``torch.utils.flop_counter``) and every
+    use of every parameter (:class:`~paramshare_viz.analysis.uses.UseTracer`, a
+    torch-function mode: it looks at each call's arguments and changes nothing).
+    A forward that fails leaves the static report, with ``forward_error`` saying why.
 
     Args:
         model: any ``nn.Module``, on any device.
@@ -283,14 +338,19 @@ def analyze(model: nn.Module, example_input: ModelInput | None = None) -> Sharin
         (80, 40, ['0.weight', '1.weight'])
     """
     inv = inventory(model)
-    calls = flops = None
-    if example_input is not None:
-        counter, call_counter = counting_mode(model)
-        with torch.no_grad(), counter:
+    if example_input is None:
+        return _report(model, inv, None, None)
+    counter, call_counter = counting_mode(model)
+    tracer = UseTracer(model, call_counter.innermost)
+    try:
+        with torch.no_grad(), counter, tracer:
             call_model(model, example_input)
-        calls = call_counter.calls
-        flops = FlopCount(counter.get_total_flops(), None, per_module_flops(counter))
-    return _report(model, inv, calls, flops)
+    except Exception as err:  # the static report stands; say what went wrong
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        what = f"{type(err).__name__}: {detail}" if detail else type(err).__name__
+        return _report(model, inv, None, None, error=f"the forward on the example input failed ({what})")
+    flops = FlopCount(counter.get_total_flops(), None, per_module_flops(counter))
+    return _report(model, inv, call_counter.calls, flops, tracer.trace)
 
 
 @dataclass(frozen=True)
@@ -356,7 +416,12 @@ class _ModuleTable:
 
 
 def _report(
-    model: nn.Module, inv: Inventory, calls: dict[str, int] | None, flops: FlopCount | None
+    model: nn.Module,
+    inv: Inventory,
+    calls: dict[str, int] | None,
+    flops: FlopCount | None,
+    trace: UseTrace | None = None,
+    error: str | None = None,
 ) -> SharingReport:
     n_modules = len(inv.module_names)
     n_params = inv.n_params
@@ -414,6 +479,9 @@ def _report(
             )
         )
 
+    if trace is not None:
+        groups += _functional_groups(inv, trace)
+
     # Each module's direct entries are one contiguous run of the parameter part and of the buffer part.
     mods = np.arange(n_modules)
     bounds = [
@@ -453,6 +521,11 @@ def _report(
         calls=calls,
         flops=flops,
         reuse=flops.macs / unique_params if flops is not None and unique_params else None,
+        uses=None if trace is None else trace.uses,
+        used_in=None if trace is None else {k: tuple(v) for k, v in trace.used_in.items()},
+        applications={} if trace is None else trace.applications,
+        applied_over={} if trace is None else trace.applied_over,
+        forward_error=error,
         _table=table,
     )
 
@@ -475,3 +548,76 @@ def _runtime_per_object(
         reuse = (f // 2) / elems if elems else None
         out[id(module)] = (calls.get(name, 0), f, reuse)
     return out
+
+
+def _functional_groups(inv: Inventory, trace: UseTrace) -> list[SharedGroup]:
+    """One ``"functional"`` group per parameter a module reads without holding it (see :func:`borrows`)."""
+    module_key = [id(m) for m in inv.modules]
+    canonical: dict[int, str] = {}  # module object -> first name: what the trace calls it
+    for key, mname in zip(module_key, inv.module_names, strict=True):
+        canonical.setdefault(key, mname)
+    names: dict[int, list[str]] = {}  # distinct tensor -> its parameter names
+    holders: dict[int, list[str]] = {}
+    for e in range(inv.n_params):
+        k = inv.entry_tensor[e]
+        names.setdefault(k, []).append(inv.entry_names[e])
+        holder = canonical[module_key[inv.entry_module[e]]]
+        if holder not in holders.setdefault(k, []):
+            holders[k].append(holder)
+    tensor_of = {ns[0]: k for k, ns in names.items()}  # canonical name -> tensor
+    found = borrows(trace.used_in, {name: tuple(holders[k]) for name, k in tensor_of.items()})
+    groups = []
+    for b in found:
+        k = tensor_of[b.name]
+        groups.append(
+            SharedGroup(
+                names=sorted(names[k]),
+                numel=inv.tensor_numel[k],
+                kind="functional",
+                naive_numel=inv.tensor_numel[k],
+                nbytes=inv.tensor_numel[k] * inv.tensor_itemsize[k],
+                dtype=_dtype_name(inv.tensor_dtype[k]),
+                holders=list(b.holders),
+                borrowers=list(b.borrowers),
+            )
+        )
+    return groups
+
+
+def _module(name: str) -> str:
+    return name or "(root)"
+
+
+def uses_sentence(report: SharingReport, limit: int = 3) -> str:
+    """What one forward's uses say, in one sentence: reuse, borrowing, applications inside a call.
+
+    ``""`` without an example input. Counts come from ``report.uses``,
+    ``report.borrowed`` and ``report.applications`` only.
+    """
+    if report.uses is None:
+        return ""
+    reused = sorted(report.reused.items(), key=lambda kv: -kv[1])
+    n = len(report.uses)
+    if reused:
+        listed = ", ".join(f"{name} {k}×" for name, k in reused[:limit])
+        more = f", … and {len(reused) - limit} more" if len(reused) > limit else ""
+        parts = [f"one forward uses {len(reused):,} of {plural(n, 'parameter')} more than once ({listed}{more})"]
+    else:
+        parts = [f"one forward uses each of its {plural(n, 'parameter')} at most once"]
+    borrowed = report.borrowed
+    if borrowed:
+        listed = "; ".join(
+            f"{g.names[0]} held by {', '.join(map(_module, g.holders))}, read by {', '.join(map(_module, g.borrowers))}"
+            for g in borrowed[:limit]
+        )
+        more = f"; … and {len(borrowed) - limit} more" if len(borrowed) > limit else ""
+        parts.append(f"{plural(len(borrowed), 'tensor')} read by a module that does not hold it ({listed}{more})")
+    if report.applications:
+        items = list(report.applications.items())
+        listed = ", ".join(
+            f"{name}: {plural(report.uses[name], 'call')}, applied at {k:,} {report.applied_over[name]}"
+            for name, k in items[:limit]
+        )
+        more = f", … and {len(items) - limit} more" if len(items) > limit else ""
+        parts.append(f"inside one call, a fused op applies a weight many times ({listed}{more})")
+    return "; ".join(parts)

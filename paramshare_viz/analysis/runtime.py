@@ -74,6 +74,10 @@ class CallCounter:
             object, and its count is reported under *every* one of its names.
         parents: canonical names (first qualified name) of the modules whose
             forward is running, and ``"Global"``.
+
+    :meth:`innermost` names the module whose forward is running innermost (the
+    module a torch call belongs to; :class:`~paramshare_viz.analysis.uses.UseTracer`
+    asks it).
     """
 
     def __init__(self, model: nn.Module) -> None:
@@ -83,6 +87,7 @@ class CallCounter:
         self._counts: dict[int, int] = dict.fromkeys(self._modules, 0)
         self._depth: dict[int, int] = dict.fromkeys(self._modules, 0)
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._stack: list[str] = []  # canonical names of running forwards, innermost last
         self.calls: dict[str, int] = {}
         self.parents: set[str] = {"Global"}
 
@@ -90,11 +95,14 @@ class CallCounter:
         key = id(module)
         self._counts[key] += 1
         self._depth[key] += 1
+        self._stack.append(self._first[key])
         self.parents.add(self._first[key])
 
     def _post_hook(self, module: nn.Module, args: Any, output: Any) -> None:
         key = id(module)
         self._depth[key] -= 1
+        if self._stack:
+            self._stack.pop()
         if self._depth[key] <= 0:
             self._depth[key] = 0
             self.parents.discard(self._first[key])
@@ -102,7 +110,8 @@ class CallCounter:
     def __enter__(self) -> CallCounter:
         try:
             for module in self._modules.values():
-                self._handles.append(module.register_forward_pre_hook(self._pre_hook))
+                # first among pre-hooks: a model's own pre-hook (old-style weight_norm) runs inside its module
+                self._handles.append(module.register_forward_pre_hook(self._pre_hook, prepend=True))
                 self._handles.append(module.register_forward_hook(self._post_hook, always_call=True))
         except BaseException:
             self._remove()
@@ -115,6 +124,10 @@ class CallCounter:
         self.calls = {
             name: self._counts[key] for key, names in self._names.items() for name in names
         }
+
+    def innermost(self) -> str:
+        """Canonical name of the innermost module whose forward is running (``""``: the root, or none)."""
+        return self._stack[-1] if self._stack else ""
 
     def _remove(self) -> None:
         for handle in self._handles:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paramshare_viz.analysis.tie_hints import TieHints
+from paramshare_viz.analysis.report import uses_sentence
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
 from paramshare_viz.display import natural_key, natural_sorted
 from paramshare_viz.units import plural
@@ -41,7 +42,8 @@ def format_summary(
     Sections: totals (naive vs unique parameters and bytes, the saving),
     sharing groups with names and sizes, the modules holding the most unique
     parameters (with forward calls and FLOPs when the report has them), modules
-    called more than once, and tie health (per-group table and ties at risk).
+    called more than once, tensor uses (reuse, borrowing, applications inside a
+    fused call; with an input), and tie health (per-group table and ties at risk).
 
     Args:
         report: a ``SharingReport`` from ``analyze``.
@@ -63,6 +65,7 @@ def format_summary(
     lines += _groups(report, max_names, max_groups)
     lines += _modules(report, top_modules)
     lines += _calls(report)
+    lines += _uses(report)
     if health is not None:
         lines += _health(health, max_names, max_groups)
     if hints is not None and hints.lines:
@@ -134,6 +137,12 @@ def _groups(r: Any, max_names: int, max_rows: int) -> list[str]:
         return ["Sharing groups: none (no two names reach the same storage)", ""]
     out = [f"Sharing groups ({len(r.groups)}):"]
     for g in r.groups[:max_rows]:
+        if g.kind == "functional":  # one tensor read in code by a module that does not hold it
+            who = f"held by {', '.join(m or '(root)' for m in g.holders)}, read by " + ", ".join(
+                m or "(root)" for m in g.borrowers
+            )
+            out.append(f"  {g.kind:<15} {_num(g.numel):>14} elements  {_names(g.names, max_names)}: {who}")
+            continue
         out.append(
             f"  {g.kind:<15} {_num(g.numel):>14} elements  x{len(g.names)} names: {_names(natural_sorted(g.names), max_names)}"
         )
@@ -179,6 +188,12 @@ def _calls(r: Any) -> list[str]:
     for (_, n), names in sorted(seen.items(), key=lambda kv: (-kv[0][1], natural_key(kv[0][0])))[:10]:
         out.append(f"  {n:>5} x  {_names(natural_sorted(names), 3)}")
     return out + [""]
+
+
+def _uses(r: Any) -> list[str]:
+    if r.uses is None:
+        return [f"Tensor uses: not traced: {r.forward_error}", ""] if r.forward_error else []
+    return ["Tensor uses (one forward; a use is one call that reads the tensor):", f"  {uses_sentence(r)}", ""]
 
 
 def _health(h: TieHealth, max_names: int, max_rows: int) -> list[str]:

@@ -66,7 +66,9 @@ def click_line(graph: SharingGraph, highlight: int | str | None) -> str:
         names += f" … and {len(t.names) - 12} more" if len(t.names) > 12 else ""
         what = "one tensor under" if len(t.names) > 1 else "tensor"
         held = ", ".join(f"<b>{html.escape(h or '(model)')}</b>" for h in holders)
-        return f"{what} {names} — held by {held}"
+        borrowers = ", ".join(f"<b>{html.escape(b or '(model)')}</b>" for b in graph.borrowers(highlight))
+        return f"{what} {names} — held by {held}" + (f"; also read by {borrowers}, which does not hold it"
+                                                      if borrowers else "")
     if isinstance(highlight, str):
         own = [graph.tensors[k] for k in graph.held_by(highlight)]
         labels = ", ".join(f"<code>{html.escape(t.label)}</code>" for t in own) or "no tensor of its own"

@@ -17,8 +17,12 @@ from paramshare_viz.units import plural
 
 
 def model_cards(report: SharingReport) -> list[Card]:
-    """Held vs naively counted parameters, memory, and what is shared."""
+    """Held vs naively counted parameters, memory, and what is shared (and, with an input, reused)."""
     reused = len(reused_modules(report))
+    uses = "modules with parameters run more than once: " + (f"{reused:,}" if report.calls is not None else "(give an input)")
+    if report.uses is not None:
+        uses += (f"; tensors used more than once: {len(report.reused):,}"
+                 f" ({len(report.borrowed):,} read by a module that does not hold it)")
     return [
         Card("unique", "Parameters held", f"{report.unique_params:,}", "each storage counted once" + (
             f"; {report.frozen_params:,} frozen, {report.unique_params - report.frozen_params:,} trainable"
@@ -31,9 +35,7 @@ def model_cards(report: SharingReport) -> list[Card]:
         Card("bytes", "Parameter memory", fmt_bytes(report.unique_bytes),
              f"naive: {fmt_bytes(report.naive_bytes)}", theme.ACCENT),
         Card(
-            "groups", "Shared tensors", f"{len(report.groups):,}",
-            "modules with parameters run more than once: "
-            + (f"{reused:,}" if report.calls is not None else "(give an input)"),
+            "groups", "Shared tensors", f"{len(report.groups):,}", uses,
             theme.GROUP_COLOURS[0],
         ),
     ]

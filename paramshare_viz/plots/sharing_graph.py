@@ -7,7 +7,9 @@ long names readable):
   modules holding no tensor and plain containers (``ModuleList``) are skipped;
 * each tensor sits once, right of the first row that holds it;
 * a tensor held by modules on other rows is joined to each of them through a
-  vertical coloured lane: a lane touching several rows *is* the sharing.
+  vertical coloured lane: a lane touching several rows *is* the sharing;
+* a module that reads a tensor it does not hold (a borrow, with an example
+  input) is joined to it by a dashed amber line from its row.
 
 Coordinates are pixels (the figure has a fixed size), so text widths can be
 estimated and nothing overlaps. The trace list has a fixed length and order,
@@ -41,8 +43,9 @@ CONTAINERS = {"ModuleList", "ModuleDict"}
 
 #: Trace order (fixed, so a FigureWidget can be updated trace by trace).
 TRACES = ["guides", "tree", "edges", "inrow", *[f"group{i}" for i in range(len(theme.GROUP_COLOURS))],
-          "reuse", "highlight", "modules", "tensors", "more",
-          "legend_module", "legend_folded", "legend_plain", "legend_group", "legend_inrow", "legend_reuse"]
+          "reuse", "borrow", "highlight", "modules", "tensors", "more",
+          "legend_module", "legend_folded", "legend_plain", "legend_group", "legend_inrow", "legend_reuse",
+          "legend_borrow"]
 
 
 @dataclass
@@ -139,9 +142,11 @@ def _names_html(names: tuple[str, ...], limit: int = 10) -> str:
     return shown + (f"<br>… and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def tensor_hover(t: TensorNode, holders: list[str]) -> str:
+def tensor_hover(t: TensorNode, holders: list[str], borrowers: list[str] | None = None) -> str:
     if t.group is not None:
         what = f"<b>one tensor under {len(t.names)} names</b>"
+    elif borrowers:
+        what = "<b>read by a module that does not hold it</b>"
     elif t.shared:
         what = "<b>reused: its module runs more than once per forward</b>"
     else:
@@ -153,7 +158,21 @@ def tensor_hover(t: TensorNode, holders: list[str]) -> str:
         f"{t.numel:,} elements · {_fmt_bytes(t.bytes)}"
         + (" in total" if t.copies > 1 else "")
         + f"<br>held by: {html.escape(held)}"
+        + uses_hover(t, borrowers or [])
     )
+
+
+def uses_hover(t: TensorNode, borrowers: list[str]) -> str:
+    """Hover lines on one forward's uses: calls that read the tensor, applications inside them, borrowers."""
+    out = ""
+    if borrowers:
+        out += "<br>also read by (borrows it): " + html.escape(", ".join(b or "(model)" for b in borrowers[:6]))
+    if t.uses is not None:
+        each = " in all copies" if t.copies > 1 else ""
+        out += f"<br>uses in one forward: {t.uses:,} call{'s' if t.uses != 1 else ''}{each}"
+        if t.applications is not None:
+            out += f", applied at {t.applications:,} {t.applied_over} inside them"
+    return out
 
 
 def module_hover(m: ModuleNode, n_tensors: int) -> str:
@@ -174,7 +193,7 @@ def layout_graph(graph: SharingGraph) -> _Layout:
     held: dict[str, list[int]] = {}
     for mname, k in graph.edges:
         held.setdefault(mname, []).append(k)
-    has_tensors: set[str] = set()
+    has_tensors: set[str] = {mname for mname, _ in graph.borrows}  # a borrower gets a row, for its line
     for m in reversed(graph.modules):  # children come after parents in pre-order
         if held.get(m.name) or m.name in has_tensors:
             has_tensors.add(m.name)
@@ -265,10 +284,11 @@ def make_sharing_graph_figure(
     lit_rows: set[int] = set()
     if isinstance(highlight, int) and highlight in tensor_by_index:
         lit_tensors = {highlight}
-        lit_rows = {lay.row_of[m] for m in holder_names.get(highlight, []) if m in lay.row_of}
+        lit_rows = {lay.row_of[m] for m in [*holder_names.get(highlight, []), *graph.borrowers(highlight)]
+                    if m in lay.row_of}  # holders and borrowers
     elif isinstance(highlight, str) and highlight in lay.row_of:
         lit_rows = {lay.row_of[highlight]}
-        lit_tensors = {k for mname, k in graph.edges if mname == highlight}
+        lit_tensors = {k for mname, k in [*graph.edges, *graph.borrows] if mname == highlight}
     dim = bool(lit_tensors or lit_rows)
 
     traces: dict[str, dict[str, Any]] = {}
@@ -286,6 +306,7 @@ def make_sharing_graph_figure(
         group_traces.append(lines(f"group{i}", c, 2.5))
         traces[f"group{i}"] = group_traces[-1]
     reuse = traces["reuse"] = lines("reuse", theme.REUSED, 2.5)
+    borrow = traces["borrow"] = lines("borrow", theme.BORROWED, 2, "dash")
     lit = traces["highlight"] = lines("highlight", theme.HIGHLIGHT, 3.5)
 
     # Tree: elbow from each drawn parent down to its drawn children.
@@ -300,7 +321,7 @@ def make_sharing_graph_figure(
         tree["y"] += [_y(p), _y(r), _y(r), None]
 
     # Guides: from each holding row's label to its port.
-    holding_rows = {lay.row_of[mname] for mname, _ in graph.edges if mname in lay.row_of}
+    holding_rows = {lay.row_of[mname] for mname, _ in [*graph.edges, *graph.borrows] if mname in lay.row_of}
     for r in sorted(holding_rows):
         guides["x"] += [lay.label_end[r] + 4, lay.x_port, None]
         guides["y"] += [_y(r), _y(r), None]
@@ -327,6 +348,14 @@ def make_sharing_graph_figure(
         elif lay.place[t][1] == 0 or t in lit_tensors:  # one line per row, to its first tensor
             target["x"] += [lay.x_port, lay.x_tensor, None]
             target["y"] += [ty, ty, None]
+
+    for mname, t in graph.borrows:  # dashed, from the borrower's label straight to the tensor
+        if t in lay.place and mname in lay.row_of:
+            tx, ty = tensor_xy(t)
+            r = lay.row_of[mname]
+            target = lit if t in lit_tensors and r in lit_rows else borrow
+            target["x"] += [lay.label_end[r] + 4, tx - 7, None]
+            target["y"] += [_y(r), ty, None]
 
     # Module markers and labels.
     n_held = {m.name: 0 for m in lay.rows}
@@ -360,7 +389,8 @@ def make_sharing_graph_figure(
     traces["tensors"] = dict(
         type="scatter", mode="markers+text", name="tensors", showlegend=False,
         x=[x for x, _ in xy], y=[y for _, y in xy], text=[_tensor_text(t, t.index in lay.lanes) for t in ts], textposition="middle right",
-        hovertext=[tensor_hover(t, holder_names.get(t.index, [])) for t in ts], hoverinfo="text",
+        hovertext=[tensor_hover(t, holder_names.get(t.index, []), graph.borrowers(t.index)) for t in ts],
+        hoverinfo="text",
         customdata=[t.index for t in ts],
         marker=dict(
             symbol="square",
@@ -393,6 +423,7 @@ def make_sharing_graph_figure(
         ("legend_inrow", "one tensor under all the names folded into its row", "square", theme.SHARED_IN_ROW, 13),
         ("legend_reuse", "tensor reused in each forward (its module runs N×, or slides it)", "square",
          theme.REUSED, 13),
+        ("legend_borrow", "dashed: a module reading a tensor it does not hold", "line-ew", theme.BORROWED, 13),
     ]
     present = {theme.MODULE: True, "folded": any(m.copies > 1 for m in lay.rows)}
     used = {lay.colour[t] for t in lay.place}
@@ -402,6 +433,9 @@ def make_sharing_graph_figure(
             traces[key]["showlegend"] = present["folded"]
         elif key == "legend_group":
             traces[key]["showlegend"] = any(c in used for c in theme.GROUP_COLOURS)
+        elif key == "legend_borrow":
+            traces[key]["showlegend"] = bool(graph.borrows)
+            traces[key]["marker"]["line"] = dict(width=2, color=theme.BORROWED)
         elif key != "legend_module":
             traces[key]["showlegend"] = colour in used
 
@@ -452,7 +486,8 @@ def wrap_title(title: str, chars: int) -> str:
 def default_title(graph: SharingGraph, *, inside: bool = True) -> str:
     """What the graph shows, in one line; ``inside=False`` leaves out reuse inside a call (said elsewhere)."""
     shared = [t for t in graph.tensors if t.group is not None]
-    reused = [t for t in graph.tensors if t.shared and t.group is None]
+    borrowed = {t for _, t in graph.borrows}
+    reused = [t for t in graph.tensors if t.shared and t.group is None and t.index not in borrowed]
     parts = []
     if shared:
         parts.append(f"{len(shared)} tensor{'s' if len(shared) > 1 else ''} under several names")
@@ -465,6 +500,9 @@ def default_title(graph: SharingGraph, *, inside: bool = True) -> str:
         parts += [f"each K/V head read by {hm.num_heads // hm.kv_heads} query heads" for hm in graph.head_maps]
         if graph.frozen_params:
             parts.append(f"{graph.frozen_params:,} of {graph.frozen_params + graph.trainable_params:,} parameters frozen")
+    if borrowed:
+        n = len(borrowed)
+        parts.append(f"{n} tensor{'s' if n > 1 else ''} read by a module that does not hold it")
     what = "; ".join(parts) or "no tensor under two names, none reused across calls"
     return f"<b>{html.escape(graph.model_type)}</b>: {what}"
 

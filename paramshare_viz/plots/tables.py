@@ -46,7 +46,8 @@ DEFINITIONS = {
     "names": "qualified names (parameters and buffers) that reach the same storage",
     "n": "how many names",
     "elements": "distinct elements the group holds (counted once)",
-    "kind": "same-tensor: one tensor object under several names; aliased-storage: views of one storage",
+    "kind": "same-tensor: one tensor object under several names; aliased-storage: views of one storage; "
+    "functional: read in code by a module that does not hold it (found by running the example input)",
 }
 
 
@@ -61,9 +62,16 @@ def groups_table_html(report: SharingReport) -> str:
         if reused_modules(report):  # modules with parameters that run more than once (not a dropout)
             note += " — the sharing here is reuse at run time (see the calls column below)"
         return STYLE + f"<div class='psv-empty psv-groups'>{note}.</div>"
-    rows = [[_names(natural_sorted(g.names)), str(len(g.names)), f"{g.numel:,}", g.kind] for g in report.groups]
+    rows = [[_names(natural_sorted(g.names)), str(len(g.names)), f"{g.numel:,}", _kind(g)] for g in report.groups]
     header = [_head("Names", "names"), _head("n", "n"), _head("Elements", "elements"), _head("Kind", "kind")]
     return STYLE + _table("psv-groups", header, rows, {1: "num", 2: "num", 3: "kind"})
+
+
+def _kind(group) -> str:
+    """The kind cell; a functional group also names who holds the tensor and who borrows it."""
+    if group.kind != "functional":
+        return group.kind
+    return f"functional: held by {_names(group.holders, 2)}, read by {_names(group.borrowers, 2)}"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ def quick_figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figur
 GROUP_COLOURS = ["#db2777", "#7c3aed", "#2563eb", "#ea580c", "#16a34a", "#ca8a04", "#be123c", "#0891b2"]
 SHARED_IN_ROW = "#6366f1"  # indigo: one tensor under the several names folded into one row
 REUSED = "#0d9488"  # teal: a tensor whose module runs more than once per forward
+BORROWED = "#b45309"  # amber, dashed: a module reading a tensor it does not hold (a tie written in code)
 PLAIN_TENSOR = "#e5e7eb"  # light grey: held once, used once
 TENSOR_EDGE = "#6b7280"
 PLAIN_EDGE = "#cbd5e1"
