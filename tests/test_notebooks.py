@@ -67,19 +67,71 @@ def test_tutorial_prose_types_no_numbers(path):
         assert not re.search(r"\d", text), f"a typed number in {path.name}: {''.join(cell['source'])[:200]}"
 
 
+def markdown_outputs(name: str) -> list[str]:
+    return [o["data"]["text/markdown"] for o in outputs(name) if "text/markdown" in o.get("data", {})]
+
+
+def section_outputs(name: str) -> dict[str, str]:
+    """``{"## " heading: everything its cells show as text}``, in the executed notebook."""
+    sections: dict[str, str] = {}
+    heading = ""
+    for cell in execute(REPO / "notebooks" / name).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("## "):
+                    heading = line[3:].strip()
+                    sections.setdefault(heading, "")
+            continue
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            sections[heading] = sections.get(heading, "") + "\n".join(
+                [o.get("text", ""), data.get("text/markdown", ""), data.get("text/plain", "")])
+    return sections
+
+
+def ledger_rows(name: str) -> list[tuple[str, str]]:
+    """``(claim, evidence)`` rows of the claims ledger, the notebook's last Markdown output."""
+    ledger = markdown_outputs(name)[-1]
+    assert ledger.startswith(tutorial.LEDGER_TITLE)
+    rows = [line for line in ledger.splitlines() if line.startswith("| ")][1:]  # the header row aside
+    return [tuple(c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", row)[1:-1]) for row in rows]
+
+
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
-def test_tutorial_ends_with_when_to_share_and_references(path):
-    md = [o["data"]["text/markdown"] for o in outputs(path.name) if "text/markdown" in o.get("data", {})]
-    assert WHEN_TABLE in md[-2]
-    assert md[-1].startswith("**References**") and "(" in md[-1]
+def test_tutorial_ends_with_when_to_share_references_and_claims(path):
+    md = markdown_outputs(path.name)
+    assert WHEN_TABLE in md[-3]
+    assert md[-2].startswith("**References**") and "(" in md[-2]
+    assert md[-1].startswith(tutorial.LEDGER_TITLE)
 
 
-def test_spatial_checks_the_1792_claim_and_shows_the_slide_panel():
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
+def test_every_claim_is_computed_or_sourced(path):
+    """Each ledger row is computed (its figure appears in an output of the section it names)
+    or sourced (authors, year, where in the paper, and the figure quoted)."""
+    sections = section_outputs(path.name)
+    rows = ledger_rows(path.name)
+    assert len(rows) >= 3
+    for claim, evidence in rows:
+        assert claim
+        computed = re.fullmatch(r"computed in “(.+?)”: `(.+)`", evidence)
+        if computed:
+            assert computed[1] in sections, f"{path.name}: {claim!r} names no section of the notebook"
+            assert computed[2] in sections[computed[1]], f"{path.name}: {claim!r}: {computed[2]!r} is not shown there"
+        else:
+            assert re.fullmatch(r"source: .+ \(\d{4}\), (Table|Section|Appendix|abstract)[^:]*: “.+”", evidence), (
+                f"{path.name}: {claim!r} is neither computed nor sourced: {evidence!r}"
+            )
+
+
+def test_spatial_checks_a_claim_a_reader_could_get_wrong_and_shows_the_slide_panel():
     text = shown("01_spatial_sharing.ipynb")
-    # 64 kernels of 3*3*3 weights + 64 biases = 64*27 + 64 = 1,792
-    assert "holds **1,792** = 64 × (3·3·3) weights + 64 biases: the claim holds." in text
+    # 64 kernels of 3*3*3 weights + 64 biases = 64*27 + 64 = 1,792; the shortcut 3*3*64 = 576; 1792/576 = 3.11
+    assert "holds **1,792** = 64 × (3·3·3) weights + 64 biases: the claim is wrong by 3.11×." in text
     assert "| 32×32 | 1,792 | 1,835,008 | 201,392,128 |" in text  # 32*32 positions * 1,792; (3*32*32) * (64*32*32) + 64*32*32
-    assert "relative error of **0.0e+00**" in text  # a conv commutes with a shift
+    # no padding: 62*62 = 3,844 positions * 1,792 = 6,888,448
+    assert "Without padding the output is 62×62 and the twin holds 6,888,448 (3,844×)." in text
+    assert "its relative error **exactly zero**" in text  # a conv commutes with a shift, bit for bit here
     assert "an own projection per patch would hold **115,756,032** (196×)" in text  # 196 * 590,592
     assert any(WIDGET in o.get("data", {}) for o in outputs("01_spatial_sharing.ipynb"))
 
