@@ -141,7 +141,10 @@ def test_temporal_counts_are_flat_and_flops_equal():
     # one LSTM cell 32 -> 64: 4*64*(32 + 64) + 2*4*64 = 25,088; plus the learned h0 and c0 (2*64) = 25,216
     assert "The LSTM holds 25,216 parameters at every length; its twin adds 25,088 per step" in text
     assert "FLOPs are the same" in text
-    assert "| shared | loads |" in text and "Missing key(s)" in text
+    # the 8-step twin needs cells 5-7: 3 cells * 4 tensors (weight_ih, weight_hh, bias_ih, bias_hh) = 12
+    assert "| shared | loads |" in text
+    assert "does not load: the 8-step model needs 12 tensors the 5-step state dict does not have" in text
+    assert "produced **6 different** input matrices" in text  # one B per step of a selective projection
 
 
 def test_cross_layer_measures_albert_ratios_and_compute():
