@@ -165,6 +165,10 @@ class Spread:
         """Whether the two ranges (min to max over seeds) overlap."""
         return self.low <= other.high and other.low <= self.high
 
+    def minus(self, other: Spread) -> Spread:
+        """Seed-by-seed differences ``self - other`` (both measured on the same seeds)."""
+        return Spread(tuple(a - b for a, b in zip(self.values, other.values, strict=True)))
+
     def fmt(self, spec: str = ".3f") -> str:
         """``"0.152 (0.146–0.173)"``: median and the range over seeds."""
         return f"{self.median:{spec}} ({self.low:{spec}}–{self.high:{spec}})"
@@ -264,6 +268,13 @@ class AlbertClaim:
     @property
     def vs_bert(self) -> float:
         return self.bert / self.albert
+
+
+#: Lan et al. (2020), Table 1: parameters of BERT and of ALBERT at the same size, as the paper rounds them.
+PAPER_ALBERT_COUNTS: dict[str, tuple[int, int]] = {
+    "ALBERT-base": (108_000_000, 12_000_000),
+    "ALBERT-large": (334_000_000, 18_000_000),
+}
 
 
 def albert_claim(name: str) -> AlbertClaim:
@@ -404,7 +415,7 @@ class ForcedSharing:
     @property
     def cost(self) -> Spread:
         """Accuracy lost by sharing, seed by seed (separate − shared; positive = sharing hurts)."""
-        return Spread(tuple(a - b for a, b in zip(self.separate.values, self.shared.values, strict=True)))
+        return self.separate.minus(self.shared)
 
 
 def forced_sharing(*, related: bool, seeds: Sequence[int] = (0, 1, 2, 3, 4), steps: int = 100) -> ForcedSharing:
