@@ -163,8 +163,11 @@ def test_cross_layer_measures_albert_ratios_and_compute():
 def test_tied_embeddings_saving_is_vocab_times_width():
     text = shown("04_tied_embeddings.ipynb")
     assert "The tie saves **38,597,376** = 50,257 × 768 (vocab × width): exactly one embedding matrix." in text
-    assert "The untied head wastes **25,600,000** parameters" in text  # 50,000 * 512
-    assert "after `load_model` the tie is still there" in text
+    # 50,000 * 512 = 25,600,000 of 70,377,472 untied = 36%; GPT-2: 38,597,376 / 163,037,184 = 24%
+    assert "The untied head is **25,600,000** parameters, **36%** of the untied model" in text
+    assert "in GPT-2 small, with more and wider layers, it is **24%**" in text
+    assert "`load_model` into a fresh tied model: the tie is **still there**" in text
+    assert "`load_file` into the untied twin (`strict=False`): missing `wte.weight`" in text  # save_model kept lm_head
     assert any(WIDGET in o.get("data", {}) for o in outputs("04_tied_embeddings.ipynb"))  # psv.show
 
 
