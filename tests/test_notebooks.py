@@ -171,11 +171,20 @@ def test_tied_embeddings_saving_is_vocab_times_width():
     assert any(WIDGET in o.get("data", {}) for o in outputs("04_tied_embeddings.ipynb"))  # psv.show
 
 
-def test_multitask_lora_and_forced_sharing():
+def test_multitask_lora_gqa_each_answer_their_question():
     text = shown("05_multitask_siamese_lora.ipynb")
     assert "262,144 trainable parameters in all (65,536 per task)" in text  # 4 tasks * 8 * (4096 + 4096)
+    # LoRA: base 4096^2 * 4 B frozen + 262,144 * (4 + 4 + 8) B = 71,303,168 (+ Adam's step counters);
+    # 4 full copies: 4 * 4096^2 * 16 B = 1,073,741,824: 15.1x, activations not counted
+    assert "| total (no activations) | 71,303,200 | 1,073,741,824 | 15.1 |" in text
     assert "`branch` runs 2×" in text
-    assert "| unrelated (scrambled pixels) |" in text
+    # Llama-2-70B: 2 (K, V) * 80 layers * 128 dims * 2 bytes = 40,960 B per K/V head per token;
+    # 8 heads: 327,680 B; 64 heads: 2,621,440 B; at 4,096 tokens * batch 8: 10.0 vs 80.0 GiB
+    assert "| K/V cache per token, 80 layers, float16 (bytes) | 327,680 | 2,621,440 | 8× |" in text
+    assert "| K/V cache, context 4,096, batch 8 (GiB) | 10.0 | 80.0 | 8× |" in text
+    assert "| parameters of one attention layer | 150,994,944 | 268,435,456 | 1.8× |" in text
+    assert "| unrelated (random projection bins) |" in text and "over seeds" in text
+    assert "gqa 1.40×" not in text  # GQA is not sharing across tasks
 
 
 def test_learned_tying_shows_its_three_methods():
