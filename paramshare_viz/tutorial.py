@@ -73,7 +73,8 @@ QUOTES: dict[str, tuple[str, str, str]] = {
     "s4_lti": ("gu2023", "Section 2",
                "structured SSMs such as S4 are linear time-invariant: their parameters are fixed for all time-steps"),
     "nowlan_soft": ("nowlan1992", "abstract",
-                    "a penalty that pulls weights towards the centres of a learned mixture of Gaussians"),
+                    "the distribution of weight values is modelled as a mixture of Gaussians, which clusters "
+                    "the weights into subsets of very similar values"),
 }
 
 
@@ -425,16 +426,31 @@ def forced_sharing(*, related: bool, seeds: Sequence[int] = (0, 1, 2, 3, 4), ste
     return ForcedSharing(separate=runs[False], shared=runs[True])
 
 
-def soft_tying_seeds(lams: Sequence[float], seeds: Sequence[int], *, steps: int = 150) -> dict[float, Spread]:
-    """Mean held-out accuracy of the two soft-tied MLPs per ``lam``, one sweep per seed."""
+@dataclass(frozen=True)
+class SoftTyingSeeds:
+    """Soft-tying sweeps over several seeds.
+
+    Attributes:
+        accuracy: per ``lam``, the mean held-out accuracy of the two tasks, one value per seed.
+        rows: every seed's ``SoftTyingSweep.rows()``, in seed order (for a figure of one seed).
+    """
+
+    accuracy: dict[float, Spread]
+    rows: list[list[dict]]
+
+
+def soft_tying_seeds(lams: Sequence[float], seeds: Sequence[int], *, steps: int = 150) -> SoftTyingSeeds:
+    """One :func:`~paramshare_viz.learn.soft_tying.soft_tying_sweep` per seed (data split and initialisation)."""
     from paramshare_viz.learn.soft_tying import SoftTyingConfig, soft_tying_sweep
 
     acc: dict[float, list[float]] = {lam: [] for lam in lams}
+    rows = []
     with fixed_threads(1):
         for seed in seeds:
-            for row in soft_tying_sweep(lams, SoftTyingConfig(steps=steps, seed=seed)).rows():
+            rows.append(soft_tying_sweep(lams, SoftTyingConfig(steps=steps, seed=seed)).rows())
+            for row in rows[-1]:
                 acc[row["lam"]].append((row["test_acc_a"] + row["test_acc_b"]) / 2)
-    return {lam: Spread(tuple(v)) for lam, v in acc.items()}
+    return SoftTyingSeeds({lam: Spread(tuple(v)) for lam, v in acc.items()}, rows)
 
 
 def lower_or_higher(a: float, b: float) -> str:
