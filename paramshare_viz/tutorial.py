@@ -11,8 +11,6 @@ runs that show an anti-pattern, and the references the notebooks cite.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -374,7 +372,7 @@ def second_task(data: Dataset, *, related: bool, seed: int = 0) -> tuple[torch.T
     return labels[: len(data.y_train)], labels[len(data.y_train):]
 
 
-MULTITASK_SIZES: dict[str, int] = dict(hidden_size=8, num_layers=2, num_tasks=2, num_labels=10)
+MULTITASK_SIZES: dict[str, Any] = dict(hidden_size=8, num_layers=2, num_tasks=2, num_labels=10)
 
 
 def multitask_accuracy(*, shared: bool, related: bool, seed: int = 0, steps: int = 100, lr: float = 0.02,

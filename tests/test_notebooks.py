@@ -206,5 +206,10 @@ def test_inspect_notebook_shows_gpt2_tie():
     text = shown("07_inspect_your_model.ipynb")
     assert "naive 163,037,184  unique 124,439,808  saved 38,597,376" in text  # wte counted twice by a naive sum
     assert "['lm_head.weight', 'transformer.wte.weight']" in text
-    assert "'layers.0': 6" in text  # ALBERT's one block runs at all 6 layers
+    # ALBERT's one block runs once per layer: 6 calls of one object, not 6 per name
+    assert "one Block object under 6 names (layers.0, layers.1, layers.2, layers.3, layers.4, layers.5): 6 forward calls in all" in text
+    assert "'layers.0': 6" not in text
+    # GPT-2 is built on meta: every operation is simulated, predicted or dry-run, and the notebook says which
+    assert "torch_save               predicted: torch.save writes each storage once" in text
+    assert "safetensors_save_model   dry run" in text
     assert any(WIDGET in o.get("data", {}) for o in outputs("07_inspect_your_model.ipynb"))  # psv.show(mine)
