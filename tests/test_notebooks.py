@@ -24,6 +24,12 @@ WHEN_TABLE = "| situation | measured here | share? |"
 @functools.cache  # each notebook runs once per session; several tests read its outputs
 def execute(path: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
+    # Warnings a reader would see become errors (test_notebook_runs_without_errors reports them): the
+    # categories library code raises at users (e.g. torch's "requires_grad=True to a scalar" UserWarning).
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        "import warnings\nfor category in (UserWarning, RuntimeWarning, FutureWarning):\n"
+        "    warnings.simplefilter('error', category)"
+    ))
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}).execute()
     return nb
 
@@ -47,6 +53,14 @@ def test_notebook_runs_without_errors(path):
     nb = execute(path)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_shows_no_warning(path):
+    """Nothing on stderr that reads as a warning (other categories than those raised as errors above)."""
+    nb = execute(path)
+    stderr = [o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert not [t for t in stderr if "Warning" in t], stderr
 
 
 def test_the_tutorials_are_all_there():
@@ -183,7 +197,7 @@ def test_multitask_lora_gqa_each_answer_their_question():
     assert "| K/V cache per token, 80 layers, float16 (bytes) | 327,680 | 2,621,440 | 8× |" in text
     assert "| K/V cache, context 4,096, batch 8 (GiB) | 10.0 | 80.0 | 8× |" in text
     assert "| parameters of one attention layer | 150,994,944 | 268,435,456 | 1.8× |" in text
-    assert "| unrelated (random projection bins) |" in text and "over seeds" in text
+    assert "| related (odd or even) |" in text and "| unrelated (random projection bins) |" in text
     assert "gqa 1.40×" not in text  # GQA is not sharing across tasks
 
 
