@@ -11,6 +11,7 @@ runs that show an anti-pattern, and the references the notebooks cite.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -150,7 +151,7 @@ class Spread:
 
     @property
     def median(self) -> float:
-        return float(torch.tensor(self.values, dtype=torch.float64).median())
+        return float(statistics.median(self.values))  # the mean of the two middle values for an even count
 
     @property
     def low(self) -> float:
@@ -171,6 +172,17 @@ class Spread:
     def fmt(self, spec: str = ".3f") -> str:
         """``"0.152 (0.146–0.173)"``: median and the range over seeds."""
         return f"{self.median:{spec}} ({self.low:{spec}}–{self.high:{spec}})"
+
+
+def seed_verdict(diff: Spread, spec: str = "+.3f") -> str:
+    """What seed-by-seed differences show: ``"higher in every seed, by +0.011 (+0.008–+0.013)"``,
+    ``"lower in every seed, by ..."`` or ``"higher in some seeds and lower in others: no consistent difference"``.
+    """
+    if diff.low > 0:
+        return f"higher in every seed, by {diff.fmt(spec)}"
+    if diff.high < 0:
+        return f"lower in every seed, by {diff.fmt(spec)}"
+    return "higher in some seeds and lower in others: no consistent difference"
 
 
 # --- counting -----------------------------------------------------------------------------------
@@ -213,12 +225,6 @@ def pair_counts(form: str, **overrides: Any) -> PairCounts:
     shared = analyze(zoo.build(form, device="meta", **overrides)).unique_params
     unshared = analyze(zoo.build(form, shared=False, device="meta", **overrides)).unique_params
     return PairCounts(shared, unshared)
-
-
-def preset_counts(form: str, names: Sequence[str] | None = None) -> dict[str, PairCounts]:
-    """:func:`pair_counts` of each published preset of ``form`` (all of them by default)."""
-    presets = zoo.presets(form)
-    return {name: pair_counts(form, **presets[name]) for name in (names or list(presets))}
 
 
 @dataclass(frozen=True)
@@ -417,6 +423,16 @@ class ForcedSharing:
         return self.separate.minus(self.shared)
 
 
+def forced_sharing_verdict(result: ForcedSharing) -> str:
+    """``"costs accuracy in every seed (median -5.4 points)"`` and the like, in accuracy points (shared − own)."""
+    cost, points = result.cost, -result.cost.median * 100
+    if cost.low > 0:
+        return f"costs accuracy in every seed (median {points:+.1f} points)"
+    if cost.high < 0:
+        return f"gains accuracy in every seed (median {points:+.1f} points)"
+    return f"changes accuracy by a median of {points:+.1f} points, with seeds on both sides"
+
+
 def forced_sharing(*, related: bool, seeds: Sequence[int] = (0, 1, 2, 3, 4), steps: int = 100) -> ForcedSharing:
     """:func:`multitask_accuracy` of both sides of ``multitask`` over ``seeds``."""
     runs = {side: Spread(tuple(multitask_accuracy(shared=side, related=related, seed=s, steps=steps) for s in seeds))
@@ -451,9 +467,18 @@ def soft_tying_seeds(lams: Sequence[float], seeds: Sequence[int], *, steps: int 
     return SoftTyingSeeds({lam: Spread(tuple(v)) for lam, v in acc.items()}, rows)
 
 
-def lower_or_higher(a: float, b: float) -> str:
-    """``"lower"`` when ``a < b``, ``"higher"`` when ``a > b``, else ``"equal"``: prose that follows the numbers."""
-    return "lower" if a < b else "higher" if a > b else "equal"
+def soft_tying_verdict(result: SoftTyingSeeds) -> tuple[float, str]:
+    """The ``lam`` with the best median accuracy, and a sentence comparing it with ``lam = 0`` seed by seed."""
+    from paramshare_viz.plots.learn import lam_label
+
+    indep = result.accuracy[0.0]
+    best = max(result.accuracy, key=lambda lam: result.accuracy[lam].median)
+    if best == 0.0:
+        return best, "no setting beats independent training by its median"
+    gain = result.accuracy[best].minus(indep)
+    better = sum(d > 0 for d in gain.values)
+    return best, (f"λ = {lam_label(best)} has the best median, better than independent training in {better} of "
+                  f"{len(gain.values)} seeds (change {gain.fmt('+.1%')})")
 
 
 @dataclass(frozen=True)

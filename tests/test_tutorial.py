@@ -112,4 +112,21 @@ def test_references_cover_the_issue_list_and_cite_formats():
                 "hu2021", "touvron2023", "ainslie2023", "nowlan1992", "gu2022", "gu2023"):
         assert key in tutorial.REFERENCES
     assert tutorial.cite("lecun1989") == "LeCun et al. (1989)"
-    assert tutorial.lower_or_higher(1, 2) == "lower" and tutorial.lower_or_higher(2, 1) == "higher"
+
+
+def test_verdicts_follow_the_seeds():
+    S = tutorial.Spread
+    assert tutorial.seed_verdict(S((0.008, 0.013, 0.011))) == "higher in every seed, by +0.011 (+0.008–+0.013)"
+    assert tutorial.seed_verdict(S((-0.01, -0.02))).startswith("lower in every seed")
+    assert tutorial.seed_verdict(S((-0.01, 0.02))) == "higher in some seeds and lower in others: no consistent difference"
+    # own - shared accuracy per seed: 0.05 and 0.07 -> sharing costs; median 0.06 -> -6.0 points
+    hurt = tutorial.ForcedSharing(S((0.80, 0.90)), S((0.75, 0.83)))
+    assert tutorial.forced_sharing_verdict(hurt) == "costs accuracy in every seed (median -6.0 points)"
+    mixed = tutorial.ForcedSharing(S((0.80, 0.90)), S((0.82, 0.89)))
+    assert tutorial.forced_sharing_verdict(mixed) == "changes accuracy by a median of +0.5 points, with seeds on both sides"
+    inf = float("inf")
+    soft = tutorial.SoftTyingSeeds({0.0: S((0.90, 0.91)), 0.01: S((0.92, 0.90)), inf: S((0.85, 0.86))}, [])
+    # lambda=0.01: median 0.91 beats 0.905; per seed +2.0% and -1.0%
+    assert tutorial.soft_tying_verdict(soft) == (
+        0.01, "λ = 0.01 has the best median, better than independent training in 1 of 2 seeds (change +0.5% (-1.0%–+2.0%))")
+    assert tutorial.soft_tying_verdict(tutorial.SoftTyingSeeds({0.0: S((0.9,)), inf: S((0.8,))}, []))[0] == 0.0
