@@ -54,7 +54,8 @@ REFERENCES: dict[str, tuple[str, int, str]] = {
     "gu2023": ("Gu & Dao", 2023, "Mamba: linear-time sequence modeling with selective state spaces"),
 }
 
-#: Figures the tutorials quote from a paper rather than compute: key -> (reference key, where, the figure).
+#: Figures the tutorials take from a paper rather than compute: key -> (reference key, where, the figure or
+#: statement as the paper gives it, paraphrased where not a number).
 QUOTES: dict[str, tuple[str, str, str]] = {
     "albert_table1": ("lan2020", "Table 1",
                       "BERT-base 108M vs ALBERT-base 12M parameters; BERT-large 334M vs ALBERT-large 18M"),
@@ -117,7 +118,7 @@ class Claim:
     def evidence(self) -> str:
         if self.quote:
             key, place, figure = QUOTES[self.quote]
-            return f"source: {cite(key)}, {place}: “{figure}”"
+            return f"source: {cite(key)}, {place}: {figure}"  # the source's figure or statement, in our words
         return f"computed in “{self.where}”: `{self.value}`"
 
 

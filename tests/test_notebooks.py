@@ -122,7 +122,7 @@ def test_tutorial_ends_with_when_to_share_references_and_claims(path):
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
 def test_every_claim_is_computed_or_sourced(path):
     """Each ledger row is computed (its figure appears in an output of the section it names)
-    or sourced (authors, year, where in the paper, and the figure quoted)."""
+    or sourced (authors, year, where in the paper, and the figure or statement taken from it)."""
     sections = section_outputs(path.name)
     rows = ledger_rows(path.name)
     assert len(rows) >= 3
@@ -133,7 +133,7 @@ def test_every_claim_is_computed_or_sourced(path):
             assert computed[1] in sections, f"{path.name}: {claim!r} names no section of the notebook"
             assert computed[2] in sections[computed[1]], f"{path.name}: {claim!r}: {computed[2]!r} is not shown there"
         else:
-            assert re.fullmatch(r"source: .+ \(\d{4}\), (Table|Section|Appendix|abstract)[^:]*: “.+”", evidence), (
+            assert re.fullmatch(r"source: .+ \(\d{4}\), (Table|Section|Appendix|abstract)[^:]*: .+", evidence), (
                 f"{path.name}: {claim!r} is neither computed nor sourced: {evidence!r}"
             )
 

@@ -75,7 +75,7 @@ def test_ledger_rows_say_computed_or_sourced():
     ])
     assert md.splitlines()[0] == tutorial.LEDGER_TITLE
     assert "| the conv holds 1,792 | computed in “A section”: `1,792` |" in md
-    assert "| ALBERT-base holds 12M | source: Lan et al. (2020), Table 1: “BERT-base 108M vs ALBERT-base 12M" in md
+    assert "| ALBERT-base holds 12M | source: Lan et al. (2020), Table 1: BERT-base 108M vs ALBERT-base 12M" in md
     with pytest.raises(ValueError, match="quote='nope'"):
         tutorial.sourced("x", "nope")
     with pytest.raises(ValueError, match="needs its value"):
