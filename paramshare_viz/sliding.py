@@ -167,10 +167,11 @@ class ConvTrace:
         cg, (kh, kw) = c_in // self.groups, self.kernel_size
         first = oc // (self.weight.shape[0] // self.groups) * cg
         pos = i * self.output_size[1] + j
-        values = self.columns[n, first * kh * kw : (first + cg) * kh * kw, pos].view(cg, kh, kw)
-        weights = self.weight[oc]
+        # Detached: a window is read, not differentiated (float() of a tensor that needs grad warns).
+        values = self.columns[n, first * kh * kw : (first + cg) * kh * kw, pos].detach().view(cg, kh, kw)
+        weights = self.weight[oc].detach()
         products = values * weights
-        bias = float(self.bias[oc]) if self.bias is not None else 0.0
+        bias = float(self.bias[oc].detach()) if self.bias is not None else 0.0
         ph, pw = self.padding
         rows = tuple(i * self.stride[0] + u * self.dilation[0] - ph for u in range(kh))
         cols = tuple(j * self.stride[1] + v * self.dilation[1] - pw for v in range(kw))

@@ -152,3 +152,15 @@ def test_explore_preset_menu_fills_the_fields_and_says_custom():
     assert "11,683,584" in panel.cards.value and "47,122,944" in panel.cards.value
     app.state.form = "gqa"
     assert panel.preset.value == DEFAULT and "Llama-2-70B attention" in panel.preset.options
+
+
+def test_preset_notes_state_what_the_counts_show():
+    name = "Small LM: vocab 50k x width 512"
+    shared, twin = counts("tied_embeddings", name)
+    # the head is 50,000 * 512 = 25,600,000 of the untied model's 70,377,472: 36.4%, not "most of the model"
+    assert twin.unique_params - shared.unique_params == 50_000 * 512 == 25_600_000
+    assert twin.unique_params == 70_377_472 and round(100 * 25_600_000 / 70_377_472) == 36
+    assert "25,600,000) is 36% of the untied model (70,377,472)" in presets.source("tied_embeddings", name)
+    lora = presets.source("lora", "rank 8, 4096x4096, 4 tasks")
+    assert "Hu et al. (2021)" in lora and "Touvron et al., 2023" in lora  # LoRA is 2021, Llama 2 is 2023
+    assert "selective" in presets.source("ssm", "Mamba-130M scan (1536 x 16, 2048 steps)")

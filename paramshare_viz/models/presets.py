@@ -86,7 +86,8 @@ PRESETS: dict[str, dict[str, Preset]] = {
     "ssm": {
         # The scan's per-channel sizes of one layer: d_model 768 expanded to d_inner 1536.
         "Mamba-130M scan (1536 x 16, 2048 steps)": _p(
-            "Gu & Dao (2023), Mamba-130M: 1536 inner channels, d_state 16, 2048-token training context",
+            "Gu & Dao (2023), Mamba-130M sizes: 1536 inner channels, d_state 16, 2048-token training context "
+            "(this scan is time-invariant as in S4, Gu et al. (2022); Mamba's own scan is selective)",
             d_model=1536, d_state=16, seq_len=2048,
         ),
     },
@@ -146,7 +147,8 @@ PRESETS: dict[str, dict[str, Preset]] = {
         ),
         # Width 512 and 6 layers are the Transformer-base sizes (Vaswani et al., 2017).
         "Small LM: vocab 50k x width 512": _p(
-            "Press & Wolf (2017)'s case for small models: a 50k x 512 head (25,600,000) is most of the model",
+            "Press & Wolf (2017)'s case for small models: a 50k x 512 head (25,600,000) is 36% of the "
+            "untied model (70,377,472)",
             vocab_size=50000, hidden_size=512, num_layers=6, num_heads=8, intermediate_size=2048,
             max_position_embeddings=512,
         ),
@@ -202,7 +204,8 @@ PRESETS: dict[str, dict[str, Preset]] = {
         # Standard init (B = 0); alpha 16 as in PEFT's examples and QLoRA (Dettmers et al., 2023,
         # which uses rank 64).
         "rank 8, 4096x4096, 4 tasks": _p(
-            "Hu et al. (2021), LoRA rank 8 on a 4096x4096 projection (Llama-2-7B q_proj), 4 tasks",
+            "Hu et al. (2021), LoRA rank 8, on a 4096x4096 projection the size of Llama-2-7B's q_proj "
+            "(Touvron et al., 2023), 4 tasks",
             in_features=4096, out_features=4096, rank=8, alpha=16.0, num_tasks=4, bias=False,
             init_lora_weights=True,
         ),
