@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from paramshare_viz.analysis.tie_hints import TieHints
 from paramshare_viz.analysis.report import uses_sentence
+from paramshare_viz.analysis.tie_hints import TieHints
 from paramshare_viz.analysis.ties import OPERATIONS, TieHealth
 from paramshare_viz.display import natural_key, natural_sorted
 from paramshare_viz.units import plural
