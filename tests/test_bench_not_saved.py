@@ -63,6 +63,17 @@ def test_hashednet_memory_card_counts_the_index_buffer_and_conv_is_unchanged():
     assert conv["bytes"].note == "parameters + buffers; twin: 56.0 KiB"
 
 
+def test_show_and_inspect_memory_cards_count_buffers_too():
+    from paramshare_viz.app.show import model_cards
+
+    shared = twin_counts("hashednet", **HASHED).shared
+    card = {c.key: c for c in model_cards(shared)}["bytes"]
+    # The same 7,109,000 B as Explore's card: 53,000 B of parameters + 7,056,000 B of index and sign buffers.
+    assert shared.held_bytes == 7_109_000
+    assert (card.title, card.value) == ("Memory held", "6.8 MiB")
+    assert card.note == "parameters + buffers; parameters counted per name: 51.8 KiB (buffers 6.7 MiB, parameters 51.8 KiB)"
+
+
 @pytest.fixture
 def fixed_roof(monkeypatch):
     monkeypatch.setattr("paramshare_viz.bench.twins.measure_roof", lambda *a, **k: Roof(1e11, 1e10, "cpu", "test CPU"))

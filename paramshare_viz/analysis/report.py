@@ -230,6 +230,11 @@ class SharingReport(TableRepr):
         return self.naive_bytes - self.unique_bytes
 
     @property
+    def held_bytes(self) -> int:
+        """What the model holds: ``unique_bytes + unique_buffer_bytes`` (parameters + buffers, each storage once)."""
+        return self.unique_bytes + self.unique_buffer_bytes
+
+    @property
     def saving_fraction(self) -> float:
         """Share of the naive parameter count that sharing saves, in ``[0, 1)``; 0 without parameters."""
         return self.saving_params / self.naive_params if self.naive_params else 0.0

@@ -207,20 +207,15 @@ CARD_HINTS = {
 }
 
 
-def held_bytes(report) -> int:
-    """Bytes a model holds: unique parameters + unique buffers (a buffer under several names once)."""
-    return report.unique_bytes + report.unique_buffer_bytes
-
-
 def memory_card(counts: TwinCounts) -> Card:
     shared, twin = counts.shared, counts.unshared
-    note = f"parameters + buffers; twin: {fmt_bytes(held_bytes(twin))}"
+    note = f"parameters + buffers; twin: {fmt_bytes(twin.held_bytes)}"
     if shared.unique_buffer_bytes or twin.unique_buffer_bytes:
         note += (
             f" (buffers {fmt_bytes(shared.unique_buffer_bytes)} vs {fmt_bytes(twin.unique_buffer_bytes)}; "
             f"parameters {fmt_bytes(shared.unique_bytes)} vs {fmt_bytes(twin.unique_bytes)})"
         )
-    return Card("bytes", f"Memory held ({counts.dtype})", fmt_bytes(held_bytes(shared)), note, theme.ACCENT,
+    return Card("bytes", f"Memory held ({counts.dtype})", fmt_bytes(shared.held_bytes), note, theme.ACCENT,
                 CARD_HINTS["bytes"])
 
 
@@ -229,7 +224,7 @@ def not_saved_cards(counts: TwinCounts) -> list[Card]:
     n = not_saved(counts.form, counts.config, counts.shared, counts.unshared, DTYPES[counts.dtype])
     what, ratio, _ = n.figures()[0]  # forward FLOPs, or ops per forward on meta
     value = f"{times(ratio)} {'FLOPs' if n.flops is not None else 'ops'}" if ratio is not None else "-"
-    held = (held_bytes(counts.unshared) / held_bytes(counts.shared)) if held_bytes(counts.shared) else None
+    held = (counts.unshared.held_bytes / counts.shared.held_bytes) if counts.shared.held_bytes else None
     figures = [("parameters", counts.ratio, False), ("memory held", held, False), *n.figures()[:2]]  # K/V: own card
     note = "twin ÷ shared. " + verdict(figures, lambda r: times(r) if r >= 0.1 else f"{r:.2g}×") + "\n"
     note += "\n".join(n.lines())  # one figure a line (the note keeps line breaks)

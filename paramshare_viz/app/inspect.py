@@ -26,6 +26,7 @@ from paramshare_viz.analysis.tie_hints import TieHints, tie_hints
 from paramshare_viz.analysis.ties import TieHealth, check_ties
 from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES, load_upload, load_visitor_spec
 from paramshare_viz.app.graph_view import GraphView
+from paramshare_viz.app.show import held_note
 from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
@@ -97,7 +98,7 @@ def inspect_cards(ins: Inspection) -> list[Card]:
     return [
         Card("naive", "Parameters, naive", f"{r.naive_params:,}", "every name counted", theme.UNSHARED),
         Card("unique", "Parameters, unique", f"{r.unique_params:,}", share, theme.SHARED),
-        Card("bytes", "Parameter memory", fmt_bytes(r.unique_bytes), f"naive: {fmt_bytes(r.naive_bytes)}", theme.ACCENT),
+        Card("bytes", "Memory held", fmt_bytes(r.held_bytes), held_note(r), theme.ACCENT),
         Card("risk", "Ties at risk", f"{len(h.ties_at_risk)}", risk_note,
              theme.WARNING if h.ties_at_risk or ins.hints.lines else theme.ACCENT),
     ]

@@ -16,6 +16,14 @@ from paramshare_viz.plots.tables import groups_table_html, modules_table_html, r
 from paramshare_viz.units import plural
 
 
+def held_note(report: SharingReport) -> str:
+    """What the memory card counts: parameters + buffers, each storage once, and the naive parameter bytes."""
+    note = f"parameters + buffers; parameters counted per name: {fmt_bytes(report.naive_bytes)}"
+    if report.unique_buffer_bytes:
+        note += f" (buffers {fmt_bytes(report.unique_buffer_bytes)}, parameters {fmt_bytes(report.unique_bytes)})"
+    return note
+
+
 def model_cards(report: SharingReport) -> list[Card]:
     """Held vs naively counted parameters, memory, and what is shared (and, with an input, reused)."""
     reused = len(reused_modules(report))
@@ -32,8 +40,7 @@ def model_cards(report: SharingReport) -> list[Card]:
             f"{report.compression:.2f}× what is held" if report.saving_params else "no name shares a tensor",
             theme.DENSE,
         ),
-        Card("bytes", "Parameter memory", fmt_bytes(report.unique_bytes),
-             f"naive: {fmt_bytes(report.naive_bytes)}", theme.ACCENT),
+        Card("bytes", "Memory held", fmt_bytes(report.held_bytes), held_note(report), theme.ACCENT),
         Card(
             "groups", "Shared tensors", f"{len(report.groups):,}", uses,
             theme.GROUP_COLOURS[0],
