@@ -300,6 +300,11 @@ class Conv1dTrace:
     def positions(self) -> int:
         return self._trace.output_size[1]
 
+    @property
+    def trace2d(self):  # noqa: ANN201 - a sliding.ConvTrace
+        """The same computation as a 2-D trace of height 1 on the padded input (what the canvas draws)."""
+        return self._trace
+
     def reads(self, t: int) -> tuple[int, ...]:
         """Input positions output ``t`` reads (negative ones are padding)."""
         if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < self.positions:
@@ -375,6 +380,125 @@ def trace_conv1d(
         )
     return Conv1dTrace(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
                        causal=causal)
+
+
+@dataclass(frozen=True)
+class LocalTwin1d:
+    """A 1-D locally connected layer: its own kernel at every output position (the unshared twin).
+
+    ``weight`` is ``(L_out, C_out, C_in/g * k)``, position-major as the zoo's ``LocallyConnected2d``;
+    ``bias`` is ``(L_out, C_out)``; ``output`` is ``(N, C_out, L_out)`` on the trace's padded input.
+    """
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    output: torch.Tensor
+
+    @property
+    def params(self) -> int:
+        """Parameters of the twin: every position's kernel and bias."""
+        return self.weight.numel() + (self.bias.numel() if self.bias is not None else 0)
+
+
+def local_twin_1d(trace: Conv1dTrace, *, spread: float = 0.5, seed: int = 0) -> LocalTwin1d:
+    """The locally connected twin of a 1-D conv: the conv's kernel plus seeded noise at each position.
+
+    ``spread`` is the noise's size relative to the kernel's root mean square (0: the twin at pairing
+    time, the same function as the conv), as :func:`paramshare_viz.sliding.locally_connected_twin`.
+    """
+    w = trace.weight.detach()
+    c_out, cg, k = w.shape
+    length, g = trace.positions, trace.groups
+    weight = w.reshape(1, c_out, cg * k).repeat(length, 1, 1)  # (L_out, C_out, C_in/g*k)
+    if spread:
+        noise = torch.randn(weight.shape, generator=torch.Generator().manual_seed(seed), dtype=weight.dtype)
+        weight = weight + noise * spread * float(w.pow(2).mean().sqrt().clamp_min(1e-3))
+    bias = None if trace.bias is None else trace.bias.detach().reshape(1, c_out).repeat(length, 1)
+    span = trace.dilation * (k - 1) + 1
+    windows = trace.padded.unfold(-1, span, trace.stride)[..., :: trace.dilation]  # (N, C_in, L_out, k)
+    n = windows.shape[0]
+    x = windows.reshape(n, g, cg, length, k)
+    per = weight.reshape(length, g, c_out // g, cg, k)
+    out = torch.einsum("ngclk,lgock->ngol", x, per).reshape(n, c_out, length)
+    if bias is not None:
+        out = out + bias.T
+    return LocalTwin1d(weight, bias, out)
+
+
+def conv1d_gradient_check(trace: Conv1dTrace):  # noqa: ANN201 - a sliding.GradientCheck
+    """:func:`paramshare_viz.sliding.gradient_check` for a 1-D trace, for ``L = ½ Σ output²``.
+
+    ``contributions`` is :meth:`Conv1dTrace.grad_contributions` laid out as a 2-D trace of height 1,
+    ``(1, L_out, C_out, C_in/g, 1, k)``; ``autograd`` is ``weight.grad`` of ``F.conv1d`` on the padded
+    input, ``(C_out, C_in/g, 1, k)``.
+    """
+    from paramshare_viz.sliding import HALF_SQUARED_OUTPUT, GradientCheck
+
+    go = trace.output.detach()
+    parts = trace.grad_contributions(go)  # (L_out, C_out, C_in/g, k)
+    weight = trace.weight.detach().clone().requires_grad_(True)
+    x = trace.padded if trace.batched else trace.padded[0]
+    F.conv1d(x, weight, trace.bias, stride=trace.stride, dilation=trace.dilation, groups=trace.groups).backward(go)
+    assert weight.grad is not None
+    summed = parts.sum(0)
+    return GradientCheck(parts[None, :, :, :, None, :], summed[:, :, None], weight.grad[:, :, None],
+                         float((summed - weight.grad).abs().max()), HALF_SQUARED_OUTPUT)
+
+
+def transposed_gradient_check(trace: TransposedConvTrace):  # noqa: ANN201 - a sliding.GradientCheck
+    """:func:`paramshare_viz.sliding.gradient_check` for a transposed conv, for ``L = ½ Σ output²``.
+
+    ``contributions`` has one part per *input* position, ``(H_in, W_in, C_in, C_out/g, kH, kW)``;
+    ``autograd`` is ``weight.grad`` of ``F.conv_transpose2d`` on the same tensors.
+    """
+    from paramshare_viz.sliding import HALF_SQUARED_OUTPUT, GradientCheck
+
+    go = trace.output.detach()
+    parts = trace.grad_contributions(go)
+    weight = trace.weight.detach().clone().requires_grad_(True)
+    x = trace.input if trace.batched else trace.input[0]
+    F.conv_transpose2d(
+        x, weight, trace.bias, stride=trace.stride, padding=trace.padding, output_padding=trace.output_padding,
+        dilation=trace.dilation, groups=trace.groups,
+    ).backward(go)
+    assert weight.grad is not None
+    summed = parts.sum((0, 1))
+    return GradientCheck(parts, summed, weight.grad, float((summed - weight.grad).abs().max()), HALF_SQUARED_OUTPUT)
+
+
+@dataclass(frozen=True)
+class DilatedEquivalence:
+    """A transposed conv as a plain conv: the stride-dilated input, the flipped kernel, both outputs.
+
+    ``dilated`` is ``(C_in, H', W')`` of image 0 (zeros inserted between cells and around them),
+    ``flipped`` the conv weight ``(C_out, C_in/g, kH, kW)``, ``conv_output`` ``F.conv2d`` on them,
+    ``max_abs_diff`` its largest distance from the transposed conv's output; ``original`` is
+    ``(H', W')`` bool, true where ``dilated`` holds an input cell (elsewhere: inserted zeros, padding).
+    """
+
+    dilated: torch.Tensor
+    original: torch.Tensor
+    flipped: torch.Tensor
+    conv_output: torch.Tensor
+    max_abs_diff: float
+
+
+def dilated_equivalence(trace: TransposedConvTrace) -> DilatedEquivalence:
+    """Measure :meth:`TransposedConvTrace.as_conv_on_dilated_input` against the trace's output.
+
+    Raises:
+        ValueError: when ``padding`` exceeds ``dilation * (kernel_size - 1)`` (the conv would need
+        negative padding).
+    """
+    dilated, flipped = trace.as_conv_on_dilated_input()
+    x = dilated if trace.batched else dilated[None]
+    out = F.conv2d(x, flipped, trace.bias, dilation=trace.dilation, groups=trace.groups)  # (N, C_out, H_out, W_out)
+    diff = float((out - trace._output).abs().max())
+    (sh, sw), (kh, kw), (dh, dw), (ph, pw) = trace.stride, trace.kernel_size, trace.dilation, trace.padding
+    original = torch.zeros(x.shape[-2:], dtype=torch.bool)
+    top, left = dh * (kh - 1) - ph, dw * (kw - 1) - pw  # the padding before the first input cell
+    original[top : top + (trace.input_size[0] - 1) * sh + 1 : sh, left : left + (trace.input_size[1] - 1) * sw + 1 : sw] = True
+    return DilatedEquivalence(x[0].detach(), original, flipped.detach(), out[0].detach(), diff)
 
 
 @dataclass(frozen=True)
