@@ -91,7 +91,8 @@ def transposed_view(s: SlideSettings, x: torch.Tensor, conv_weight: torch.Tensor
         dilation=s.dilation, groups=s.groups,
     )
     c_in, c_out_g, kh, kw = weight.shape
-    cg, first, local = c_in // s.groups, s.oc // c_out_g * (c_in // s.groups), s.oc % c_out_g
+    cg = c_in // s.groups
+    first = s.oc // c_out_g * cg  # the first input channel whose copies write channel oc
     check = transposed_gradient_check(trace)
     taps = [(f"input channel {first + c}, row {u}, col {v}", (c, u, v)) for c in range(cg) for u in range(kh) for v in range(kw)]
     sections: list[tuple[str, dict | str]] = [
@@ -141,8 +142,9 @@ def conv1d_view(
     real[0, trace.left : trace.padded.shape[-1] - trace.right] = 1  # the padding: dimmed on the canvas
     label = "Conv1d, causal" if causal else "Conv1d"
     meta, data = slide_payload(trace.trace2d, twin, s.oc, real=real, label=label)
-    pad = (f"dim: {trace.left} zeros on the left only, so output t reads inputs ≤ t" if causal
-           else f"dim: {trace.left} zeros of padding each side")
+    zeros = f"{trace.left} zero{'' if trace.left == 1 else 's'}"
+    pad = (f"dim: {zeros} on the left only, so output t reads inputs ≤ t" if causal
+           else f"dim: {zeros} of padding each side" if trace.left else "no padding")
     meta = {**meta, "W": int(x.shape[-1]), "pad_note": pad}  # the sequence's own length, not the padded one
     first = s.oc // (c_out // s.groups) * cg
     taps = [(f"channel {first + c}, tap {v}", (c, 0, v)) for c in range(cg) for v in range(k)]
@@ -155,7 +157,7 @@ def conv1d_view(
     sections: list[tuple[str, dict | str]] = []
     tcn: tuple[TCNLayer, ...] = ()
     if causal:
-        status += (f" Causal: {trace.left} zeros of left padding, none on the right, so output t reads inputs "
+        status += (f" Causal: {zeros} of left padding, none on the right, so output t reads inputs "
                    f"t−{trace.left}…t only.")
         tcn = tuple(tcn_stack(TCN_KERNEL, TCN_DILATIONS, channels=s.out_channels))
         sections.append(("A TCN: causal convs stacked with doubling dilation",

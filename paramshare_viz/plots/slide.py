@@ -169,18 +169,21 @@ def make_overlap_figure(overlap: torch.Tensor, *, stride: tuple[int, int], kerne
         stride, kernel_size (pair of int): the settings, named in the title.
     """
     counts = sorted({int(v) for v in overlap.flatten().tolist()})
+    numbers = max(overlap.shape) <= 20  # a number per cell while the cells are big enough to read it
     fig = go.Figure(go.Heatmap(
-        z=overlap.tolist(), colorscale="Purples", zmin=0, showscale=False,
-        text=[[str(v) for v in row] for row in overlap.tolist()], texttemplate="%{text}", textfont_size=9,
+        z=overlap.tolist(), colorscale="Purples", zmin=0, colorbar=dict(title="copies", thickness=12),
+        text=[[str(v) for v in row] for row in overlap.tolist()] if numbers else None,
+        texttemplate="%{text}" if numbers else None,
         hovertemplate="output (%{y}, %{x})<br>%{z} kernel copies<extra></extra>",
     ))
     uneven = "uneven" if len(counts) > 1 else "even"
-    title = (f"Kernel copies landing on each output cell (stride {_pair_text(stride)}, kernel {_pair_text(kernel_size)}): "
-             f"{', '.join(map(str, counts))} — {uneven}"
-             + ("<br>Cells that receive more copies come out stronger: this checkerboard is what causes "
-                "checkerboard artifacts in decoders and GAN generators (stride 2, kernel 3: 1, 2 and 4 copies)."))
-    fig.update_layout(**theme.base_layout(title))
-    fig.update_layout(height=420, title_font_size=12, margin=dict(l=30, r=20, t=70, b=30))
+    sentence = (f"Kernel copies landing on each output cell (stride {_pair_text(stride)}, kernel "
+                f"{_pair_text(kernel_size)}): {', '.join(map(str, counts))} — {uneven}. Cells that receive more "
+                "copies come out stronger: this checkerboard is what causes checkerboard artifacts in decoders and "
+                "GAN generators (stride 2, kernel 3: 1, 2 and 4 copies).")
+    lines = textwrap.wrap(sentence, TITLE_CHARS)
+    fig.update_layout(**theme.base_layout("<br>".join(lines)))
+    fig.update_layout(height=440, title_font_size=12, margin=dict(l=30, r=20, t=40 + 17 * len(lines), b=30))
     _image_axes(fig, 1)
     return fig
 
@@ -194,13 +197,14 @@ def make_dilated_figure(eq: DilatedEquivalence, transposed: torch.Tensor, *, cha
         transposed (Tensor): ``(H_out, W_out)``, the transposed conv's output channel ``oc``.
         channel (int): which input channel of the dilated input to draw.
     """
+    gap = (stride[0] - 1, stride[1] - 1)
     dilated = eq.dilated[channel].double().clone()
     dilated[~eq.original] = float("nan")  # inserted zeros and padding: grey gaps
     fig = make_subplots(
         rows=1, cols=3, horizontal_spacing=0.07,
         subplot_titles=(
-            f"Input channel {channel} with {_pair_text(tuple(s - 1 for s in stride))} zeros inserted, padded",
-            f"Conv2d on it, flipped kernel: channel {oc}",
+            f"Input {channel}, {_pair_text(gap)} zero{'' if gap == (1, 1) else 's'} between",
+            f"Conv2d on it, kernel flipped: channel {oc}",
             f"ConvTranspose2d output channel {oc}",
         ),
     )
