@@ -126,6 +126,20 @@ class TransposedConvTrace:
         (ph, pw), (ho, wo) = self.padding, self.output_size
         return full[0, 0, ph : ph + ho, pw : pw + wo].round().long()
 
+    @property
+    def interior_overlap(self) -> tuple[int, ...]:
+        """The distinct copy counts of :attr:`overlap` away from the border, for an input large enough.
+
+        Along one axis an output cell gets one copy per tap ``u`` with ``u * dilation`` in its residue
+        class modulo ``stride``; a cell's count is its row's times its column's. One value: even (the
+        stride divides the footprint, e.g. stride 2, kernel 4); several: the checkerboard.
+        """
+        per_axis = [
+            {sum(1 for u in range(k) if u * d % s == c) for c in range(s)}
+            for k, d, s in zip(self.kernel_size, self.dilation, self.stride, strict=True)
+        ]
+        return tuple(sorted({a * b for a in per_axis[0] for b in per_axis[1]}))
+
     def window(self, ic: int, i: int, j: int, *, n: int = 0) -> Scatter:
         """Which output cells input cell ``(ic, i, j)`` of image ``n`` writes to, with which taps."""
         for name, value, size in (
@@ -194,6 +208,15 @@ class TransposedConvTrace:
         return (dilated if self.batched else dilated[0]), flipped.reshape(g * c_out_g, c_in // g, kh, kw)
 
 
+def conv_transpose_output_size(size: Pair, kernel_size: Pair, *, stride: Pair, padding: Pair, output_padding: Pair,
+                               dilation: Pair) -> Pair:
+    """``(H_out, W_out)`` of a transposed conv: ``(H_in - 1) s - 2 p + d (k - 1) + op + 1`` per side (may be < 1)."""
+    return tuple(  # type: ignore[return-value]
+        (size[d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel_size[d] - 1) + output_padding[d] + 1
+        for d in (0, 1)
+    )
+
+
 def trace_conv_transpose2d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -249,8 +272,10 @@ def trace_conv_transpose2d(
             )
     size = (input.shape[-2], input.shape[-1])
     kernel = (weight.shape[2], weight.shape[3])
+    out_size = conv_transpose_output_size(size, kernel, stride=stride_, padding=padding_,
+                                          output_padding=output_padding_, dilation=dilation_)
     for d, side in enumerate(("height", "width")):
-        out = (size[d] - 1) * stride_[d] - 2 * padding_[d] + dilation_[d] * (kernel[d] - 1) + output_padding_[d] + 1
+        out = out_size[d]
         if out < 1 or size[d] < 1:
             raise ValueError(f"padding={padding!r} leaves an output {side} of {out}; it must be at least 1")
     return TransposedConvTrace(

@@ -5,8 +5,10 @@ Regenerate the golden files after an intended change with ``PSV_UPDATE_GOLDEN=1`
 
 from __future__ import annotations
 
+import itertools
 import json
 
+import pytest
 import torch
 
 from paramshare_viz.conv_variants import (
@@ -35,7 +37,7 @@ def small_transposed():
 
 def test_overlap_figure():
     t = small_transposed()
-    got = trimmed(make_overlap_figure(t.overlap, stride=t.stride, kernel_size=t.kernel_size))
+    got = trimmed(make_overlap_figure(t.overlap, t.interior_overlap, stride=t.stride, kernel_size=t.kernel_size))
     check_golden("slide_overlap", got)
     z = got["traces"][0]["z"]
     # Copies per row: 2 on rows 2, 4, 6 (where two kernel copies meet), 1 on the other six;
@@ -44,7 +46,19 @@ def test_overlap_figure():
     assert [flat.count(c) for c in (1, 2, 4)] == [36, 36, 9]
     assert z[2][:5] == [2, 2, 4, 2, 4]
     said = got["title"].replace("<br>", " ")
-    assert "(stride 2, kernel 3): 1, 2, 4 — uneven." in said and "causes checkerboard artifacts" in said
+    assert t.interior_overlap == (1, 2, 4)  # per axis taps 0 and 2 share a residue mod 2, tap 1 is alone: 2 and 1
+    assert "(stride 2, kernel 3), away from the border: 1, 2, 4 — uneven." in said
+    assert "causes checkerboard artifacts" in said
+
+
+def test_overlap_is_even_when_the_stride_divides_the_kernel():
+    """Stride 2, kernel 4 (taps 0, 2 and 1, 3 in the two residues): every interior cell gets 2 · 2 = 4 copies."""
+    t = trace_conv_transpose2d(torch.ones(1, 6, 6), torch.ones(1, 1, 4, 4), stride=2)
+    assert t.interior_overlap == (4,)
+    assert t.overlap[3:-3, 3:-3].unique().tolist() == [4]  # the map itself, away from the border
+    said = trimmed(make_overlap_figure(t.overlap, t.interior_overlap, stride=t.stride,
+                                       kernel_size=t.kernel_size))["title"].replace("<br>", " ")
+    assert "away from the border: 4 — even: the stride divides the kernel's footprint, so no checkerboard" in said
 
 
 def test_dilated_figure():
@@ -85,3 +99,12 @@ def test_one_d_gradient_figure():
     assert got["subplots"][1] == "Σ over 10 time steps"  # causal: one output per input step
     assert check.max_abs_diff == 0.0
     assert len(got["traces"][0]["z"]) == 1 and len(got["traces"][0]["z"][0]) == 10
+
+
+@pytest.mark.parametrize("k, s, d", list(itertools.product([1, 2, 3, 4, 5], [1, 2, 3, 4], [1, 2, 3])))
+def test_interior_overlap_is_what_the_map_shows_inside(k, s, d):
+    """The counts the title states equal the overlap map's, a footprint in from the border (20x20 input)."""
+    t = trace_conv_transpose2d(torch.ones(1, 20, 20), torch.ones(1, 1, k, k), stride=s, dilation=d)
+    m = d * (k - 1) + 1  # the footprint: cells nearer the border miss copies from outside the input
+    inside = t.overlap[m:-m, m:-m]
+    assert tuple(sorted(set(inside.flatten().tolist()))) == t.interior_overlap

@@ -65,7 +65,8 @@ def test_transposed_mode_matches_torch_and_shows_the_checkerboard(panel):
     assert ("scattered from 256 input positions into a 33×33 output: ConvTranspose2d 20 parameters, "
             "locally connected (a kernel and bias per input position) 5,120.") in panel.state.status
     overlap, dilated = plotly_titles(panel)
-    assert "stride 2, kernel 3): 1, 2, 4 — uneven" in overlap and "checkerboard artifacts" in overlap
+    assert "stride 2, kernel 3), away from the border: 1, 2, 4 — uneven" in overlap
+    assert "checkerboard artifacts" in overlap
     assert "max |conv − transposed| = " in dilated
     figure = panel.gradient_out.outputs[0]["data"]["application/vnd.plotly.v1+json"]
     assert figure["layout"]["annotations"][1]["text"] == "Σ over 256 input positions"
@@ -144,6 +145,8 @@ def test_causal_mode_reads_only_the_past_and_shows_the_tcn(panel):
         ("transposed 2-D conv", "groups", 2, "groups=2 does not divide in_channels=1"),
         ("transposed 2-D conv", "padding", 9, "padding=9 leaves an output height of 0"),  # 15·1 − 2·9 + 2 + 1
         ("transposed 2-D conv", "output_padding", 65, "output_padding=65 must be at most 64"),
+        # (16 - 1) * 64 - 2 * 1 + (3 - 1) + 1 = 961 per side: refused before anything is allocated.
+        ("transposed 2-D conv", "stride", 64, "stride=64, dilation=1 and output_padding=0 make a 961×961 output"),
         ("1-D conv", "dilation", 9, "kernel_size=3 (dilation=9, spanning 19 steps) is longer than the padded input of 18"),
         ("1-D conv", "stride", 0, "stride=0 must be a positive integer"),
         ("causal 1-D conv", "kernel_size", 0, "kernel_size=0 must be from 1 to 9"),

@@ -22,6 +22,7 @@ from paramshare_viz.conv_variants import (
     TCNLayer,
     TransposedConvTrace,
     conv1d_gradient_check,
+    conv_transpose_output_size,
     dilated_equivalence,
     local_twin_1d,
     tcn_stack,
@@ -48,6 +49,9 @@ class SlideMode(enum.StrEnum):
     CONV1D = "1-D conv"
     CAUSAL = "causal 1-D conv"
 
+
+#: Output side the transposed mode draws at most (a 64x64 input at stride 2 gives 127-135).
+MAX_TRANSPOSED_OUTPUT = 160
 
 #: The TCN panel of the causal mode (WaveNet / TCN stacks): kernel 2, dilations doubling.
 TCN_KERNEL, TCN_DILATIONS = 2, (1, 2, 4, 8)
@@ -86,6 +90,16 @@ def transposed_weight(conv_weight: torch.Tensor, groups: int) -> torch.Tensor:
 def transposed_view(s: SlideSettings, x: torch.Tensor, conv_weight: torch.Tensor, bias: torch.Tensor) -> ModeView:
     """Scatter one kernel copy per input cell of ``x`` ``(C, H, W)``; ``ValueError`` names a bad field."""
     weight = transposed_weight(conv_weight, s.groups)
+    k = (s.kernel_size, s.kernel_size)
+    out = conv_transpose_output_size(
+        tuple(x.shape[-2:]), k, stride=(s.stride,) * 2, padding=(s.padding,) * 2,  # type: ignore[arg-type]
+        output_padding=(s.output_padding,) * 2, dilation=(s.dilation,) * 2,
+    )
+    if max(out) > MAX_TRANSPOSED_OUTPUT:  # per-cell copies, overlap and gradient parts must stay small
+        raise ValueError(
+            f"stride={s.stride}, dilation={s.dilation} and output_padding={s.output_padding} make a {out[0]}×{out[1]} "
+            f"output; the Slide tab draws transposed outputs of at most {MAX_TRANSPOSED_OUTPUT} per side"
+        )
     trace = trace_conv_transpose2d(
         x, weight, bias, stride=s.stride, padding=s.padding, output_padding=s.output_padding,
         dilation=s.dilation, groups=s.groups,
@@ -97,7 +111,7 @@ def transposed_view(s: SlideSettings, x: torch.Tensor, conv_weight: torch.Tensor
     taps = [(f"input channel {first + c}, row {u}, col {v}", (c, u, v)) for c in range(cg) for u in range(kh) for v in range(kw)]
     sections: list[tuple[str, dict | str]] = [
         ("Overlap: where the scattered copies pile up",
-         _json(make_overlap_figure(trace.overlap, stride=trace.stride, kernel_size=trace.kernel_size))),
+         _json(make_overlap_figure(trace.overlap, trace.interior_overlap, stride=trace.stride, kernel_size=trace.kernel_size))),
     ]
     try:
         eq: DilatedEquivalence | None = dilated_equivalence(trace)

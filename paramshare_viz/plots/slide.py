@@ -161,14 +161,15 @@ def make_equivariance_figure(result: Equivariance) -> go.Figure:
     return fig
 
 
-def make_overlap_figure(overlap: torch.Tensor, *, stride: tuple[int, int], kernel_size: tuple[int, int]) -> go.Figure:
+def make_overlap_figure(overlap: torch.Tensor, interior: tuple[int, ...], *, stride: tuple[int, int],
+                        kernel_size: tuple[int, int]) -> go.Figure:
     """How many scattered kernel copies (input position, tap) land on each output cell of a transposed conv.
 
     Args:
         overlap (Tensor): ``(H_out, W_out)`` counts, :attr:`TransposedConvTrace.overlap`.
+        interior (tuple of int): the counts away from the border, :attr:`TransposedConvTrace.interior_overlap`.
         stride, kernel_size (pair of int): the settings, named in the title.
     """
-    counts = sorted({int(v) for v in overlap.flatten().tolist()})
     numbers = max(overlap.shape) <= 20  # a number per cell while the cells are big enough to read it
     fig = go.Figure(go.Heatmap(
         z=overlap.tolist(), colorscale="Purples", zmin=0, colorbar=dict(title="copies", thickness=12),
@@ -176,11 +177,14 @@ def make_overlap_figure(overlap: torch.Tensor, *, stride: tuple[int, int], kerne
         texttemplate="%{text}" if numbers else None,
         hovertemplate="output (%{y}, %{x})<br>%{z} kernel copies<extra></extra>",
     ))
-    uneven = "uneven" if len(counts) > 1 else "even"
     sentence = (f"Kernel copies landing on each output cell (stride {_pair_text(stride)}, kernel "
-                f"{_pair_text(kernel_size)}): {', '.join(map(str, counts))} — {uneven}. Cells that receive more "
-                "copies come out stronger: this checkerboard is what causes checkerboard artifacts in decoders and "
-                "GAN generators (stride 2, kernel 3: 1, 2 and 4 copies).")
+                f"{_pair_text(kernel_size)}), away from the border: {', '.join(map(str, interior))} — ")
+    if len(interior) > 1:
+        sentence += ("uneven. Cells that receive more copies come out stronger: this checkerboard is what causes "
+                     "checkerboard artifacts in decoders and GAN generators (stride 2, kernel 3: 1, 2 and 4 copies).")
+    else:
+        sentence += ("even: the stride divides the kernel's footprint, so no checkerboard (only the border gets "
+                     "fewer). Stride 2 with kernel 3 gives the checkerboard of 1, 2 and 4 copies.")
     lines = textwrap.wrap(sentence, TITLE_CHARS)
     fig.update_layout(**theme.base_layout("<br>".join(lines)))
     fig.update_layout(height=440, title_font_size=12, margin=dict(l=30, r=20, t=40 + 17 * len(lines), b=30))
