@@ -79,15 +79,42 @@ def safetensors_html(health: TieHealth) -> str:
     )
 
 
+#: Colour of each tie-audit verdict in the atlas table.
+VERDICT_COLOURS = {"agrees": "#047857", "by design": "#6b7280"}  # the two disagreements: #b91c1c
+
+
+def _flag(value: bool | None) -> str:
+    return "–" if value is None else str(value)
+
+
+def audit_cell(row: AtlasRow) -> str:
+    """The tie-audit cell: the verdict (its detail on hover and, for a disagreement, below) and the flags."""
+    colour = VERDICT_COLOURS.get(row.verdict, "#b91c1c")
+    flags = f"config {_flag(row.config_tie)}"
+    if row.text_config_tie is not None:
+        flags += f", text config {_flag(row.text_config_tie)}"
+    cell = (
+        f"<span class='psv-tie-mark psv-verdict' style='color:{colour}' title='{html.escape(row.detail)}'>"
+        f"{html.escape(row.verdict)}</span><div class='psv-note'>tie_word_embeddings: {flags}</div>"
+    )
+    if row.disagrees:
+        cell += f"<div class='psv-note psv-verdict-detail'>{html.escape(row.detail)}</div>"
+    return cell
+
+
 def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
-    """The tie atlas: one row per model type (failures say why), at most ``limit`` rows shown."""
+    """The tie atlas: one row per model type (failures say why), at most ``limit`` rows shown.
+
+    The last column is the tie audit: its verdict, the config's ``tie_word_embeddings``
+    flags, and for a disagreement the reason.
+    """
     if not rows:
         return STYLE + "<div class='psv-empty psv-atlas'>No model type matches.</div>"
     body = []
     for r in rows[:limit]:
         kind = f"<code>{html.escape(r.model_type)}</code>"
         if r.error:
-            body.append([kind, "", "", "", f"<span class='psv-error'>{html.escape(r.error)}</span>", ""])
+            body.append([kind, "", "", "", f"<span class='psv-error'>{html.escape(r.error)}</span>", "", ""])
             continue
         kind += f"<div class='psv-note'>{html.escape(r.model_class)}</div>"
         tied = " = ".join(f"<code>{html.escape(n)}</code>" for n in r.tied[0][:2]) if r.tied else "—"
@@ -98,8 +125,10 @@ def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
         dropped = _names(sorted(r.dropped), 1) if r.dropped else "—"
         if r.dropped:
             dropped = f"{len(r.dropped)}: " + dropped
-        body.append([kind, f"{r.naive_params:,}", f"{r.unique_params:,}", f"{r.saving:,}", tied, dropped])
-    header = ["Type / class", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops"]
+        body.append([kind, f"{r.naive_params:,}", f"{r.unique_params:,}", f"{r.saving:,}", tied, dropped,
+                     audit_cell(r)])
+    header = ["Type / class", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops",
+              "Tie audit: config vs model"]
     more = (
         f"<div class='psv-empty'>… and {len(rows) - limit:,} more; narrow the search to see them.</div>"
         if len(rows) > limit else ""
