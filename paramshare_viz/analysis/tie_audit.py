@@ -197,7 +197,7 @@ def _weight_name(model: nn.Module, getter: str) -> tuple[str, int]:
 
 def audit_model(model: nn.Module, tied: Iterable[Iterable[str]], model_type: str = "") -> TieAudit:
     """Audit a built transformers model; ``tied`` are its sharing groups (``analyze(model).groups`` names)."""
-    config = model.config
+    config: Any = model.config
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     config_tie = _bool(getattr(config, "tie_word_embeddings", None))
     text_tie = None if text is config else _bool(getattr(text, "tie_word_embeddings", None))
