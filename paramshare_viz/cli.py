@@ -306,6 +306,8 @@ def _add_atlas(sub: argparse._SubParsersAction) -> None:
                 continue
             text = "" if r.text_config_tie is None else f", text config {r.text_config_tie}"
             flags = f"tie_word_embeddings: config {'not set' if r.config_tie is None else r.config_tie}{text}"
+            if r.head_model:  # transformers reads the flag of the sub-model that holds the head
+                flags += f", {r.head_model} config {'not set' if r.head_model_tie is None else r.head_model_tie}"
             print(f"{r.model_type} ({r.model_class}; {flags}): {r.verdict}: {r.detail}")
         return 0
 

@@ -46,6 +46,23 @@ VERDICT_CASES = [
 
 
 @pytest.mark.parametrize(
+    ("config_tie", "head_model_tie", "tied", "verdict", "words"),
+    [
+        # vision-encoder-decoder: the wrapper's config says False, the decoder's says True and it ties
+        (False, True, GPT2_TIED, Verdict.AGREES, "lm_head.weight is transformer"),
+        (None, True, GPT2_TIED, Verdict.AGREES, "lm_head.weight is transformer"),  # blip-2: wrapper has no flag
+        (True, False, GPT2_TIED, Verdict.CLASS_ONLY, "decoder config says False"),
+        (True, None, GPT2_TIED, Verdict.CLASS_ONLY, "decoder config has no flag (read as False)"),
+        (False, True, [], Verdict.CONFIG_ONLY, "decoder config says True"),
+    ],
+)
+def test_the_flag_of_the_sub_model_holding_the_head_is_the_one_read(config_tie, head_model_tie, tied, verdict, words):
+    found = tie_verdict(config_tie, None, GPT2_KEYS, tied, HEAD, EMB, head_model="decoder",
+                        head_model_tie=head_model_tie)
+    assert (found.verdict, words in found.detail) == (verdict, True)
+
+
+@pytest.mark.parametrize(
     ("config_tie", "text_tie", "keys", "tied", "head", "embedding", "reason", "verdict", "words"), VERDICT_CASES
 )
 def test_tie_verdict_table(config_tie, text_tie, keys, tied, head, embedding, reason, verdict, words):
@@ -71,7 +88,12 @@ AUDITED = {
     "granite_speech_plus": Verdict.CLASS_ONLY,
     "moss_transcribe_diarize": Verdict.CLASS_ONLY,
     "gpt2": Verdict.AGREES,
+    # the head is the decoder's / language model's, tied by that sub-model's config (True) under a wrapper
+    # config that says False (set in VisionEncoderDecoderModel.__init__) or nothing (Blip2Config)
+    "vision-encoder-decoder": Verdict.AGREES,
+    "blip-2": Verdict.AGREES,
 }
+AGREEING = {"gpt2", "vision-encoder-decoder", "blip-2"}
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +106,7 @@ def test_audit_verdicts_of_built_models(rows, model_type):
     row = rows[model_type]
     assert row.error == ""
     assert row.verdict == AUDITED[model_type]
-    assert row.disagrees == (model_type != "gpt2")
+    assert row.disagrees == (model_type not in AGREEING)
 
 
 def test_luke_config_says_tie_but_the_head_is_its_own_tensor(rows):
@@ -113,8 +135,16 @@ def test_modernvbert_top_level_and_text_config_disagree(rows):
 def test_text_config_false_under_a_top_level_true(rows, model_type):
     row = rows[model_type]
     assert (row.config_tie, row.text_config_tie) == (True, False)
-    assert [row.head, row.embedding] in row.tied  # transformers reads the top level, and ties
+    assert sorted([row.head, row.embedding]) in row.tied  # transformers reads the top level, and ties
     assert row.class_ties == {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+
+
+def test_a_wrapper_flag_is_not_the_one_read_for_the_decoders_head(rows):
+    row = rows["vision-encoder-decoder"]
+    assert (row.config_tie, row.head_model, row.head_model_tie) == (False, "decoder", True)
+    assert sorted([row.head, row.embedding]) in row.tied
+    page = atlas_table_html([row])
+    assert "config False, text config True; read for the head: decoder config True" in page
 
 
 def test_by_design_heads(rows):
@@ -143,7 +173,7 @@ def test_by_design_reasons_quote_the_installed_source(model_type):
 
 def test_disagreements_filter_and_table(rows):
     picked = select_rows(rows.values(), disagreements=True)
-    assert [r.model_type for r in picked] == sorted(t for t in AUDITED if t != "gpt2")
+    assert [r.model_type for r in picked] == sorted(t for t in AUDITED if t not in AGREEING)
     page = atlas_table_html(picked)
     assert page.count("class='psv-note psv-verdict-detail'") == 9
     assert "config True, text config False" in page  # glmasr's flags

@@ -71,7 +71,8 @@ class AtlasRow:
         dropped: state-dict name safetensors ``save_model`` would drop -> the name it keeps.
         error: why the type could not be built, in plain words; ``""`` when it was.
         seconds: time to build and count it.
-        config_tie, text_config_tie, class_ties, head, embedding, head_params, verdict, detail:
+        config_tie, text_config_tie, class_ties, head, embedding, head_model, head_model_tie,
+        head_params, verdict, detail:
             the tie audit (:class:`~paramshare_viz.analysis.tie_audit.TieAudit`'s fields);
             ``verdict`` is ``""`` for a type that did not build.
     """
@@ -89,6 +90,8 @@ class AtlasRow:
     class_ties: dict[str, str] = field(default_factory=dict)
     head: str = ""
     embedding: str = ""
+    head_model: str = ""
+    head_model_tie: bool | None = None
     head_params: int = 0
     verdict: str = ""
     detail: str = ""
@@ -219,6 +222,8 @@ def atlas_row(model_type: str) -> AtlasRow:
         class_ties=audit.class_ties,
         head=audit.head,
         embedding=audit.embedding,
+        head_model=audit.head_model,
+        head_model_tie=audit.head_model_tie,
         head_params=audit.head_params,
         verdict=str(audit.verdict),
         detail=audit.detail,

@@ -1,15 +1,17 @@
 """A tie audit of one transformers model: what its config says, what its class declares, what it holds.
 
 transformers 5 ties a model's output head to its input embedding when the
-model's *own top-level* config says ``tie_word_embeddings`` (``PreTrainedModel
-.get_expanded_tied_weights_keys`` reads ``getattr(self.config,
-"tie_word_embeddings", False)``, once per sub-model, each with its own config)
-and its class lists the pair in ``_tied_weights_keys``. A user reads the
+config of the model that holds the head says ``tie_word_embeddings``
+(``PreTrainedModel.get_expanded_tied_weights_keys`` reads ``getattr(self.config,
+"tie_word_embeddings", False)``, once per sub-model, each with its own config:
+the top level for ``GPT2LMHeadModel``, the decoder's for the head of an
+``EncoderDecoderModel``) and that model's class lists the pair in
+``_tied_weights_keys``. A user reads the
 config, often the text config of a composite model. The audit puts the three
 side by side and says whether they agree:
 
-- :attr:`Verdict.AGREES`: every flag the config states equals what the built
-  model holds (or the model has no output head to tie).
+- :attr:`Verdict.AGREES`: the flag transformers reads for the head, and the
+  text config's, equal what the built model holds (or there is no head).
 - :attr:`Verdict.CONFIG_ONLY`: a flag says tie, but the head is not the input
   embedding: its parameters, which a user trusting the config believes are
   shared, are held twice.
@@ -83,6 +85,8 @@ def tie_verdict(
     head: str,
     embedding: str,
     *,
+    head_model: str = "",
+    head_model_tie: bool | None = None,
     head_params: int = 0,
     by_design: str = "",
 ) -> TieVerdict:
@@ -92,6 +96,9 @@ def tie_verdict(
         config_tie: the top-level config's ``tie_word_embeddings`` (``None``: the config has none;
             transformers then reads False).
         text_config_tie: the text config's flag (``None``: no separate text config, or no flag).
+        head_model: name of the sub-model that holds the head (``""``: the top level).
+        head_model_tie: that sub-model's config flag, the one transformers reads for the head
+            (used instead of ``config_tie`` when ``head_model`` is not ``""``).
         class_ties: the class's declared ties, tied name -> source name.
         tied: the built model's groups of names that reach one storage.
         head: the output embedding's weight name (``""``: no output head).
@@ -102,10 +109,11 @@ def tie_verdict(
     if not head or not embedding:
         return TieVerdict(Verdict.AGREES, "no output head and input embedding pair to tie")
     held = any(head in g and embedding in g for g in map(set, tied))
-    stated = {"config": config_tie, "text config": text_config_tie}
-    wrong = [f"{where} says {_flag(v)}" for where, v in stated.items() if v is not None and v != held]
-    if config_tie is None and held:  # transformers reads a missing top-level flag as False
-        wrong.insert(0, "config has no flag (read as False)")
+    where, read = (f"{head_model} config", head_model_tie) if head_model else ("config", config_tie)
+    stated = {where: read, "text config": text_config_tie}
+    wrong = [f"{w} says {_flag(v)}" for w, v in stated.items() if v is not None and v != held]
+    if read is None and held:  # transformers reads a missing flag as False
+        wrong.insert(0, f"{where} has no flag (read as False)")
     if not wrong:
         how = f"{head} is {embedding}" if held else f"{head} and {embedding} are separate"
         return TieVerdict(Verdict.AGREES, how)
@@ -139,6 +147,8 @@ class TieAudit:
         class_ties: declared ties, tied name -> source name, over every sub-model (prefixed), expanded
             with ``get_expanded_tied_weights_keys`` where transformers expands them.
         head: the output embedding's weight name, ``""`` when the model has none.
+        head_model, head_model_tie: the innermost sub-model holding the head (``""``: the top level)
+            and its config's flag, which transformers reads for the head.
         embedding: the input embedding's weight name, ``""`` when it has none.
         head_params: elements of the head's weight (0 without a head).
         verdict, detail: :func:`tie_verdict` of the above and the built ties.
@@ -149,6 +159,8 @@ class TieAudit:
     class_ties: dict[str, str]
     head: str
     embedding: str
+    head_model: str
+    head_model_tie: bool | None
     head_params: int
     verdict: Verdict
     detail: str
@@ -204,6 +216,21 @@ def audit_model(model: nn.Module, tied: Iterable[Iterable[str]], model_type: str
     class_ties = declared_ties(model)
     head, head_params = _weight_name(model, "get_output_embeddings")
     embedding, _ = _weight_name(model, "get_input_embeddings")
-    found = tie_verdict(config_tie, text_tie, class_ties, tied, head, embedding,
-                        head_params=head_params, by_design=BY_DESIGN.get(model_type, ""))
-    return TieAudit(config_tie, text_tie, class_ties, head, embedding, head_params, found.verdict, found.detail)
+    owner, owner_tie = _head_model(model, head)
+    found = tie_verdict(config_tie, text_tie, class_ties, tied, head, embedding, head_model=owner,
+                        head_model_tie=owner_tie, head_params=head_params, by_design=BY_DESIGN.get(model_type, ""))
+    return TieAudit(config_tie, text_tie, class_ties, head, embedding, owner, owner_tie, head_params,
+                    found.verdict, found.detail)
+
+
+def _head_model(model: nn.Module, head: str) -> tuple[str, bool | None]:
+    """The innermost transformers sub-model whose name prefixes ``head``, and its config's flag."""
+    from transformers import PreTrainedModel
+
+    best = ""
+    for prefix, sub in model.named_modules(remove_duplicate=False):
+        if prefix and isinstance(sub, PreTrainedModel) and head.startswith(prefix + ".") and len(prefix) > len(best):
+            best = prefix
+    if not best:
+        return "", None
+    return best, _bool(getattr(model.get_submodule(best).config, "tie_word_embeddings", None))

@@ -93,6 +93,8 @@ def audit_cell(row: AtlasRow) -> str:
     flags = f"config {_flag(row.config_tie)}"
     if row.text_config_tie is not None:
         flags += f", text config {_flag(row.text_config_tie)}"
+    if row.head_model:  # transformers reads the flag of the sub-model that holds the head
+        flags += f"; read for the head: {row.head_model} config {_flag(row.head_model_tie)}"
     cell = (
         f"<span class='psv-tie-mark psv-verdict' style='color:{colour}' title='{html.escape(row.detail)}'>"
         f"{html.escape(row.verdict)}</span><div class='psv-note'>tie_word_embeddings: {flags}</div>"
