@@ -197,3 +197,18 @@ def test_cli_atlas_disagreements_and_json(tmp_path, monkeypatch, capsys):
 def test_cli_atlas_names_an_unknown_type(capsys):
     assert main(["atlas", "gtp2"]) == 2
     assert "TYPE 'gtp2' is not a model type" in capsys.readouterr().err
+
+
+def test_inspect_atlas_disagreements_only_toggle(tmp_path, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    from paramshare_viz.app.inspect import AtlasView
+    from paramshare_viz.app.state import AppState
+
+    monkeypatch.setenv("PSV_CACHE_DIR", str(tmp_path))
+    view = AtlasView(AppState())
+    view.start(["gpt2", "luke"])
+    assert view.worker.wait(120)
+    assert "GPT2LMHeadModel" in view.table.value and "LukeForMaskedLM" in view.table.value
+    view.disagreements.value = True
+    assert "GPT2LMHeadModel" not in view.table.value
+    assert "config says tie, model does not" in view.table.value and "38,605,056 parameters" in view.table.value
