@@ -12,7 +12,7 @@ transformers = pytest.importorskip("transformers")
 from paramshare_viz.analysis.atlas import AtlasRow, atlas_row, select_rows  # noqa: E402
 from paramshare_viz.analysis.tie_audit import BY_DESIGN, Verdict, tie_verdict  # noqa: E402
 from paramshare_viz.cli import main  # noqa: E402
-from paramshare_viz.plots.tie_tables import atlas_table_html  # noqa: E402
+from paramshare_viz.plots.tie_tables import atlas_table_html, audit_table_html  # noqa: E402
 
 GPT2_TIED = [["lm_head.weight", "transformer.wte.weight"]]
 HEAD, EMB = "lm_head.weight", "transformer.wte.weight"
@@ -174,10 +174,11 @@ def test_by_design_reasons_quote_the_installed_source(model_type):
 def test_disagreements_filter_and_table(rows):
     picked = select_rows(rows.values(), disagreements=True)
     assert [r.model_type for r in picked] == sorted(t for t in AUDITED if t not in AGREEING)
-    page = atlas_table_html(picked)
-    assert page.count("class='psv-note psv-verdict-detail'") == 9
+    page = audit_table_html(picked)
+    assert page.count("class='psv-verdict-detail'") == 9  # one reason per disagreeing type
     assert "config True, text config False" in page  # glmasr's flags
-    assert "psv-verdict-detail" not in atlas_table_html([rows["gpt2"]])  # an agreeing row shows no reason
+    assert "38,605,056 parameters" in page  # luke's reason
+    assert "agrees" in atlas_table_html([rows["gpt2"]])  # the full atlas has the verdict column
 
 
 def test_cli_atlas_disagreements_and_json(tmp_path, monkeypatch, capsys):

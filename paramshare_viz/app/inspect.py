@@ -32,7 +32,12 @@ from paramshare_viz.graph import SharingGraph, sharing_graph
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.tables import groups_table_html, modules_table_html
-from paramshare_viz.plots.tie_tables import atlas_table_html, safetensors_html, tie_health_html
+from paramshare_viz.plots.tie_tables import (
+    atlas_table_html,
+    audit_table_html,
+    safetensors_html,
+    tie_health_html,
+)
 
 EXAMPLES = ("hf:gpt2", "hf:albert", "hf:t5", "hf:bert", "zoo:albert")
 
@@ -327,4 +332,4 @@ class AtlasView(widgets.VBox):
             return
         picked = select_rows(rows, self.search.value, self.sort.value, errors=self.failures.value,
                              disagreements=self.disagreements.value)
-        self.table.value = atlas_table_html(picked)
+        self.table.value = (audit_table_html if self.disagreements.value else atlas_table_html)(picked)

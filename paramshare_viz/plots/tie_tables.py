@@ -87,28 +87,51 @@ def _flag(value: bool | None) -> str:
     return "–" if value is None else str(value)
 
 
-def audit_cell(row: AtlasRow) -> str:
-    """The tie-audit cell: the verdict (its detail on hover and, for a disagreement, below) and the flags."""
-    colour = VERDICT_COLOURS.get(row.verdict, "#b91c1c")
+def _flags(row: AtlasRow) -> str:
     flags = f"config {_flag(row.config_tie)}"
     if row.text_config_tie is not None:
         flags += f", text config {_flag(row.text_config_tie)}"
     if row.head_model:  # transformers reads the flag of the sub-model that holds the head
         flags += f"; read for the head: {row.head_model} config {_flag(row.head_model_tie)}"
-    cell = (
+    return flags
+
+
+def _verdict(row: AtlasRow) -> str:
+    colour = VERDICT_COLOURS.get(row.verdict, "#b91c1c")
+    return (
         f"<span class='psv-tie-mark psv-verdict' style='color:{colour}' title='{html.escape(row.detail)}'>"
-        f"{html.escape(row.verdict)}</span><div class='psv-note'>tie_word_embeddings: {flags}</div>"
+        f"{html.escape(row.verdict)}</span>"
     )
-    if row.disagrees:
-        cell += f"<div class='psv-note psv-verdict-detail'>{html.escape(row.detail)}</div>"
-    return cell
+
+
+def audit_cell(row: AtlasRow) -> str:
+    """The tie-audit cell: the verdict (its reason on hover) and the config's flags."""
+    return _verdict(row) + f"<div class='psv-note'>{html.escape(_flags(row))}</div>"
+
+
+def audit_table_html(rows: Sequence[AtlasRow]) -> str:
+    """The tie audit alone (what "disagreements only" shows): type, flags, verdict and why, one row per type."""
+    if not rows:
+        return STYLE + "<div class='psv-empty psv-atlas'>No model type matches.</div>"
+    body = [
+        [
+            f"<code>{html.escape(r.model_type)}</code><div class='psv-note'>{html.escape(r.model_class)}</div>",
+            html.escape(_flags(r)) if not r.error else "",
+            _verdict(r) if not r.error else "",
+            f"<span class='psv-verdict-detail'>{html.escape(r.detail)}</span>" if not r.error else
+            f"<span class='psv-error'>{html.escape(r.error)}</span>",
+        ]
+        for r in rows
+    ]
+    header = ["Type / class", "tie_word_embeddings", "Verdict", "Why (quoting transformers' source where it says)"]
+    return STYLE + EXTRA_STYLE + _table("psv-atlas psv-audit", header, body, {})
 
 
 def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
     """The tie atlas: one row per model type (failures say why), at most ``limit`` rows shown.
 
-    The last column is the tie audit: its verdict, the config's ``tie_word_embeddings``
-    flags, and for a disagreement the reason.
+    The last column is the tie audit: its verdict (the reason on hover) and the
+    config's ``tie_word_embeddings`` flags; :func:`audit_table_html` shows the reasons.
     """
     if not rows:
         return STYLE + "<div class='psv-empty psv-atlas'>No model type matches.</div>"
