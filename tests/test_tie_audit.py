@@ -143,7 +143,7 @@ def test_a_wrapper_flag_is_not_the_one_read_for_the_decoders_head(rows):
     row = rows["vision-encoder-decoder"]
     assert (row.config_tie, row.head_model, row.head_model_tie) == (False, "decoder", True)
     assert sorted([row.head, row.embedding]) in row.tied
-    page = atlas_table_html([row])
+    page = audit_table_html([row])
     assert "config False, text config True; read for the head: decoder config True" in page
 
 

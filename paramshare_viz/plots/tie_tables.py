@@ -30,6 +30,7 @@ EXTRA_STYLE = """
 .psv-atlas td code{overflow-wrap:anywhere}
 .psv-atlas td{max-width:340px}
 .psv-atlas td:first-child code{white-space:nowrap}
+.psv-audit td{overflow-wrap:anywhere}
 </style>
 """
 
@@ -84,7 +85,7 @@ VERDICT_COLOURS = {"agrees": "#047857", "by design": "#6b7280"}  # the two disag
 
 
 def _flag(value: bool | None) -> str:
-    return "–" if value is None else str(value)
+    return "not set" if value is None else str(value)
 
 
 def _flags(row: AtlasRow) -> str:
@@ -96,17 +97,18 @@ def _flags(row: AtlasRow) -> str:
     return flags
 
 
-def _verdict(row: AtlasRow) -> str:
+def _verdict(row: AtlasRow, hover: str) -> str:
     colour = VERDICT_COLOURS.get(row.verdict, "#b91c1c")
     return (
-        f"<span class='psv-tie-mark psv-verdict' style='color:{colour}' title='{html.escape(row.detail)}'>"
+        f"<span class='psv-tie-mark psv-verdict' style='color:{colour}' title='{html.escape(hover)}'>"
         f"{html.escape(row.verdict)}</span>"
     )
 
 
-def audit_cell(row: AtlasRow) -> str:
-    """The tie-audit cell: the verdict (its reason on hover) and the config's flags."""
-    return _verdict(row) + f"<div class='psv-note'>{html.escape(_flags(row))}</div>"
+def audit_note(row: AtlasRow) -> str:
+    """The tie audit under a type's name: its verdict, with the config's flags and the reason on hover."""
+    hover = f"tie_word_embeddings: {_flags(row)}. {row.detail}"
+    return f"<div class='psv-note'>tie audit: {_verdict(row, hover)}</div>"
 
 
 def audit_table_html(rows: Sequence[AtlasRow]) -> str:
@@ -117,7 +119,7 @@ def audit_table_html(rows: Sequence[AtlasRow]) -> str:
         [
             f"<code>{html.escape(r.model_type)}</code><div class='psv-note'>{html.escape(r.model_class)}</div>",
             html.escape(_flags(r)) if not r.error else "",
-            _verdict(r) if not r.error else "",
+            _verdict(r, r.detail) if not r.error else "",
             f"<span class='psv-verdict-detail'>{html.escape(r.detail)}</span>" if not r.error else
             f"<span class='psv-error'>{html.escape(r.error)}</span>",
         ]
@@ -130,8 +132,8 @@ def audit_table_html(rows: Sequence[AtlasRow]) -> str:
 def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
     """The tie atlas: one row per model type (failures say why), at most ``limit`` rows shown.
 
-    The last column is the tie audit: its verdict (the reason on hover) and the
-    config's ``tie_word_embeddings`` flags; :func:`audit_table_html` shows the reasons.
+    Under each type's name, the tie audit's verdict (the config's ``tie_word_embeddings``
+    flags and the reason on hover); :func:`audit_table_html` shows flags and reasons in full.
     """
     if not rows:
         return STYLE + "<div class='psv-empty psv-atlas'>No model type matches.</div>"
@@ -139,9 +141,10 @@ def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
     for r in rows[:limit]:
         kind = f"<code>{html.escape(r.model_type)}</code>"
         if r.error:
-            body.append([kind, "", "", "", f"<span class='psv-error'>{html.escape(r.error)}</span>", "", ""])
+            body.append([kind, "", "", "", f"<span class='psv-error'>{html.escape(r.error)}</span>", ""])
             continue
         kind += f"<div class='psv-note'>{html.escape(r.model_class)}</div>"
+        kind += audit_note(r)
         tied = " = ".join(f"<code>{html.escape(n)}</code>" for n in r.tied[0][:2]) if r.tied else "—"
         if r.tied and len(r.tied[0]) > 2:
             tied += f" and {len(r.tied[0]) - 2} more names"
@@ -150,10 +153,8 @@ def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
         dropped = _names(sorted(r.dropped), 1) if r.dropped else "—"
         if r.dropped:
             dropped = f"{len(r.dropped)}: " + dropped
-        body.append([kind, f"{r.naive_params:,}", f"{r.unique_params:,}", f"{r.saving:,}", tied, dropped,
-                     audit_cell(r)])
-    header = ["Type / class", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops",
-              "Tie audit: config vs model"]
+        body.append([kind, f"{r.naive_params:,}", f"{r.unique_params:,}", f"{r.saving:,}", tied, dropped])
+    header = ["Type / class / tie audit", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops"]
     more = (
         f"<div class='psv-empty'>… and {len(rows) - limit:,} more; narrow the search to see them.</div>"
         if len(rows) > limit else ""
