@@ -1,4 +1,4 @@
-"""Command line: ``paramshare-viz dashboard | inspect | bench | graph``.
+"""Command line: ``paramshare-viz dashboard | inspect | bench | graph | atlas``.
 
 Each subcommand is one ``_add_<name>(subparsers)`` function that registers its
 arguments and a ``func`` to run; the work itself lives in the package.
@@ -257,6 +257,62 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_atlas(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "atlas",
+        help="every transformers model type built on meta: its ties, and whether its config agrees",
+        description=(
+            "Builds every model type of the installed transformers from its default config on the meta "
+            "device (nothing downloaded; minutes the first time, then read from the cache) and prints, per "
+            "type, the tie audit: the config's tie_word_embeddings (top level, text config), the verdict "
+            "(agrees / config says tie, model does not / declared by class, not by config / by design) and "
+            "why. Progress goes to stderr."
+        ),
+    )
+    p.add_argument("types", nargs="*", metavar="TYPE", help="model types to audit (default: all of them)")
+    p.add_argument("--disagreements", action="store_true", help="only the types whose audit is not 'agrees'")
+    p.add_argument("--search", default="", help="only rows matching every word (type, class, tensor name)")
+    p.add_argument("--json", action="store_true", help="print the rows, audit fields included, as JSON")
+    p.add_argument("--no-cache", action="store_true", help="build every type again, without the cache")
+
+    def run(args: argparse.Namespace) -> int:
+        import json
+
+        from paramshare_viz.analysis.atlas import iter_atlas, model_types, select_rows
+
+        known = set(model_types())
+        unknown = [t for t in args.types if t not in known]
+        if unknown:
+            raise ValueError(f"TYPE {unknown[0]!r} is not a model type of the installed transformers")
+        rows = []
+        live = sys.stderr.isatty()  # a progress line redrawn in place; nothing in a captured log
+        for step in iter_atlas(args.types or None, cache=not args.no_cache):
+            rows.append(step.row)
+            if live:
+                print(f"\r{step.done:,} of {step.total:,} model types", end="", file=sys.stderr, flush=True)
+        if live:
+            print(file=sys.stderr)
+        picked = select_rows(rows, args.search, disagreements=args.disagreements)
+        if args.json:
+            print(json.dumps([r.to_dict() for r in picked], indent=2))
+            return 0
+        built = [r for r in rows if not r.error]
+        print(f"{plural(len(rows), 'model type')}, {len(built):,} built from a default config, "
+              f"{sum(r.disagrees for r in built):,} whose config and built ties disagree")
+        for r in picked:
+            if r.error:
+                print(f"{r.model_type}: did not build: {r.error}")
+                continue
+            text = "" if r.text_config_tie is None else f", text config {r.text_config_tie}"
+            flags = f"tie_word_embeddings: config {'not set' if r.config_tie is None else r.config_tie}{text}"
+            if r.head_model:  # transformers reads the flag of the sub-model that holds the head
+                flags += f", {r.head_model} config {'not set' if r.head_model_tie is None else r.head_model_tie}"
+            print(f"{r.model_type} ({r.model_class}; {flags}): {r.verdict}: {r.detail}")
+        return 0
+
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paramshare-viz", description="Explore parameter sharing in neural networks."
@@ -266,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspect(sub)
     _add_bench(sub)
     _add_graph(sub)
+    _add_atlas(sub)
     return parser
 
 

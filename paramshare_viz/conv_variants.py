@@ -126,6 +126,20 @@ class TransposedConvTrace:
         (ph, pw), (ho, wo) = self.padding, self.output_size
         return full[0, 0, ph : ph + ho, pw : pw + wo].round().long()
 
+    @property
+    def interior_overlap(self) -> tuple[int, ...]:
+        """The distinct copy counts of :attr:`overlap` away from the border, for an input large enough.
+
+        Along one axis an output cell gets one copy per tap ``u`` with ``u * dilation`` in its residue
+        class modulo ``stride``; a cell's count is its row's times its column's. One value: even (the
+        stride divides the footprint, e.g. stride 2, kernel 4); several: the checkerboard.
+        """
+        per_axis = [
+            {sum(1 for u in range(k) if u * d % s == c) for c in range(s)}
+            for k, d, s in zip(self.kernel_size, self.dilation, self.stride, strict=True)
+        ]
+        return tuple(sorted({a * b for a in per_axis[0] for b in per_axis[1]}))
+
     def window(self, ic: int, i: int, j: int, *, n: int = 0) -> Scatter:
         """Which output cells input cell ``(ic, i, j)`` of image ``n`` writes to, with which taps."""
         for name, value, size in (
@@ -194,6 +208,15 @@ class TransposedConvTrace:
         return (dilated if self.batched else dilated[0]), flipped.reshape(g * c_out_g, c_in // g, kh, kw)
 
 
+def conv_transpose_output_size(size: Pair, kernel_size: Pair, *, stride: Pair, padding: Pair, output_padding: Pair,
+                               dilation: Pair) -> Pair:
+    """``(H_out, W_out)`` of a transposed conv: ``(H_in - 1) s - 2 p + d (k - 1) + op + 1`` per side (may be < 1)."""
+    return tuple(  # type: ignore[return-value]
+        (size[d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel_size[d] - 1) + output_padding[d] + 1
+        for d in (0, 1)
+    )
+
+
 def trace_conv_transpose2d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -249,8 +272,10 @@ def trace_conv_transpose2d(
             )
     size = (input.shape[-2], input.shape[-1])
     kernel = (weight.shape[2], weight.shape[3])
+    out_size = conv_transpose_output_size(size, kernel, stride=stride_, padding=padding_,
+                                          output_padding=output_padding_, dilation=dilation_)
     for d, side in enumerate(("height", "width")):
-        out = (size[d] - 1) * stride_[d] - 2 * padding_[d] + dilation_[d] * (kernel[d] - 1) + output_padding_[d] + 1
+        out = out_size[d]
         if out < 1 or size[d] < 1:
             raise ValueError(f"padding={padding!r} leaves an output {side} of {out}; it must be at least 1")
     return TransposedConvTrace(
@@ -299,6 +324,11 @@ class Conv1dTrace:
     @property
     def positions(self) -> int:
         return self._trace.output_size[1]
+
+    @property
+    def trace2d(self):  # noqa: ANN201 - a sliding.ConvTrace
+        """The same computation as a 2-D trace of height 1 on the padded input (what the canvas draws)."""
+        return self._trace
 
     def reads(self, t: int) -> tuple[int, ...]:
         """Input positions output ``t`` reads (negative ones are padding)."""
@@ -375,6 +405,125 @@ def trace_conv1d(
         )
     return Conv1dTrace(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups,
                        causal=causal)
+
+
+@dataclass(frozen=True)
+class LocalTwin1d:
+    """A 1-D locally connected layer: its own kernel at every output position (the unshared twin).
+
+    ``weight`` is ``(L_out, C_out, C_in/g * k)``, position-major as the zoo's ``LocallyConnected2d``;
+    ``bias`` is ``(L_out, C_out)``; ``output`` is ``(N, C_out, L_out)`` on the trace's padded input.
+    """
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    output: torch.Tensor
+
+    @property
+    def params(self) -> int:
+        """Parameters of the twin: every position's kernel and bias."""
+        return self.weight.numel() + (self.bias.numel() if self.bias is not None else 0)
+
+
+def local_twin_1d(trace: Conv1dTrace, *, spread: float = 0.5, seed: int = 0) -> LocalTwin1d:
+    """The locally connected twin of a 1-D conv: the conv's kernel plus seeded noise at each position.
+
+    ``spread`` is the noise's size relative to the kernel's root mean square (0: the twin at pairing
+    time, the same function as the conv), as :func:`paramshare_viz.sliding.locally_connected_twin`.
+    """
+    w = trace.weight.detach()
+    c_out, cg, k = w.shape
+    length, g = trace.positions, trace.groups
+    weight = w.reshape(1, c_out, cg * k).repeat(length, 1, 1)  # (L_out, C_out, C_in/g*k)
+    if spread:
+        noise = torch.randn(weight.shape, generator=torch.Generator().manual_seed(seed), dtype=weight.dtype)
+        weight = weight + noise * spread * float(w.pow(2).mean().sqrt().clamp_min(1e-3))
+    bias = None if trace.bias is None else trace.bias.detach().reshape(1, c_out).repeat(length, 1)
+    span = trace.dilation * (k - 1) + 1
+    windows = trace.padded.unfold(-1, span, trace.stride)[..., :: trace.dilation]  # (N, C_in, L_out, k)
+    n = windows.shape[0]
+    x = windows.reshape(n, g, cg, length, k)
+    per = weight.reshape(length, g, c_out // g, cg, k)
+    out = torch.einsum("ngclk,lgock->ngol", x, per).reshape(n, c_out, length)
+    if bias is not None:
+        out = out + bias.T
+    return LocalTwin1d(weight, bias, out)
+
+
+def conv1d_gradient_check(trace: Conv1dTrace):  # noqa: ANN201 - a sliding.GradientCheck
+    """:func:`paramshare_viz.sliding.gradient_check` for a 1-D trace, for ``L = ½ Σ output²``.
+
+    ``contributions`` is :meth:`Conv1dTrace.grad_contributions` laid out as a 2-D trace of height 1,
+    ``(1, L_out, C_out, C_in/g, 1, k)``; ``autograd`` is ``weight.grad`` of ``F.conv1d`` on the padded
+    input, ``(C_out, C_in/g, 1, k)``.
+    """
+    from paramshare_viz.sliding import HALF_SQUARED_OUTPUT, GradientCheck
+
+    go = trace.output.detach()
+    parts = trace.grad_contributions(go)  # (L_out, C_out, C_in/g, k)
+    weight = trace.weight.detach().clone().requires_grad_(True)
+    x = trace.padded if trace.batched else trace.padded[0]
+    F.conv1d(x, weight, trace.bias, stride=trace.stride, dilation=trace.dilation, groups=trace.groups).backward(go)
+    assert weight.grad is not None
+    summed = parts.sum(0)
+    return GradientCheck(parts[None, :, :, :, None, :], summed[:, :, None], weight.grad[:, :, None],
+                         float((summed - weight.grad).abs().max()), HALF_SQUARED_OUTPUT)
+
+
+def transposed_gradient_check(trace: TransposedConvTrace):  # noqa: ANN201 - a sliding.GradientCheck
+    """:func:`paramshare_viz.sliding.gradient_check` for a transposed conv, for ``L = ½ Σ output²``.
+
+    ``contributions`` has one part per *input* position, ``(H_in, W_in, C_in, C_out/g, kH, kW)``;
+    ``autograd`` is ``weight.grad`` of ``F.conv_transpose2d`` on the same tensors.
+    """
+    from paramshare_viz.sliding import HALF_SQUARED_OUTPUT, GradientCheck
+
+    go = trace.output.detach()
+    parts = trace.grad_contributions(go)
+    weight = trace.weight.detach().clone().requires_grad_(True)
+    x = trace.input if trace.batched else trace.input[0]
+    F.conv_transpose2d(
+        x, weight, trace.bias, stride=trace.stride, padding=trace.padding, output_padding=trace.output_padding,
+        dilation=trace.dilation, groups=trace.groups,
+    ).backward(go)
+    assert weight.grad is not None
+    summed = parts.sum((0, 1))
+    return GradientCheck(parts, summed, weight.grad, float((summed - weight.grad).abs().max()), HALF_SQUARED_OUTPUT)
+
+
+@dataclass(frozen=True)
+class DilatedEquivalence:
+    """A transposed conv as a plain conv: the stride-dilated input, the flipped kernel, both outputs.
+
+    ``dilated`` is ``(C_in, H', W')`` of image 0 (zeros inserted between cells and around them),
+    ``flipped`` the conv weight ``(C_out, C_in/g, kH, kW)``, ``conv_output`` ``F.conv2d`` on them,
+    ``max_abs_diff`` its largest distance from the transposed conv's output; ``original`` is
+    ``(H', W')`` bool, true where ``dilated`` holds an input cell (elsewhere: inserted zeros, padding).
+    """
+
+    dilated: torch.Tensor
+    original: torch.Tensor
+    flipped: torch.Tensor
+    conv_output: torch.Tensor
+    max_abs_diff: float
+
+
+def dilated_equivalence(trace: TransposedConvTrace) -> DilatedEquivalence:
+    """Measure :meth:`TransposedConvTrace.as_conv_on_dilated_input` against the trace's output.
+
+    Raises:
+        ValueError: when ``padding`` exceeds ``dilation * (kernel_size - 1)`` (the conv would need
+        negative padding).
+    """
+    dilated, flipped = trace.as_conv_on_dilated_input()
+    x = dilated if trace.batched else dilated[None]
+    out = F.conv2d(x, flipped, trace.bias, dilation=trace.dilation, groups=trace.groups)  # (N, C_out, H_out, W_out)
+    diff = float((out - trace._output).abs().max())
+    (sh, sw), (kh, kw), (dh, dw), (ph, pw) = trace.stride, trace.kernel_size, trace.dilation, trace.padding
+    original = torch.zeros(x.shape[-2:], dtype=torch.bool)
+    top, left = dh * (kh - 1) - ph, dw * (kw - 1) - pw  # the padding before the first input cell
+    original[top : top + (trace.input_size[0] - 1) * sh + 1 : sh, left : left + (trace.input_size[1] - 1) * sw + 1 : sw] = True
+    return DilatedEquivalence(x[0].detach(), original, flipped.detach(), out[0].detach(), diff)
 
 
 @dataclass(frozen=True)

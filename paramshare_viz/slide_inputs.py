@@ -173,3 +173,33 @@ def preset_weight(preset: str, size: int, out_channels: int, in_per_group: int, 
         bound = 1 / math.sqrt(in_per_group * size * size)
         return (torch.rand(out_channels, in_per_group, size, size, generator=gen) * 2 - 1) * bound
     return weight_from_pattern(kernel_pattern(preset, size), out_channels, in_per_group)
+
+
+def kernel_row(preset: str, size: int) -> torch.Tensor:
+    """A 1-D ``(size,)`` kernel: ``"edge"`` a slope (a derivative), ``"blur"`` binomial, ``"sharpen"`` 2δ − blur."""
+    if preset not in set(KernelPreset) or preset == KernelPreset.RANDOM:
+        raise ValueError(f"kernel={preset!r} must be one of edge, blur, sharpen")
+    _check("kernel_size", size, 1, 15)
+    smooth = _binomial(size)
+    if preset == KernelPreset.BLUR:
+        return smooth
+    identity = torch.zeros(size)
+    identity[(size - 1) // 2] = 1.0
+    if preset == KernelPreset.SHARPEN or size == 1:
+        return 2 * identity - smooth
+    return torch.linspace(-1.0, 1.0, size)  # rising inputs give a positive output
+
+
+def preset_weight_1d(preset: str, size: int, out_channels: int, in_per_group: int, *, seed: int = 0) -> torch.Tensor:
+    """``(C_out, C_in/g, size)`` for a :class:`KernelPreset`; odd output channels get the row reversed."""
+    if preset == KernelPreset.RANDOM:
+        _check("kernel_size", size, 1, 15)
+        gen = torch.Generator().manual_seed(seed)
+        bound = 1 / math.sqrt(in_per_group * size)
+        return (torch.rand(out_channels, in_per_group, size, generator=gen) * 2 - 1) * bound
+    return weight_from_pattern(kernel_row(preset, size)[None], out_channels, in_per_group)[:, :, 0]
+
+
+def sample_sequence(name: str, *, size: int = 16, channels: int = 1, index: int = 0) -> torch.Tensor:
+    """``(channels, size)``: the middle row of :func:`sample_image` (row ``size // 2``), a sequence in time."""
+    return sample_image(name, size=size, channels=channels, index=index)[:, size // 2, :]

@@ -171,6 +171,36 @@ def test_select_rows(query, sort, errors, want):
     assert [r.model_type for r in select_rows(SAMPLE, query, sort, errors=errors)] == want
 
 
+AUDITED_SAMPLE = [
+    AtlasRow("gpt2", "GPT2LMHeadModel", 163, 124, verdict="agrees"),
+    AtlasRow("luke", "LukeForMaskedLM", 442, 314, verdict="config says tie, model does not"),
+    AtlasRow("cpmant", "CpmAntForCausalLM", 9, 9, verdict="by design"),
+    AtlasRow("detr", error="needs the timm package, which is not installed here"),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "disagreements", "want"),
+    [
+        ("", False, ["cpmant", "detr", "gpt2", "luke"]),
+        ("", True, ["cpmant", "luke"]),  # a row that did not build has no verdict: not a disagreement
+        ("design", True, ["cpmant"]),  # words of the verdict match too
+        ("gpt2", True, []),
+    ],
+)
+def test_select_rows_disagreements_only(query, disagreements, want):
+    picked = select_rows(AUDITED_SAMPLE, query, disagreements=disagreements)
+    assert [r.model_type for r in picked] == want
+
+
+def test_rows_round_trip_json_with_the_audit_fields(rows):
+    row = rows["gpt2"]
+    data = json.loads(json.dumps(row.to_dict()))
+    assert data["verdict"] == "agrees" and data["config_tie"] is True
+    assert data["class_ties"] == {"lm_head.weight": "transformer.wte.weight"}
+    assert AtlasRow.from_dict(data) == row
+
+
 def test_select_rows_refuses_an_unknown_sort():
     with pytest.raises(ValueError, match="sort='size'"):
         select_rows(SAMPLE, sort="size")

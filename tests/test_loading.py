@@ -89,6 +89,26 @@ def test_hf_gpt2_head_is_the_embedding() -> None:
     assert model.lm_head.weight is model.transformer.wte.weight
 
 
+@pytest.mark.parametrize(
+    ("model_type", "warns"),
+    [
+        ("modernvbert", False),  # top level False (read), text config True: transformers intends no tie
+        ("encoder-decoder", False),  # the wrapper's config has no flag; the decoder ties by its own
+        ("t5gemma", False),  # the head is the decoder's embedding (another nn.Embedding than the input one)
+        ("glmasr", False),  # top level True, tied; the text config's False is not what transformers reads
+        ("luke", True),  # top level True, and lm_head.decoder.weight is not the word embedding
+    ],
+)
+def test_hf_tie_warning_reads_the_flag_transformers_reads(model_type, warns) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        psv.load_model(f"hf:{model_type}")
+    said = [str(w.message) for w in caught if "config.tie_word_embeddings is set" in str(w.message)]
+    assert bool(said) == warns, said
+
+
 def test_hf_local_config_json(tmp_path) -> None:
     from transformers import GPT2Config
 

@@ -13,6 +13,12 @@ row at a time, checks a stop flag between rows, and appends each row to a
 JSON-lines cache keyed by the transformers version (a second run reads it
 back at once). :func:`select_rows` searches and sorts rows.
 
+Each built row also carries the tie audit of
+:mod:`~paramshare_viz.analysis.tie_audit`: what the config declares
+(``tie_word_embeddings``, top level and text config), what the class declares
+(``_tied_weights_keys``), and a verdict on whether they and the built ties
+agree; ``select_rows(..., disagreements=True)`` keeps only the rows that do not.
+
 >>> row = atlas_row("gpt2")
 >>> row.tied, row.dropped
 ([['lm_head.weight', 'transformer.wte.weight']], {'transformer.wte.weight': 'lm_head.weight'})
@@ -35,8 +41,10 @@ from typing import Any
 
 from torch import nn
 
+from paramshare_viz.analysis.tie_audit import Verdict, audit_model
+
 #: Bump when :class:`AtlasRow` or the way rows are computed changes (old caches are then ignored).
-SCHEMA = 1
+SCHEMA = 2
 
 #: Sort keys offered by :func:`select_rows` (and the dashboard's sort choice).
 SORT_KEYS: dict[str, str] = {
@@ -63,6 +71,10 @@ class AtlasRow:
         dropped: state-dict name safetensors ``save_model`` would drop -> the name it keeps.
         error: why the type could not be built, in plain words; ``""`` when it was.
         seconds: time to build and count it.
+        config_tie, text_config_tie, class_ties, head, embedding, head_model, head_model_tie,
+        head_params, verdict, detail:
+            the tie audit (:class:`~paramshare_viz.analysis.tie_audit.TieAudit`'s fields);
+            ``verdict`` is ``""`` for a type that did not build.
     """
 
     model_type: str
@@ -73,11 +85,26 @@ class AtlasRow:
     dropped: dict[str, str] = field(default_factory=dict)
     error: str = ""
     seconds: float = 0.0
+    config_tie: bool | None = None
+    text_config_tie: bool | None = None
+    class_ties: dict[str, str] = field(default_factory=dict)
+    head: str = ""
+    embedding: str = ""
+    head_model: str = ""
+    head_model_tie: bool | None = None
+    head_params: int = 0
+    verdict: str = ""
+    detail: str = ""
 
     @property
     def saving(self) -> int:
         """Parameters a naive count adds on top of what is held."""
         return self.naive_params - self.unique_params
+
+    @property
+    def disagrees(self) -> bool:
+        """The audit found the config, the class or the built model saying different things."""
+        return bool(self.verdict) and self.verdict != Verdict.AGREES
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,6 +203,8 @@ def atlas_row(model_type: str) -> AtlasRow:
             report = analyze(model)
             state = {k: v for k, v in model.state_dict().items() if hasattr(v, "untyped_storage")}
             dry = safetensors_dry_run(state)
+            tied = [list(g.names) for g in report.groups]
+            audit = audit_model(model, tied, model_type)
     except ValueError as err:  # build_default's reason, already in plain words
         return AtlasRow(model_type, error=str(err), seconds=time.perf_counter() - start)
     except Exception as err:  # one row per type, whatever transformers raises
@@ -185,9 +214,19 @@ def atlas_row(model_type: str) -> AtlasRow:
         model_class=type(model).__name__,
         naive_params=int(report.naive_params),
         unique_params=int(report.unique_params),
-        tied=[list(g.names) for g in report.groups],
+        tied=tied,
         dropped=dict(sorted(dry.dropped.items())),
         seconds=time.perf_counter() - start,
+        config_tie=audit.config_tie,
+        text_config_tie=audit.text_config_tie,
+        class_ties=audit.class_ties,
+        head=audit.head,
+        embedding=audit.embedding,
+        head_model=audit.head_model,
+        head_model_tie=audit.head_model_tie,
+        head_params=audit.head_params,
+        verdict=str(audit.verdict),
+        detail=audit.detail,
     )
 
 
@@ -323,14 +362,20 @@ def iter_atlas(
 
 
 def select_rows(
-    rows: Iterable[AtlasRow], query: str = "", sort: str = "type", *, errors: bool = True
+    rows: Iterable[AtlasRow],
+    query: str = "",
+    sort: str = "type",
+    *,
+    errors: bool = True,
+    disagreements: bool = False,
 ) -> list[AtlasRow]:
     """Rows matching every word of ``query``, sorted by ``sort`` (a :data:`SORT_KEYS` key).
 
     A word matches a row when it is in its type, class, tied or dropped names,
-    or error (case-insensitive). Numbers sort most first; ties in the sort key
+    error or audit verdict (case-insensitive). Numbers sort most first; ties in the sort key
     and rows that failed to build fall back to model-type order (failures last
-    for numeric keys). ``errors=False`` leaves out rows that failed to build.
+    for numeric keys). ``errors=False`` leaves out rows that failed to build;
+    ``disagreements=True`` keeps only rows whose tie audit is not "agrees".
 
     Raises:
         ValueError: an unknown ``sort``.
@@ -338,7 +383,10 @@ def select_rows(
     if sort not in SORT_KEYS:
         raise ValueError(f"sort={sort!r} is not one of {list(SORT_KEYS)}")
     words = query.lower().split()
-    picked = [r for r in rows if (errors or not r.error) and all(w in _haystack(r) for w in words)]
+    picked = [
+        r for r in rows
+        if (errors or not r.error) and (r.disagrees or not disagreements) and all(w in _haystack(r) for w in words)
+    ]
     picked.sort(key=lambda r: r.model_type.lower())
     if sort != "type":
         value = {
@@ -354,4 +402,4 @@ def select_rows(
 
 def _haystack(row: AtlasRow) -> str:
     names = " ".join(n for g in row.tied for n in g) + " " + " ".join(row.dropped)
-    return f"{row.model_type} {row.model_class} {names} {row.error}".lower()
+    return f"{row.model_type} {row.model_class} {names} {row.error} {row.verdict}".lower()

@@ -246,13 +246,16 @@ def _hf_auto_class(transformers: Any, model_type: str) -> Any:
 
 
 def _ensure_hf_ties(model: nn.Module, config: Any) -> None:
-    """Make sure the output head is the input embedding when the config says so.
+    """Make sure the output head is tied to an embedding when the config says so.
 
+    Reads the flag transformers 5 reads: the model's own top-level
+    ``config.tie_word_embeddings`` (``PreTrainedModel.get_expanded_tied_weights_keys``:
+    ``getattr(self.config, "tie_word_embeddings", False)``), not the text config's.
     transformers ties in ``post_init``; if a model class did not, call its
-    ``tie_weights()`` and check again.
+    ``tie_weights()`` and check again. A head tied to another embedding than
+    ``get_input_embeddings()`` (T5Gemma's decoder embedding) counts as tied.
     """
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    if not getattr(text, "tie_word_embeddings", False):
+    if not getattr(config, "tie_word_embeddings", False):
         return
     get_in = getattr(model, "get_input_embeddings", None)
     get_out = getattr(model, "get_output_embeddings", None)
@@ -262,7 +265,10 @@ def _ensure_hf_ties(model: nn.Module, config: Any) -> None:
     def tied() -> bool:
         try:
             emb_in, emb_out = get_in(), get_out()
-            return emb_out is None or emb_in is None or emb_out.weight is emb_in.weight
+            if emb_out is None or emb_in is None:
+                return True
+            embeddings = [emb_in, *(m for m in model.modules() if isinstance(m, nn.Embedding))]
+            return any(m.weight is emb_out.weight for m in embeddings)
         except (AttributeError, NotImplementedError):  # no embedding pair to compare
             return True
 

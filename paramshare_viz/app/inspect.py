@@ -36,6 +36,7 @@ from paramshare_viz.plots.cards import Card, cards_html
 from paramshare_viz.plots.tables import groups_table_html, modules_table_html
 from paramshare_viz.plots.tie_tables import (
     atlas_table_html,
+    audit_table_html,
     safetensors_html,
     tie_health_html,
     tie_hints_html,
@@ -247,8 +248,9 @@ class AtlasView(widgets.VBox):
         intro = widgets.HTML(
             "<div style='font-size:13px;max-width:900px'>Every model type your transformers "
             f"{html.escape(version)} knows, built from its default config on the meta device (nothing "
-            "downloaded or allocated): parameters counted naive and unique, which names are tied, and what "
-            "safetensors <code>save_model</code> would drop. Building all of them takes a few minutes the "
+            "downloaded or allocated): parameters counted naive and unique, which names are tied, what "
+            "safetensors <code>save_model</code> would drop, and whether the config's "
+            "<code>tie_word_embeddings</code> agrees with what the model holds. Building all of them takes a few minutes the "
             "first time; rows are cached, so the next visit is instant.</div>"
         )
         self.build = widgets.Button(description="Build the tie atlas", button_style="primary", icon="play")
@@ -263,18 +265,20 @@ class AtlasView(widgets.VBox):
         self.sort = widgets.Dropdown(options=[(v, k) for k, v in SORT_KEYS.items()], value="type",
                                      description="Sort by", layout=widgets.Layout(width="340px"))
         self.failures = widgets.Checkbox(value=True, description="show types that did not build", indent=False)
+        self.disagreements = widgets.Checkbox(value=False, description="disagreements only", indent=False)
+        self.disagreements.add_class("psv-atlas-disagreements")
         self.search.add_class("psv-atlas-search")
         self.sort.add_class("psv-atlas-sort")
         self.table = widgets.HTML()
         self.table.add_class("psv-atlas-table")
         self.build.on_click(lambda _b: self.start())
         self.stop.on_click(lambda _b: self.worker.stop())
-        for box in (self.search, self.sort, self.failures):
+        for box in (self.search, self.sort, self.failures, self.disagreements):
             box.observe(lambda _c: self.render(), names="value")
         super().__init__([
             intro,
             widgets.HBox([self.build, self.stop, self.progress, self.progress_line]),
-            widgets.HBox([self.search, self.sort, self.failures]),
+            widgets.HBox([self.search, self.sort, self.failures, self.disagreements]),
             self.table,
         ])
 
@@ -339,5 +343,6 @@ class AtlasView(widgets.VBox):
         if not rows:
             self.table.value = ""
             return
-        picked = select_rows(rows, self.search.value, self.sort.value, errors=self.failures.value)
-        self.table.value = atlas_table_html(picked)
+        picked = select_rows(rows, self.search.value, self.sort.value, errors=self.failures.value,
+                             disagreements=self.disagreements.value)
+        self.table.value = (audit_table_html if self.disagreements.value else atlas_table_html)(picked)

@@ -16,6 +16,14 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import torch
 
+from paramshare_viz.app.slide_modes import (
+    ModeView,
+    SlideMode,
+    conv1d_gradient_figure,
+    conv1d_view,
+    transposed_gradient_figure,
+    transposed_view,
+)
 from paramshare_viz.app.slide_widget import SlideWidget
 from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker
@@ -26,7 +34,9 @@ from paramshare_viz.slide_inputs import (
     Image,
     KernelPreset,
     kernel_pattern,
+    kernel_row,
     preset_weight,
+    preset_weight_1d,
     sample_image,
     weight_from_pattern,
 )
@@ -49,6 +59,7 @@ CUSTOM_KERNEL = "custom"
 class SlideSettings:
     """Everything the Slide tab's controls set (``torch.nn.Conv2d`` names where they apply)."""
 
+    mode: str = SlideMode.CONV2D
     image: str = Image.DIGIT
     index: int = 0  # which digit
     size: int = 16
@@ -56,7 +67,8 @@ class SlideSettings:
     kernel_size: int = 3
     stride: int = 1
     padding: int = 1
-    padding_mode: str = "zeros"
+    padding_mode: str = "zeros"  # 2-D conv only
+    output_padding: int = 0  # transposed conv only
     dilation: int = 1
     groups: int = 1
     out_channels: int = 2
@@ -110,15 +122,54 @@ def slide_weight(s: SlideSettings, in_channels: int) -> tuple[torch.Tensor, torc
     return weight, bias
 
 
-def slide_view(s: SlideSettings, custom: torch.Tensor | None = None) -> SlideView:
-    """Compute one setting; ``ValueError`` naming the field and value when it is not valid."""
-    for name in ("stride", "padding", "dilation"):  # beyond the image's size only torch's int64 or memory overflows
+def slide_weight_1d(s: SlideSettings, in_channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(weight, bias)`` of a 1-D mode: ``(C_out, C_in/g, k)``, a preset row or the edited row."""
+    weight2d, bias = slide_weight(dataclasses.replace(s, kernel=KernelPreset.EDGE), in_channels)  # checks the sizes
+    cg = weight2d.shape[1]
+    if s.kernel == CUSTOM_KERNEL:
+        pattern = torch.tensor(s.pattern or ((1.0,),), dtype=torch.float32)
+        if pattern.shape != (1, s.kernel_size):
+            raise ValueError(
+                f"the edited kernel is {pattern.shape[0]}x{pattern.shape[1]} but a 1-D kernel is one row of "
+                f"kernel_size={s.kernel_size} numbers"
+            )
+        return weight_from_pattern(pattern, s.out_channels, cg)[:, :, 0], bias
+    return preset_weight_1d(s.kernel, s.kernel_size, s.out_channels, cg, seed=s.seed), bias
+
+
+def _checked_input(s: SlideSettings, custom: torch.Tensor | None) -> torch.Tensor:
+    """The input of ``s`` after the checks every mode shares; ``ValueError`` naming the field."""
+    for name in ("stride", "padding", "dilation", "output_padding"):  # beyond the image's size only overflows
         if getattr(s, name) > MAX_SIZE:
             raise ValueError(f"{name}={getattr(s, name)} must be at most {MAX_SIZE} in the Slide tab")
-    x = slide_image(s, custom)
-    weight, bias = slide_weight(s, x.shape[0])
+    if s.mode not in set(SlideMode):
+        raise ValueError(f"mode={s.mode!r} must be one of {', '.join(SlideMode)}")
+    return slide_image(s, custom)
+
+
+def _check_oc(s: SlideSettings) -> None:
     if not 0 <= s.oc < s.out_channels:
         raise ValueError(f"output channel={s.oc} must be from 0 to out_channels-1={s.out_channels - 1}")
+
+
+def mode_view(s: SlideSettings, custom: torch.Tensor | None = None) -> ModeView:
+    """Compute one setting of the transposed, 1-D or causal mode; ``ValueError`` naming a bad field."""
+    x = _checked_input(s, custom)
+    if s.mode == SlideMode.TRANSPOSED:
+        weight, bias = slide_weight(s, x.shape[0])
+        _check_oc(s)
+        return transposed_view(s, x, weight, bias)
+    weight, bias = slide_weight_1d(s, x.shape[0])
+    _check_oc(s)
+    row = x.shape[1] // 2
+    return conv1d_view(s, x[:, row, :], weight, bias, causal=s.mode == SlideMode.CAUSAL, row=row)
+
+
+def slide_view(s: SlideSettings, custom: torch.Tensor | None = None) -> SlideView:
+    """Compute one setting of the 2-D mode; ``ValueError`` naming the field and value when it is not valid."""
+    x = _checked_input(s, custom)
+    weight, bias = slide_weight(s, x.shape[0])
+    _check_oc(s)
     trace = trace_conv2d(
         x, weight, bias, stride=s.stride, padding=s.padding, dilation=s.dilation, groups=s.groups,
         padding_mode=s.padding_mode,
@@ -160,6 +211,9 @@ class SlidePanel(widgets.VBox):
         s = settings or (SlideSettings(image=CUSTOM_IMAGE, channels=self.custom.shape[0])
                          if self.custom is not None else SlideSettings())
         images = list(Image) + ([CUSTOM_IMAGE] if self.custom is not None else [])
+        self.mode = widgets.Dropdown(options=list(SlideMode), value=s.mode, description="Mode",
+                                     layout=widgets.Layout(width="260px"))
+        self.mode.add_class("psv-slide-mode")
         self.image = widgets.Dropdown(options=images, value=s.image, description="Image",
                                       layout=widgets.Layout(width="210px"))
         self.index = _int("index", s.index, "digit #", "120px")
@@ -172,6 +226,7 @@ class SlidePanel(widgets.VBox):
         self.padding_mode = widgets.Dropdown(options=PADDING_MODES, value=s.padding_mode, description="mode",
                                              layout=widgets.Layout(width="170px"), style={"description_width": "40px"})
         self.dilation = _int("dilation", s.dilation, "dilation", "110px")
+        self.output_padding = _int("output_padding", s.output_padding, "output_padding", "160px")
         self.groups = _int("groups", s.groups, "groups", "105px")
         self.out_channels = _int("out_channels", s.out_channels, "out_channels", "145px")
         self.oc = _int("oc", s.oc, "show channel", "145px")
@@ -188,12 +243,16 @@ class SlidePanel(widgets.VBox):
         self.dy = widgets.IntSlider(0, -8, 8, description="shift dy", continuous_update=False)
         self.dx = widgets.IntSlider(2, -8, 8, description="shift dx", continuous_update=False)
         self.gradient_out, self.equivariance_out = widgets.Output(), widgets.Output()
+        self.sections_out = widgets.Output()  # the other modes' figures: overlap, dilated input, TCN
+        self.sections_out.add_class("psv-slide-sections")
         self.view: SlideView | None = None
+        self.mode_view: ModeView | None = None
         self.worker = Worker()  # the trace, the twin and two figures take a second on a busy machine
         self.equivariance_result: Equivariance | None = None
 
-        for box in (self.image, self.index, self.size, self.channels, self.kernel_size, self.stride, self.padding,
-                    self.padding_mode, self.dilation, self.groups, self.out_channels, self.oc):
+        for box in (self.mode, self.image, self.index, self.size, self.channels, self.kernel_size, self.stride,
+                    self.padding, self.padding_mode, self.output_padding, self.dilation, self.groups, self.out_channels,
+                    self.oc):
             box.observe(lambda _c: self.refresh(), names="value")
         self.kernel.observe(self._on_preset, names="value")
         self.pattern.observe(self._on_pattern, names="value")
@@ -203,18 +262,21 @@ class SlidePanel(widgets.VBox):
         note = widgets.HTML(
             "<div style='color:var(--jp-ui-font-color2,#6b7280)'>One kernel slides over every position "
             "(the same tensor each time); the locally connected twin below needs a kernel of its own at each. "
-            "Play, step, or click an output cell.</div>"
+            "Play, step, or click an output cell. The modes: a transposed conv scatters one kernel copy per "
+            "<i>input</i> cell; a 1-D conv slides along a sequence (the image's middle row), a causal one reads "
+            "only the past.</div>"
         )
         rows = [
-            widgets.HBox([self.image, self.index, self.size, self.channels]),
-            widgets.HBox([self.kernel_size, self.stride, self.padding, self.padding_mode, self.dilation]),
+            widgets.HBox([self.mode, self.image, self.index, self.size, self.channels]),
+            widgets.HBox([self.kernel_size, self.stride, self.padding, self.padding_mode, self.output_padding,
+                          self.dilation]),
             widgets.HBox([self.groups, self.out_channels, self.oc]),
             widgets.HBox([self.kernel, widgets.Label("edit:"), self.pattern]),
         ]
         gradient = widgets.VBox([widgets.HTML("<b>Gradient: the sum over reuses</b>"), self.tap, self.gradient_out])
-        equi = widgets.VBox([widgets.HTML("<b>Equivariance: shift the input</b>"), widgets.HBox([self.dy, self.dx]),
-                             self.equivariance_out])
-        super().__init__([note, *rows, self.animation, gradient, equi])
+        self.equivariance_box = widgets.VBox([widgets.HTML("<b>Equivariance: shift the input</b>"),
+                                              widgets.HBox([self.dy, self.dx]), self.equivariance_out])
+        super().__init__([note, *rows, self.animation, gradient, self.equivariance_box, self.sections_out])
         self.add_class("psv-slide-panel")
         self._syncing = False
         self._show_pattern(s)
@@ -227,7 +289,8 @@ class SlidePanel(widgets.VBox):
         if self.kernel.value == CUSTOM_KERNEL:
             pattern = parse_pattern(self.pattern.value)
         return SlideSettings(
-            image=self.image.value, index=self.index.value, size=self.size.value, channels=self.channels.value,
+            mode=self.mode.value, output_padding=self.output_padding.value, image=self.image.value,
+            index=self.index.value, size=self.size.value, channels=self.channels.value,
             kernel_size=self.kernel_size.value, stride=self.stride.value, padding=self.padding.value,
             padding_mode=self.padding_mode.value, dilation=self.dilation.value, groups=self.groups.value,
             out_channels=self.out_channels.value, oc=self.oc.value, kernel=self.kernel.value, pattern=pattern,
@@ -237,11 +300,13 @@ class SlidePanel(widgets.VBox):
         """Put the preset's 2-D kernel (channel 0's, before splitting over channels) into the editor."""
         if s.kernel == CUSTOM_KERNEL:
             return
+        one_d = s.mode in (SlideMode.CONV1D, SlideMode.CAUSAL)
         try:
             if s.kernel == KernelPreset.RANDOM:
-                pattern = preset_weight(s.kernel, s.kernel_size, 1, 1, seed=s.seed)[0, 0]
+                pattern = (preset_weight_1d(s.kernel, s.kernel_size, 1, 1, seed=s.seed)[0] if one_d
+                           else preset_weight(s.kernel, s.kernel_size, 1, 1, seed=s.seed)[0, 0])
             else:
-                pattern = kernel_pattern(s.kernel, s.kernel_size)
+                pattern = kernel_row(s.kernel, s.kernel_size)[None] if one_d else kernel_pattern(s.kernel, s.kernel_size)
         except ValueError:
             return  # refresh() reports the bad kernel_size
         self._syncing = True
@@ -272,6 +337,7 @@ class SlidePanel(widgets.VBox):
         """Recompute from the controls in the worker thread; the page stays responsive meanwhile."""
         if self._syncing:
             return
+        self._show_fields(self.mode.value)
         try:
             s = self.settings()
             if self.kernel.value != CUSTOM_KERNEL:
@@ -287,14 +353,21 @@ class SlidePanel(widgets.VBox):
             self._fail,
         )
 
+    def _show_fields(self, mode: str) -> None:
+        """Only the fields a mode reads: padding_mode (2-D), output_padding (transposed); causal pads itself."""
+        self.padding_mode.layout.display = "" if mode == SlideMode.CONV2D else "none"
+        self.output_padding.layout.display = "" if mode == SlideMode.TRANSPOSED else "none"
+        self.padding.disabled = mode == SlideMode.CAUSAL
+        self.padding.tooltip = ("a causal conv pads (kernel_size - 1) * dilation on the left"
+                                            if mode == SlideMode.CAUSAL else None)
+
     def _fail(self, err: BaseException) -> None:
         """A plain message in the status line; the last valid view stays."""
         what = in_words(err)
         self.state.error(f"Slide: {what}. The views below are for the last valid setting.")
 
-    def _apply(self, r: Rendered) -> None:
-        s, t = r.view.settings, r.view.trace
-        self.view, self.equivariance_result = r.view, r.equivariance
+    def _apply(self, r: Rendered | ModeRendered) -> None:
+        s = r.settings
         self._syncing = True  # what follows sets controls; it must not start another job
         try:
             self.index.layout.display = "" if s.image == Image.DIGIT else "none"
@@ -303,8 +376,22 @@ class SlidePanel(widgets.VBox):
             self.tap.value = r.tap
         finally:
             self._syncing = False
-        self.animation.show(t, r.view.twin, s.oc)
         self.gradient_out.outputs = (_figure_output(r.gradient_figure),)
+        self.equivariance_box.layout.display = "" if isinstance(r, Rendered) else "none"
+        if isinstance(r, ModeRendered):
+            self.mode_view = r.view
+            self.animation.send_payload(r.view.meta, r.view.data)
+            self.sections_out.outputs = tuple(
+                out for heading, body in r.view.sections
+                for out in (_html_output(f"<b>{heading}</b>"),
+                            _figure_output(body) if isinstance(body, dict) else _html_output(body))
+            )
+            self.state.info(r.view.status)
+            return
+        t = r.view.trace
+        self.view, self.mode_view, self.equivariance_result = r.view, None, r.equivariance
+        self.sections_out.outputs = ()
+        self.animation.show(t, r.view.twin, s.oc)
         self.equivariance_out.outputs = (_figure_output(r.equivariance_figure),)
         per = t.weight.numel() + s.out_channels
         self.state.info(
@@ -325,16 +412,41 @@ class Rendered:
     equivariance: Equivariance
     equivariance_figure: dict
 
+    @property
+    def settings(self) -> SlideSettings:
+        return self.view.settings
+
+
+@dataclass(frozen=True)
+class ModeRendered:
+    """What one refresh of the transposed, 1-D or causal mode shows: its view, the gradient tap and figure."""
+
+    settings: SlideSettings
+    view: ModeView
+    taps: list[tuple[str, tuple[int, int, int]]]
+    tap: tuple[int, int, int]
+    gradient_figure: dict
+
 
 @functools.lru_cache(maxsize=4)  # a view at 64x64 holds per-position tensors of a few MB
 def _cached_view(s: SlideSettings) -> SlideView:
     return slide_view(s)  # settings are frozen: a control returning to a value costs nothing
 
 
+@functools.lru_cache(maxsize=4)
+def _cached_mode_view(s: SlideSettings) -> ModeView:
+    return mode_view(s)
+
+
 def render(
     s: SlideSettings, custom: torch.Tensor | None, tap: tuple[int, int, int] | None, shift: tuple[int, int]
-) -> Rendered:
+) -> Rendered | ModeRendered:
     """Everything the panel shows for ``s``: pure, run in the worker thread."""
+    if s.mode != SlideMode.CONV2D:
+        mv = _cached_mode_view(s) if custom is None else mode_view(s, custom)
+        tap = tap if tap in [t for _, t in mv.taps] else mv.taps[0][1]
+        figure = (transposed_gradient_figure if s.mode == SlideMode.TRANSPOSED else conv1d_gradient_figure)(mv, s.oc, tap)
+        return ModeRendered(s, mv, mv.taps, tap, figure)
     view = _cached_view(s) if custom is None else slide_view(s, custom)
     _, cg, kh, kw = view.trace.weight.shape
     first = s.oc // (s.out_channels // s.groups) * cg
@@ -349,6 +461,10 @@ def render(
 def _figure_output(figure: dict) -> dict:
     """A static plotly figure as an ``Output`` widget's output (no FigureWidget: the page stays light)."""
     return {"output_type": "display_data", "data": {"application/vnd.plotly.v1+json": figure}, "metadata": {}}
+
+
+def _html_output(html: str) -> dict:
+    return {"output_type": "display_data", "data": {"text/html": html}, "metadata": {}}
 
 
 def parse_pattern(text: str) -> tuple[tuple[float, ...], ...]:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from paramshare_viz.conv_variants import DilatedEquivalence, TCNLayer
 from paramshare_viz.plots import theme
 from paramshare_viz.sliding import Equivariance, GradientCheck
 
@@ -39,13 +40,17 @@ def _image_axes(fig: go.Figure, count: int, small: tuple[int, ...] = ()) -> None
         })
 
 
-def make_gradient_figure(check: GradientCheck, *, oc: int = 0, channel: int = 0, tap: tuple[int, int] = (0, 0)) -> go.Figure:
+def make_gradient_figure(
+    check: GradientCheck, *, oc: int = 0, channel: int = 0, tap: tuple[int, int] = (0, 0), positions: str = "positions",
+) -> go.Figure:
     """Three heatmaps: each position's part of one kernel entry's gradient, the sum over positions, autograd's.
 
     Args:
         check (GradientCheck): from :func:`paramshare_viz.sliding.gradient_check`.
         oc, channel (int): which output channel and (within its group) input channel's kernel.
         tap (pair of int): ``(u, v)``, the kernel entry whose per-position parts the first map shows.
+        positions (str): what a position is ("input positions" for a transposed conv, whose
+            first two indices are the weight's ``(C_in, C_out/g)``).
 
     Sharing:
         The one kernel is used at every position, so its gradient is the sum of
@@ -60,7 +65,7 @@ def make_gradient_figure(check: GradientCheck, *, oc: int = 0, channel: int = 0,
         rows=1, cols=3, horizontal_spacing=0.09,
         subplot_titles=(
             f"Each position's part of ∂L/∂w[{oc},{channel},{u},{v}]",
-            f"Σ over {parts.numel()} positions",
+            f"Σ over {parts.numel()} {positions}",
             "autograd weight.grad",
         ),
     )
@@ -83,6 +88,8 @@ def make_gradient_figure(check: GradientCheck, *, oc: int = 0, channel: int = 0,
     fig.update_layout(height=345)
     fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=95, b=30))
     _image_axes(fig, 3, small=(2, 3))
+    if parts.shape[0] == 1:  # a 1-D conv: one row of time steps
+        fig.update_layout(yaxis=dict(tickvals=[0]))
     return fig
 
 
@@ -152,3 +159,130 @@ def make_equivariance_figure(result: Equivariance) -> go.Figure:
                       title_pad_t=16, margin=dict(l=30, r=20, t=top, b=30), plot_bgcolor="#e5e7eb")
     _image_axes(fig, 2)
     return fig
+
+
+def make_overlap_figure(overlap: torch.Tensor, interior: tuple[int, ...], *, stride: tuple[int, int],
+                        kernel_size: tuple[int, int]) -> go.Figure:
+    """How many scattered kernel copies (input position, tap) land on each output cell of a transposed conv.
+
+    Args:
+        overlap (Tensor): ``(H_out, W_out)`` counts, :attr:`TransposedConvTrace.overlap`.
+        interior (tuple of int): the counts away from the border, :attr:`TransposedConvTrace.interior_overlap`.
+        stride, kernel_size (pair of int): the settings, named in the title.
+    """
+    numbers = max(overlap.shape) <= 20  # a number per cell while the cells are big enough to read it
+    fig = go.Figure(go.Heatmap(
+        z=overlap.tolist(), colorscale="Purples", zmin=0, colorbar=dict(title="copies", thickness=12),
+        text=[[str(v) for v in row] for row in overlap.tolist()] if numbers else None,
+        texttemplate="%{text}" if numbers else None,
+        hovertemplate="output (%{y}, %{x})<br>%{z} kernel copies<extra></extra>",
+    ))
+    sentence = (f"Kernel copies landing on each output cell (stride {_pair_text(stride)}, kernel "
+                f"{_pair_text(kernel_size)}), away from the border: {', '.join(map(str, interior))} — ")
+    if len(interior) > 1:
+        sentence += ("uneven. Cells that receive more copies come out stronger: this checkerboard is what causes "
+                     "checkerboard artifacts in decoders and GAN generators (stride 2, kernel 3: 1, 2 and 4 copies).")
+    else:
+        sentence += ("even: the stride divides the kernel's footprint, so no checkerboard (only the border gets "
+                     "fewer). Stride 2 with kernel 3 gives the checkerboard of 1, 2 and 4 copies.")
+    lines = textwrap.wrap(sentence, TITLE_CHARS)
+    fig.update_layout(**theme.base_layout("<br>".join(lines)))
+    fig.update_layout(height=440, title_font_size=12, margin=dict(l=30, r=20, t=40 + 17 * len(lines), b=30))
+    _image_axes(fig, 1)
+    return fig
+
+
+def make_dilated_figure(eq: DilatedEquivalence, transposed: torch.Tensor, *, channel: int, oc: int,
+                        stride: tuple[int, int]) -> go.Figure:
+    """The transposed conv as a plain conv: the stride-dilated input, the conv's output, the transposed output.
+
+    Args:
+        eq (DilatedEquivalence): from :func:`paramshare_viz.conv_variants.dilated_equivalence`.
+        transposed (Tensor): ``(H_out, W_out)``, the transposed conv's output channel ``oc``.
+        channel (int): which input channel of the dilated input to draw.
+    """
+    gap = (stride[0] - 1, stride[1] - 1)
+    dilated = eq.dilated[channel].double().clone()
+    dilated[~eq.original] = float("nan")  # inserted zeros and padding: grey gaps
+    fig = make_subplots(
+        rows=1, cols=3, horizontal_spacing=0.07,
+        subplot_titles=(
+            f"Input {channel}, {_pair_text(gap)} zero{'' if gap == (1, 1) else 's'} between",
+            f"Conv2d on it, kernel flipped: channel {oc}",
+            f"ConvTranspose2d output channel {oc}",
+        ),
+    )
+    fig.add_trace(go.Heatmap(z=_grid(dilated), colorscale="Greys", reversescale=True, showscale=False,
+                             hovertemplate="(%{y}, %{x}) %{z:.3g}<extra></extra>"), 1, 1)
+    scale = _symmetric(transposed)
+    for col, grid in ((2, eq.conv_output[oc]), (3, transposed)):
+        fig.add_trace(go.Heatmap(z=_grid(grid), colorscale=DIVERGING, zmin=-scale, zmax=scale, showscale=False,
+                                 hovertemplate="output (%{y}, %{x}) %{z:.4g}<extra></extra>"), 1, col)
+    title = (f"The same output from a plain convolution on the stride-dilated input with the kernel flipped: "
+             f"max |conv − transposed| = {eq.max_abs_diff:.1e} (float32)"
+             "<br><span style='font-size:11px'>grey: the inserted zeros and the padding</span>")
+    fig.update_layout(**theme.base_layout(title))
+    fig.update_layout(height=360, title_font_size=12, margin=dict(l=30, r=20, t=90, b=30), plot_bgcolor="#e5e7eb")
+    _image_axes(fig, 3)
+    return fig
+
+
+def tcn_tree(layers: list[TCNLayer], kernel_size: int) -> list[tuple[int, int, int, int]]:
+    """Edges ``(layer, t, layer - 1, t')`` feeding the last output of a causal dilated stack."""
+    top = layers[-1].receptive_field - 1
+    edges, frontier = [], {top}
+    for depth in range(len(layers), 0, -1):
+        d = layers[depth - 1].dilation
+        below = set()
+        for t in sorted(frontier):
+            for u in range(kernel_size):
+                edges.append((depth, t, depth - 1, t - u * d))
+                below.add(t - u * d)
+        frontier = below
+    return edges
+
+
+def make_tcn_figure(layers: list[TCNLayer], kernel_size: int) -> go.Figure:
+    """A TCN's dilation stack: which inputs the last output reads, layer by layer, and what each layer costs."""
+    steps = layers[-1].receptive_field
+    fig = go.Figure()
+    xs, ys = [], []
+    for a, t, b, t2 in tcn_tree(layers, kernel_size):
+        xs += [t, t2, None]
+        ys += [a, b, None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=theme.SHARED, width=1.5), hoverinfo="skip",
+                             showlegend=False))
+    for depth in range(len(layers) + 1):
+        fig.add_trace(go.Scatter(
+            x=list(range(steps)), y=[depth] * steps, mode="markers", showlegend=False,
+            marker=dict(size=9, color=theme.SHARED if depth else theme.DENSE),
+            hovertemplate=f"layer {depth}, t = %{{x}}<extra></extra>",
+        ))
+    fields = ", ".join(str(layer.receptive_field) for layer in layers)
+    params = ", ".join(str(layer.params) for layer in layers)
+    dil = ", ".join(str(layer.dilation) for layer in layers)
+    title = (f"Causal TCN, kernel {kernel_size}, dilations {dil}: receptive field {fields} steps "
+             f"(grows exponentially with depth)<br>while the parameters (weights + biases) are {params} "
+             f"(grow linearly: one small kernel per layer, shared over every step)")
+    fig.update_layout(**theme.base_layout(title))
+    labels = ["input"] + [f"layer {layer.depth} (d={layer.dilation})" for layer in layers]
+    fig.update_layout(
+        height=300, title_font_size=12, margin=dict(l=100, r=20, t=70, b=40),
+        xaxis=dict(title="time step t", dtick=1), yaxis=dict(tickvals=list(range(len(labels))), ticktext=labels),
+    )
+    return fig
+
+
+def tcn_table(layers: list[TCNLayer], kernel_size: int, channels: int) -> str:
+    """The TCN's numbers as an HTML table: depth, dilation, receptive field, parameters so far."""
+    rows = "".join(
+        f"<tr><td>{layer.depth}</td><td>{layer.dilation}</td><td>{layer.receptive_field}</td><td>{layer.params:,}</td></tr>"
+        for layer in layers
+    )
+    return (
+        "<table class='psv-slide-tcn'><thead><tr><th>layer</th><th>dilation</th>"
+        "<th>receptive field (input steps)</th><th>parameters so far (weights + biases)</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table><div style='font-size:12px;color:var(--jp-ui-font-color2,#6b7280)'>"
+        f"kernel {kernel_size}, {channels} channel{'s' if channels > 1 else ''}: each layer adds "
+        f"{channels}·{channels}·{kernel_size} + {channels} = {channels * channels * kernel_size + channels} parameters</div>"
+    )

@@ -32,6 +32,7 @@ EXTRA_STYLE = """
 .psv-atlas td code{overflow-wrap:anywhere}
 .psv-atlas td{max-width:340px}
 .psv-atlas td:first-child code{white-space:nowrap}
+.psv-audit td{overflow-wrap:anywhere}
 </style>
 """
 
@@ -94,8 +95,61 @@ def safetensors_html(health: TieHealth) -> str:
     )
 
 
+#: Colour of each tie-audit verdict in the atlas table.
+VERDICT_COLOURS = {"agrees": "#047857", "by design": "#6b7280"}  # the two disagreements: #b91c1c
+
+
+def _flag(value: bool | None) -> str:
+    return "not set" if value is None else str(value)
+
+
+def _flags(row: AtlasRow) -> str:
+    flags = f"config {_flag(row.config_tie)}"
+    if row.text_config_tie is not None:
+        flags += f", text config {_flag(row.text_config_tie)}"
+    if row.head_model:  # transformers reads the flag of the sub-model that holds the head
+        flags += f"; read for the head: {row.head_model} config {_flag(row.head_model_tie)}"
+    return flags
+
+
+def _verdict(row: AtlasRow, hover: str) -> str:
+    colour = VERDICT_COLOURS.get(row.verdict, "#b91c1c")
+    return (
+        f"<span class='psv-tie-mark psv-verdict' style='color:{colour}' title='{html.escape(hover)}'>"
+        f"{html.escape(row.verdict)}</span>"
+    )
+
+
+def audit_note(row: AtlasRow) -> str:
+    """The tie audit under a type's name: its verdict, with the config's flags and the reason on hover."""
+    hover = f"tie_word_embeddings: {_flags(row)}. {row.detail}"
+    return f"<div class='psv-note'>tie audit: {_verdict(row, hover)}</div>"
+
+
+def audit_table_html(rows: Sequence[AtlasRow]) -> str:
+    """The tie audit alone (what "disagreements only" shows): type, flags, verdict and why, one row per type."""
+    if not rows:
+        return STYLE + "<div class='psv-empty psv-atlas'>No model type matches.</div>"
+    body = [
+        [
+            f"<code>{html.escape(r.model_type)}</code><div class='psv-note'>{html.escape(r.model_class)}</div>",
+            html.escape(_flags(r)) if not r.error else "",
+            _verdict(r, r.detail) if not r.error else "",
+            f"<span class='psv-verdict-detail'>{html.escape(r.detail)}</span>" if not r.error else
+            f"<span class='psv-error'>{html.escape(r.error)}</span>",
+        ]
+        for r in rows
+    ]
+    header = ["Type / class", "tie_word_embeddings", "Verdict", "Why (quoting transformers' source where it says)"]
+    return STYLE + EXTRA_STYLE + _table("psv-atlas psv-audit", header, body, {})
+
+
 def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
-    """The tie atlas: one row per model type (failures say why), at most ``limit`` rows shown."""
+    """The tie atlas: one row per model type (failures say why), at most ``limit`` rows shown.
+
+    Under each type's name, the tie audit's verdict (the config's ``tie_word_embeddings``
+    flags and the reason on hover); :func:`audit_table_html` shows flags and reasons in full.
+    """
     if not rows:
         return STYLE + "<div class='psv-empty psv-atlas'>No model type matches.</div>"
     body = []
@@ -105,6 +159,7 @@ def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
             body.append([kind, "", "", "", f"<span class='psv-error'>{html.escape(r.error)}</span>", ""])
             continue
         kind += f"<div class='psv-note'>{html.escape(r.model_class)}</div>"
+        kind += audit_note(r)
         tied = " = ".join(f"<code>{html.escape(n)}</code>" for n in r.tied[0][:2]) if r.tied else "—"
         if r.tied and len(r.tied[0]) > 2:
             tied += f" and {len(r.tied[0]) - 2} more names"
@@ -114,7 +169,7 @@ def atlas_table_html(rows: Sequence[AtlasRow], *, limit: int = 200) -> str:
         if r.dropped:
             dropped = f"{len(r.dropped)}: " + dropped
         body.append([kind, f"{r.naive_params:,}", f"{r.unique_params:,}", f"{r.saving:,}", tied, dropped])
-    header = ["Type / class", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops"]
+    header = ["Type / class / tie audit", "Naive params", "Unique params", "Saved", "Tied names", "save_model drops"]
     more = (
         f"<div class='psv-empty'>… and {len(rows) - limit:,} more; narrow the search to see them.</div>"
         if len(rows) > limit else ""

@@ -1,9 +1,12 @@
 // The Slide tab's animation: a kernel sliding over an image, and its locally connected twin beside it.
 // Python sends the data once per setting (traits `meta` and `data`); every frame is drawn here,
 // with no round trip to the kernel. `data` holds float32 arrays whose offsets `meta.arrays` names.
+// meta.mode "gather" (a conv, 2-D or 1-D as height 1) walks output cells; "scatter" (a transposed
+// conv) walks input cells, each adding its scaled kernel copy to the output.
 
 const BLUE = [37, 99, 235], RED = [220, 38, 38], WHITE = [255, 255, 255];
 const MAX_SIDE = 250; // css pixels for the input and output canvases
+const ROW_HEIGHT = 24; // css pixels of a sequence (height 1) drawn as one row of cells
 
 function diverging(v, absmax) {
   const t = absmax > 0 ? Math.max(-1, Math.min(1, v / absmax)) : 0;
@@ -111,10 +114,11 @@ function render({ model, el: host }) {
   const kernelNote = el("div", "psv-slide-note");
   const inTitle = el("div", "psv-slide-title");
   const outTitle = el("div", "psv-slide-title");
+  const productsTitle = el("div", "psv-slide-title");
   shared.append(
     col([inTitle, inCanvas]),
     col([el("div", "psv-slide-title", "Kernel (one tensor)"), kernel.canvas, kernelNote,
-         el("div", "psv-slide-title", "× window = products"), products.canvas, sum]),
+         productsTitle, products.canvas, sum]),
     col([outTitle, outCanvas]),
   );
 
@@ -135,11 +139,9 @@ function render({ model, el: host }) {
   twinLine.append(el("b", "", "Locally connected"), ": ", seenSpan);
   countLine.append("= ", count, " parameters so far");
   counter.append(convLine, twinLine, countLine, totalLine);
-  twin.append(
-    col([el("div", "psv-slide-title", "Locally connected twin"), counter]),
-    col([twinTitle, twinKernel.canvas, twinSum]),
-    col([el("div", "psv-slide-title", "Twin output (same channel)"), twinCanvas]),
-  );
+  const twinOwn = col([twinTitle, twinKernel.canvas, twinSum]);
+  const twinOut = col([el("div", "psv-slide-title", "Twin output (same channel)"), twinCanvas]);
+  twin.append(col([el("div", "psv-slide-title", "Locally connected twin"), counter]), twinOwn, twinOut);
   root.append(bar, shared, twin);
   host.appendChild(root);
 
@@ -151,10 +153,11 @@ function render({ model, el: host }) {
 
   let S = null; // decoded data of the current setting
   let pos = 0, shown = -1, playing = false, raf = 0, last = 0, carry = 0, frames = 0;
-  let inBase, outFull, outShown, twinFull, twinShown, inScale = 1, outScale = 1;
+  let inBase, outFull, outShown, twinFull, twinShown, inScale = 1, outScale = 1, inScaleY = 1, outScaleY = 1;
+  let acc, hit, accAt = -1; // scatter: the output summed over input cells 0..accAt, and which cells were written
 
   const cellsPerSecond = () => {
-    const L = S ? S.Ho * S.Wo : 1;
+    const L = S ? S.L : 1;
     // 0..100 on a log scale from 1 cell/s to the whole map in half a second; 50 ~ the map in 10 s.
     const lo = Math.log(1), hi = Math.log(Math.max(4, 2 * L)), mid = Math.log(Math.max(2, L / 10));
     const x = Number(speed.value) / 100;
@@ -166,6 +169,7 @@ function render({ model, el: host }) {
     S = decode(model);
     if (!S) return;
     const { C, Hp, Wp, Ho, Wo, cg, kh, kw } = S;
+    const scatter = S.mode === "scatter";
     // Input: RGB when three channels, otherwise the mean of the channels oc reads; padding dimmed.
     inBase = pixels(Wp, Hp);
     const lo = S.input_range[0], span = S.input_range[1] - S.input_range[0] || 1;
@@ -184,24 +188,35 @@ function render({ model, el: host }) {
     inBase.ctx.putImageData(inBase.image, 0, 0);
     inScale = Math.max(2, Math.floor(MAX_SIDE / Math.max(Hp, Wp)));
     outScale = Math.max(2, Math.floor(MAX_SIDE / Math.max(Ho, Wo)));
-    size(inCanvas, Wp * inScale, Hp * inScale);
-    size(outCanvas, Wo * outScale, Ho * outScale);
-    size(twinCanvas, Wo * outScale, Ho * outScale);
+    inScaleY = Hp === 1 ? Math.max(inScale, ROW_HEIGHT) : inScale; // a sequence: one row of tall cells
+    outScaleY = Ho === 1 ? Math.max(outScale, ROW_HEIGHT) : outScale;
+    size(inCanvas, Wp * inScale, Hp * inScaleY);
+    size(outCanvas, Wo * outScale, Ho * outScaleY);
+    size(twinCanvas, Wo * outScale, Ho * outScaleY);
     outFull = colours(S.output, absmax(S.output));
-    twinFull = colours(S.twin_output, absmax(S.twin_output));
+    twinFull = scatter ? null : colours(S.twin_output, absmax(S.twin_output));
+    acc = new Float64Array(Ho * Wo);
+    hit = new Uint8Array(Ho * Wo);
+    accAt = -1;
+    twinOwn.style.display = twinOut.style.display = scatter ? "none" : "";
+    root.dataset.label = S.label; // which layer is drawn: Conv2d, Conv1d, "Conv1d, causal", ConvTranspose2d
     outShown = pixels(Wo, Ho);
     twinShown = pixels(Wo, Ho);
     for (const g of [kernel, products, twinKernel]) layoutGrid(g, cg, kh, kw);
     fillGrid(kernel, S.kernel, absmax(S.kernel));
     const padNote = S.padding_mode === "zeros" ? "grey border: zero padding" : `dim border: ${S.padding_mode} padding (copies)`;
     const read = cg === 1 ? `channel ${S.first}` : `channels ${S.first}–${S.first + cg - 1}`;
-    inTitle.textContent = `Input ${S.C}×${S.H}×${S.W}, ${read} read; ${padNote}`;
-    outTitle.textContent = `Output channel ${S.oc}: ${Ho}×${Wo}`;
-    kernelNote.textContent = `the same object at all ${Ho * Wo} positions · ${S.shared_params.toLocaleString()} parameters in the layer`;
-    convLine.replaceChildren(el("b", "", "Conv2d"), `: ${S.shared_params.toLocaleString()} parameters, at every position`);
-    const all = S.twin_params_per_position * Ho * Wo;
-    totalLine.textContent = `all ${(Ho * Wo).toLocaleString()} positions: ${all.toLocaleString()}, ${(all / S.shared_params).toFixed(0)}× the conv`;
-    pos = Math.min(pos, Ho * Wo - 1);
+    const what = S.H === 1 ? `Sequence ${S.C}×${S.W}` : `Input ${S.C}×${S.H}×${S.W}`;
+    inTitle.textContent = scatter ? `${what}, ${read}; click a cell` : `${what}, ${read} read; ${S.pad_note || padNote}`;
+    outTitle.textContent = `Output channel ${S.oc}: ${Ho}×${Wo}${scatter ? ", filling in" : ""}`;
+    productsTitle.textContent = scatter ? "× this input cell = the copy it writes" : "× window = products";
+    const where = scatter ? "input positions" : "positions";
+    kernelNote.textContent = `the same object at all ${S.L} ${where} · ${S.shared_params.toLocaleString()} parameters in the layer`;
+    const everywhere = S.label === "Conv2d" ? ", at every position" : ""; // longer labels: the line's width
+    convLine.replaceChildren(el("b", "", S.label), `: ${S.shared_params.toLocaleString()} parameters${everywhere}`);
+    const all = S.twin_params_per_position * S.L;
+    totalLine.textContent = `all ${S.L.toLocaleString()} ${where}: ${all.toLocaleString()}, ${(all / S.shared_params).toFixed(0)}× the conv`;
+    pos = Math.min(pos, S.L - 1);
     shown = -1;
     showSpeed();
     draw();
@@ -229,11 +244,11 @@ function render({ model, el: host }) {
     target.ctx.putImageData(target.image, 0, 0);
   }
 
-  function blit(canvas, source, scale) {
+  function blit(canvas, source, scale, scaleY) {
     const ctx = canvas.getContext("2d");
     ctx.imageSmoothingEnabled = false;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    ctx.drawImage(source, 0, 0, source.width * scale, source.height * scale);
+    ctx.drawImage(source, 0, 0, source.width * scale, source.height * scaleY);
     return ctx;
   }
 
@@ -243,19 +258,94 @@ function render({ model, el: host }) {
     ctx.strokeRect(x + width / 2, y + width / 2, w - width, h - width);
   }
 
+  // The twin's counter: parameters of the kernels (and biases) needed at positions 0..pos.
+  function showCount(seen) {
+    const per = S.twin_params_per_position;
+    seenSpan.textContent = `${per.toLocaleString()} per position × ${seen.toLocaleString()}`;
+    count.textContent = (per * seen).toLocaleString();
+  }
+
+  // Scatter: add input cells accAt+1..upto's kernel copies to the output (from scratch when going back).
+  function accumulate(upto) {
+    const { H, W, Ho, Wo, kh, kw, cg, stride, dilation, padding } = S, n = H * W, k = kh * kw;
+    if (upto < accAt) accAt = -1;
+    if (accAt < 0) { acc.fill(S.bias); hit.fill(0); }
+    for (let p = accAt + 1; p <= upto; p++) {
+      const i = Math.floor(p / W), j = p % W;
+      for (let c = 0; c < cg; c++) {
+        const x = S.padded[(S.first + c) * n + p];
+        for (let u = 0; u < kh; u++) {
+          const r = i * stride[0] + u * dilation[0] - padding[0];
+          if (r < 0 || r >= Ho) continue;
+          for (let v = 0; v < kw; v++) {
+            const q = j * stride[1] + v * dilation[1] - padding[1];
+            if (q < 0 || q >= Wo) continue;
+            acc[r * Wo + q] += x * S.kernel[c * k + u * kw + v];
+            hit[r * Wo + q] = 1;
+          }
+        }
+      }
+    }
+    accAt = upto;
+  }
+
+  function drawScatter() {
+    const { H, W, Ho, Wo, kh, kw, cg, stride, dilation, padding } = S;
+    const i = Math.floor(pos / W), j = pos % W, n = H * W, k = kh * kw;
+    let ctx = blit(inCanvas, inBase.canvas, inScale, inScaleY);
+    outline(ctx, j * inScale, i * inScaleY, inScale, inScaleY, "#16a34a", Math.max(1, Math.min(3, inScale / 4)));
+    const prods = new Float64Array(cg * k);
+    let value = 0;
+    for (let c = 0; c < cg; c++) {
+      const x = S.padded[(S.first + c) * n + pos];
+      value += x;
+      for (let q = 0; q < k; q++) prods[c * k + q] = x * S.kernel[c * k + q];
+    }
+    fillGrid(products, prods, absmax(prods) || 1);
+    accumulate(pos);
+    const d = outShown.image.data, scale = absmax(S.output);
+    let error = 0;
+    for (let p = 0; p < Ho * Wo; p++) {
+      d.set(hit[p] ? [...diverging(acc[p], scale), 255] : [0, 0, 0, 0], 4 * p);
+      error = Math.max(error, Math.abs(acc[p] - S.output[p]));
+    }
+    outShown.ctx.putImageData(outShown.image, 0, 0);
+    ctx = blit(outCanvas, outShown.canvas, outScale, outScaleY);
+    let landed = 0;
+    for (let u = 0; u < kh; u++) {
+      const r = i * stride[0] + u * dilation[0] - padding[0];
+      for (let v = 0; v < kw; v++) {
+        const q = j * stride[1] + v * dilation[1] - padding[1];
+        if (r < 0 || r >= Ho || q < 0 || q >= Wo) continue;
+        landed++;
+        outline(ctx, q * outScale, r * outScaleY, outScale, outScaleY, "#16a34a", Math.max(1, Math.min(3, outScale / 3)));
+      }
+    }
+    const x = cg === 1 ? `${fmt(value)} ` : "";
+    sum.textContent = `(${i}, ${j}): ${x}× kernel → ${landed} cells`;
+    sum.dataset.cell = `${i},${j}`;
+    sum.dataset.landed = String(landed);
+    // Once every input cell has scattered, the sum of copies is the layer's output (measured here).
+    sum.dataset.error = pos === S.L - 1 ? String(error) : "";
+    showCount(pos + 1);
+    posLabel.textContent = `input (${i}, ${j}) · ${pos + 1} / ${S.L}`;
+    root.dataset.frames = String(++frames);
+  }
+
   function draw() {
     if (!S) return;
+    if (S.mode === "scatter") return drawScatter();
     const { Ho, Wo, kh, kw, cg, stride, dilation, Hp, Wp } = S;
     const i = Math.floor(pos / Wo), j = pos % Wo;
     const r0 = i * stride[0], c0 = j * stride[1]; // top-left tap in padded coordinates
     // Input and receptive field: its span, and each (dilated) tap.
-    let ctx = blit(inCanvas, inBase.canvas, inScale);
+    let ctx = blit(inCanvas, inBase.canvas, inScale, inScaleY);
     ctx.fillStyle = "rgba(22,163,74,0.18)";
     const spanH = dilation[0] * (kh - 1) + 1, spanW = dilation[1] * (kw - 1) + 1;
-    ctx.fillRect(c0 * inScale, r0 * inScale, spanW * inScale, spanH * inScale);
+    ctx.fillRect(c0 * inScale, r0 * inScaleY, spanW * inScale, spanH * inScaleY);
     for (let u = 0; u < kh; u++) {
       for (let v = 0; v < kw; v++) {
-        outline(ctx, (c0 + v * dilation[1]) * inScale, (r0 + u * dilation[0]) * inScale, inScale, inScale,
+        outline(ctx, (c0 + v * dilation[1]) * inScale, (r0 + u * dilation[0]) * inScaleY, inScale, inScaleY,
                 "#16a34a", Math.max(1, Math.min(3, inScale / 4)));
       }
     }
@@ -274,7 +364,8 @@ function render({ model, el: host }) {
       }
     }
     fillGrid(products, prods, absmax(prods) || 1);
-    sum.textContent = `Σ ${S.bias ? `+ bias ${fmt(S.bias)} ` : ""}= ${total.toFixed(4)} → output (${i}, ${j})`;
+    const at = Ho === 1 ? `t = ${j}` : `(${i}, ${j})`;
+    sum.textContent = `Σ ${S.bias ? `+ bias ${fmt(S.bias)} ` : ""}= ${total.toFixed(4)} → output ${at}`;
     sum.dataset.value = String(total);
     sum.dataset.cell = `${S.oc},${i},${j}`;
     // Output maps filling in; the current cell outlined.
@@ -282,20 +373,19 @@ function render({ model, el: host }) {
     reveal(twinShown, twinFull, pos);
     shown = pos;
     for (const [canvas, src] of [[outCanvas, outShown], [twinCanvas, twinShown]]) {
-      ctx = blit(canvas, src.canvas, outScale);
-      outline(ctx, j * outScale, i * outScale, outScale, outScale, "#16a34a", Math.max(1, Math.min(3, outScale / 3)));
+      ctx = blit(canvas, src.canvas, outScale, outScaleY);
+      outline(ctx, j * outScale, i * outScaleY, outScale, outScaleY, "#16a34a", Math.max(1, Math.min(3, outScale / 3)));
     }
     // The twin: its own kernel here, and the parameters it has needed so far.
-    const seen = pos + 1, per = S.twin_params_per_position;
+    const seen = pos + 1;
     const own = S.twin_kernels.subarray(pos * cg * k, (pos + 1) * cg * k);
     fillGrid(twinKernel, own, absmax(S.kernel));
-    twinTitle.textContent = `Its own kernel #${seen.toLocaleString()}, for (${i}, ${j})`;
+    twinTitle.textContent = `Its own kernel #${seen.toLocaleString()}, for ${at}`;
     let twinTotal = S.twin_bias[pos];
     for (let q = 0; q < own.length; q++) twinTotal += own[q] * vals[q];
     twinSum.textContent = `× the same window, summed: ${twinTotal.toFixed(4)}`;
-    seenSpan.textContent = `${per.toLocaleString()} per position × ${seen.toLocaleString()}`;
-    count.textContent = (per * seen).toLocaleString();
-    posLabel.textContent = `cell (${i}, ${j}) · ${seen} / ${Ho * Wo}`;
+    showCount(seen);
+    posLabel.textContent = `${Ho === 1 ? "step" : "cell"} ${at} · ${seen} / ${S.L}`;
     root.dataset.frames = String(++frames);
   }
 
@@ -309,7 +399,7 @@ function render({ model, el: host }) {
     const steps = Math.floor(carry);
     if (steps > 0) {
       carry -= steps;
-      const L = S.Ho * S.Wo;
+      const L = S.L;
       pos = Math.min(pos + steps, L - 1);
       if (pos === L - 1) stop();
     }
@@ -317,7 +407,7 @@ function render({ model, el: host }) {
   }
 
   function start() {
-    if (S && pos >= S.Ho * S.Wo - 1) pos = 0;
+    if (S && pos >= S.L - 1) pos = 0;
     playing = true;
     last = 0;
     carry = 0;
@@ -336,14 +426,19 @@ function render({ model, el: host }) {
   function jump(to) {
     if (!S) return;
     stop();
-    pos = Math.max(0, Math.min(S.Ho * S.Wo - 1, to));
+    pos = Math.max(0, Math.min(S.L - 1, to));
     draw();
   }
 
+  // A click on the grid the animation walks: output cells (conv), input cells (transposed conv).
   function clickCell(event) {
+    if (!S) return;
+    const scatter = S.mode === "scatter", onInput = event.currentTarget === inCanvas;
+    if (scatter !== onInput) return;
     const rect = event.currentTarget.getBoundingClientRect();
-    const i = Math.floor((event.clientY - rect.top) / outScale), j = Math.floor((event.clientX - rect.left) / outScale);
-    if (S && i >= 0 && i < S.Ho && j >= 0 && j < S.Wo) jump(i * S.Wo + j);
+    const [sx, sy, h, w] = scatter ? [inScale, inScaleY, S.H, S.W] : [outScale, outScaleY, S.Ho, S.Wo];
+    const i = Math.floor((event.clientY - rect.top) / sy), j = Math.floor((event.clientX - rect.left) / sx);
+    if (i >= 0 && i < h && j >= 0 && j < w) jump(i * w + j);
   }
 
   play.onclick = () => (playing ? stop() : start());
@@ -353,6 +448,7 @@ function render({ model, el: host }) {
   speed.oninput = showSpeed;
   outCanvas.onclick = clickCell;
   twinCanvas.onclick = clickCell;
+  inCanvas.onclick = clickCell;
   outCanvas.title = twinCanvas.title = "click a cell to jump there";
   model.on("change:data", setup);
   setup();
