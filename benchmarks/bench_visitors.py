@@ -22,6 +22,8 @@ Three parts (``--parts``, default all three):
 - ``browsers``: N Chromium pages at once (``--sessions``, default 1,4,8), each waiting for
   the Explore cards (time to interactive) and completing one interaction (kernel_size
   3 -> 5: the shared conv count must read what ``conv_param_counts`` says).
+  ``--fill-delay S`` sets Voila's pool refill delay: with ``--sessions 1,1,1``, whether a
+  refill (a kernel starting 1 s after each visitor takes the preheated one) slows that visitor.
 
 Every figure is printed with the machine's load average beside it: this machine may be
 shared, and a busy neighbour slows every figure down.

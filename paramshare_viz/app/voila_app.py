@@ -20,6 +20,12 @@ at once (``voila.json``; the preheated pool comes on top). The next visitor gets
 short page, "the server is full, try again in a minute" (HTTP 503, ``Retry-After``),
 at once, instead of a page that hangs while the server runs out of CPU or memory.
 
+The pool's refill keeps Voila's default (``VoilaKernelManager.fill_delay``, 1 s after a
+visitor takes the preheated kernel). A refill competes with that visitor's first
+moments (``bench_visitors.py --parts browsers --fill-delay``: a first interaction of
+2.1 s instead of 0.2 s in one of three rounds), but a longer delay is worse for the
+next visitor: Voila hands them the pending refill, delay included.
+
 Run it by path, ``python -P .../paramshare_viz/app/voila_app.py NOTEBOOK [voila
 options]`` (what ``paramshare-viz dashboard`` does): the server then imports Voila
 only, not this package and torch (``-P`` keeps this folder off ``sys.path``). It
