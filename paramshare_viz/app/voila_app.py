@@ -23,7 +23,8 @@ at once, instead of a page that hangs while the server runs out of CPU or memory
 The pool's refill keeps Voila's default (``VoilaKernelManager.fill_delay``, 1 s after a
 visitor takes the preheated kernel). A refill competes with that visitor's first
 moments (``bench_visitors.py --parts browsers --fill-delay``: a first interaction of
-2.1 s instead of 0.2 s in one of three rounds), but a longer delay is worse for the
+about 2 s instead of 0.2 s in one of three rounds, twice; none with a 10 s delay), but
+a longer delay is worse for the
 next visitor: Voila hands them the pending refill, delay included.
 
 Run it by path, ``python -P .../paramshare_viz/app/voila_app.py NOTEBOOK [voila
