@@ -16,6 +16,7 @@ every module whose forward is running, so counts are inclusive of submodules.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -23,7 +24,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 from torch.utils import flop_counter
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode
 
 from paramshare_viz.analysis.runtime import CallCounter, ModelInput, call_model, output_tensors
 
@@ -81,13 +82,41 @@ def _cpu_attention_formulas() -> dict[Any, Any]:
     return formulas
 
 
+class _EagerDispatch(_FlopCounterMode):
+    """torch's FLOP-counting dispatch mode, minus its ``torch._dynamo`` guard.
+
+    torch wraps every dispatch mode's ``__torch_dispatch__`` in
+    ``torch._disable_dynamo``, which imports ``torch._dynamo`` (and sympy) on the
+    first op: about 70 MB and 2 CPU-seconds in every process that counts FLOPs,
+    a dashboard kernel at its first view included. Nothing here counts FLOPs
+    under ``torch.compile``, so the guard has nothing to guard.
+    """
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False  # read by TorchDispatchMode.__init_subclass__: leave __torch_dispatch__ unwrapped
+
+    __torch_dispatch__ = inspect.unwrap(_FlopCounterMode.__torch_dispatch__)
+
+
+class _FlopCounter(FlopCounterMode):
+    """``FlopCounterMode`` entering :class:`_EagerDispatch` instead of torch's wrapped mode."""
+
+    def __enter__(self):  # torch's __enter__, with the mode class swapped
+        self.flop_counts.clear()
+        self.mod_tracker.__enter__()
+        self.mode = _EagerDispatch(self)
+        self.mode.__enter__()
+        return self
+
+
 def counting_mode(model: nn.Module) -> tuple[FlopCounterMode, CallCounter]:
     """A ``FlopCounterMode`` whose module tracker is a :class:`CallCounter` of ``model``.
 
     Entering the mode also counts forward calls; FLOPs are keyed by canonical
     qualified names (plus ``"Global"``, the total).
     """
-    counter = FlopCounterMode(
+    counter = _FlopCounter(
         display=False,
         depth=None,  # type: ignore[arg-type]  # torch annotates int, but get_table treats None as unlimited
         custom_mapping=_cpu_attention_formulas(),

@@ -15,6 +15,18 @@ Two fixes over plain ``voila`` (0.5), both for kernels that outlive their visito
   keeps its idle clock from running while it waits, so the visitor who takes it
   does not lose it before their page connects.
 
+And one limit: at most ``DashboardKernelManager.max_visitors`` kernels serve visitors
+at once (``voila.json``; the preheated pool comes on top). The next visitor gets a
+short page, "the server is full, try again in a minute" (HTTP 503, ``Retry-After``),
+at once, instead of a page that hangs while the server runs out of CPU or memory.
+
+The pool's refill keeps Voila's default (``VoilaKernelManager.fill_delay``, 1 s after a
+visitor takes the preheated kernel). A refill competes with that visitor's first
+moments (``bench_visitors.py --parts browsers --fill-delay``: a first interaction of
+about 2 s instead of 0.2 s in one of three rounds, twice; none with a 10 s delay), but
+a longer delay is worse for the
+next visitor: Voila hands them the pending refill, delay included.
+
 Run it by path, ``python -P .../paramshare_viz/app/voila_app.py NOTEBOOK [voila
 options]`` (what ``paramshare-viz dashboard`` does): the server then imports Voila
 only, not this package and torch (``-P`` keeps this folder off ``sys.path``). It
@@ -30,18 +42,35 @@ from pathlib import Path
 from jupyter_core.paths import jupyter_config_path
 from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from traitlets import default
+from traitlets import Int, default
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
 
 #: The folder of the dashboard's ``voila.json`` (package data).
 CONFIG_DIR = Path(__file__).resolve().parent
 
+#: What a visitor over the cap sees: no kernel, no script, nothing from another host; reloads itself.
+FULL_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="60">
+<title>paramshare_viz: the server is full</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;color:#374151">
+<h2 class="psv-server-full">The server is full, try again in a minute.</h2>
+<p>Every place on this server is taken by other visitors ({visitors} of {limit}).
+This page tries again by itself in a minute.</p>
+</body></html>
+"""
+
 
 class DashboardPageHandler(TornadoVoilaHandler):
     """Voila's page handler, plus the ``_xsrf`` cookie its shutdown beacon echoes back."""
 
     async def get(self, path=None):
+        manager = self.kernel_manager
+        if isinstance(manager, DashboardKernelManager) and manager.full():
+            self.set_status(503)  # Service Unavailable, for a while: the page says so in words
+            self.set_header("Retry-After", "60")
+            self.finish(FULL_PAGE.format(visitors=manager.visitors(), limit=manager.max_visitors))
+            return
         _ = self.xsrf_token  # reading it sets the cookie (tornado); the preheated page never did
         await super().get(path)
 
@@ -54,6 +83,22 @@ class DashboardKernelManager(AsyncMappingKernelManager):
     takes a kernel that waited longer than ``cull_idle_timeout`` would lose it at
     the next culling round, before the page's websocket even connects.
     """
+
+    max_visitors = Int(
+        0, config=True, help="Most kernels serving visitors at once, the preheated pool not counted (0: no cap)."
+    )
+
+    def visitors(self) -> int:
+        """Kernels serving visitors: all kernels less the pool's configured size.
+
+        A refill that has not started yet (Voila waits ``fill_delay``, 1 s) makes
+        this one lower for that moment: the cap errs toward letting a visitor in.
+        """
+        pool = getattr(self, "kernel_pools_config", {}).get("default", {}).get("pool_size", 0)
+        return max(len(self.list_kernel_ids()) - pool, 0)
+
+    def full(self) -> bool:
+        return 0 < self.max_visitors <= self.visitors()
 
     def pooled_kernel_ids(self) -> set[str]:
         ids = set()
