@@ -103,7 +103,9 @@ def test_dashboard_counts_follow_the_widgets(page, dashboard_url, tmp_path):
     want = sum(p.numel() for p in shared.parameters())  # 15,936 at the zoo's default widths
     wait_for_conv_count(page, want)
     assert int(page.inner_text(COUNT.format("unshared")).replace(",", "")) == sum(p.numel() for p in unshared.parameters())
-    assert page.locator(".psv-groups").count() == 1 and "same-tensor" in page.inner_text(".psv-groups")
+    # The tables come with the numbers; wait for them rather than race the widget messages.
+    page.wait_for_function("document.querySelector('.psv-groups')?.innerText.includes('same-tensor')", timeout=15_000)
+    assert page.locator(".psv-groups").count() == 1
     page.screenshot(path=str(tmp_path / "dashboard-albert.png"), full_page=True)
 
 

@@ -296,7 +296,7 @@ class ExplorePanel(widgets.VBox):
         # Two accordions, so both can be open; the groups start open, the long module list closed.
         self.groups_box = widgets.Accordion(children=[self.groups], selected_index=0)
         self.modules_box = widgets.Accordion(children=[self.modules], titles=["Modules: calls and parameters"])
-        self.graph.side.observe(lambda _c: self._show_tables(), names="value")  # the tables follow the toggle
+        self.graph.side.observe(lambda c: self._show_tables(c["new"]), names="value")  # the tables follow the toggle
         state.observe(self._on_form, names="form")
         state.observe(lambda _c: self.refresh(), names=["device", "dtype"])
         super().__init__([
@@ -435,13 +435,13 @@ class ExplorePanel(widgets.VBox):
         buffers = counts.shared.unique_buffer_bytes or counts.unshared.unique_buffer_bytes
         title = "Unique parameters" + (" (buffers are not parameters: the memory card counts them)" if buffers else "")
         self.bars.value = note + param_bars_html(explore_bars(counts), title=title)
-        self.graph.show(counts, reuse_note(counts))
         self._counts = counts
-        self._show_tables()
+        self._show_tables(self.graph.side.value)  # before the graph: tables are text, the graph takes a build
+        self.graph.show(counts, reuse_note(counts))
 
-    def _show_tables(self) -> None:
-        """The groups and modules tables of the side the graph's toggle shows."""
-        tables = side_tables(self._counts, self.graph.side.value)
+    def _show_tables(self, side: str) -> None:
+        """The groups and modules tables of ``side``, the side the graph's toggle shows."""
+        tables = side_tables(self._counts, side)
         self.groups.value, self.modules.value = tables.groups, tables.modules
         self.groups_box.titles = [tables.groups_title]
         self.modules_box.titles = [tables.modules_title]
