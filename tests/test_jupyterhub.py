@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import REPO, free_port, running
+from tests.servers import REPO, free_port, running, wait_for
 from tests.test_browser import COUNT, expected_counts, shown_counts
 
 pytestmark = pytest.mark.browser
@@ -93,15 +93,6 @@ def kernels(context, base: str, user: str) -> list[str]:
     response = context.request.get(f"{base}/user/{user}/api/kernels")
     assert response.status == 200, (user, response.status)
     return [k["id"] for k in response.json()]
-
-
-def wait_for(check, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(2)
-    return check()
 
 
 @pytest.mark.timeout(900)  # three servers and kernels starting at once on 2 cores

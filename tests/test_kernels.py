@@ -10,14 +10,13 @@ import json
 import os
 import shutil
 import signal
-import time
 import urllib.request
 
 import psutil
 import pytest
 
 from paramshare_viz.app.serve import REPO_NOTEBOOK, voila_command
-from tests.servers import REPO, free_port, jupyter_server_command, running
+from tests.servers import REPO, free_port, jupyter_server_command, running, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]  # ~60 s here; minutes on a loaded machine
 
@@ -53,15 +52,6 @@ def kernels(server) -> list[psutil.Process]:
 
 def kernel_count(server) -> int:
     return len(kernels(server))
-
-
-def wait_for(predicate, within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

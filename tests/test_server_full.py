@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,7 +18,7 @@ import psutil
 import pytest
 
 from paramshare_viz.app.serve import REPO_NOTEBOOK, voila_command
-from tests.servers import free_port, running
+from tests.servers import free_port, running, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # ~30 s here; minutes on a loaded machine
 
@@ -50,15 +49,6 @@ def kernel_count(server) -> int:
         except psutil.NoSuchProcess:
             pass
     return count
-
-
-def wait_for(predicate, within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return predicate()
 
 
 def visit(url: str) -> tuple[int, dict, str, urllib.request.OpenerDirector]:
