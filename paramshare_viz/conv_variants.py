@@ -25,6 +25,13 @@ def _pair(name: str, value: int | Pair, *, minimum: int) -> Pair:
     return pair(name, value, minimum=minimum)
 
 
+def check_in_range(where: str, *indices: tuple[str, int, int]) -> None:
+    """``ValueError`` naming the first ``(name, value, size)`` whose value is not an int in ``[0, size)``."""
+    for name, value, size in indices:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
+            raise ValueError(f"{name}={value!r} is outside the {where} (0 <= {name} < {size})")
+
+
 def _check_groups(groups: int, **channels: int) -> None:
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ValueError(f"groups={groups!r} must be a positive integer")
@@ -142,12 +149,10 @@ class TransposedConvTrace:
 
     def window(self, ic: int, i: int, j: int, *, n: int = 0) -> Scatter:
         """Which output cells input cell ``(ic, i, j)`` of image ``n`` writes to, with which taps."""
-        for name, value, size in (
-            ("ic", ic, self.input.shape[1]), ("i", i, self.input_size[0]), ("j", j, self.input_size[1]),
+        check_in_range(
+            "input", ("ic", ic, self.input.shape[1]), ("i", i, self.input_size[0]), ("j", j, self.input_size[1]),
             ("n", n, self.input.shape[0]),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
-                raise ValueError(f"{name}={value!r} is outside the input (0 <= {name} < {size})")
+        )
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         rows = tuple(i * self.stride[0] + u * self.dilation[0] - ph for u in range(kh))
         cols = tuple(j * self.stride[1] + v * self.dilation[1] - pw for v in range(kw))
@@ -332,8 +337,7 @@ class Conv1dTrace:
 
     def reads(self, t: int) -> tuple[int, ...]:
         """Input positions output ``t`` reads (negative ones are padding)."""
-        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < self.positions:
-            raise ValueError(f"t={t!r} is outside the output (0 <= t < {self.positions})")
+        check_in_range("output", ("t", t, self.positions))
         k = self.weight.shape[-1]
         return tuple(t * self.stride + u * self.dilation - self.left for u in range(k))
 

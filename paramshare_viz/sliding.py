@@ -19,7 +19,12 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from paramshare_viz.conv_variants import tcn_stack, trace_conv1d, trace_conv_transpose2d  # noqa: F401  (psv.sliding.*)
+from paramshare_viz.conv_variants import (  # noqa: F401  (psv.sliding.*)
+    check_in_range,
+    tcn_stack,
+    trace_conv1d,
+    trace_conv_transpose2d,
+)
 from paramshare_viz.models.conv import LocallyConnected2d
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -153,12 +158,10 @@ class ConvTrace:
         return self.output_size[0] * self.output_size[1]
 
     def _check_cell(self, oc: int, i: int, j: int, n: int) -> None:
-        c_out = self.weight.shape[0]
-        for name, value, size in (
-            ("oc", oc, c_out), ("i", i, self.output_size[0]), ("j", j, self.output_size[1]), ("n", n, self.input.shape[0])
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
-                raise ValueError(f"{name}={value!r} is outside the output (0 <= {name} < {size})")
+        check_in_range(
+            "output", ("oc", oc, self.weight.shape[0]), ("i", i, self.output_size[0]), ("j", j, self.output_size[1]),
+            ("n", n, self.input.shape[0]),
+        )
 
     def window(self, oc: int, i: int, j: int, *, n: int = 0) -> Window:
         """The taps, products and sum behind output cell ``(oc, i, j)`` of image ``n``."""
