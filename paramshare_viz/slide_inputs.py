@@ -136,12 +136,17 @@ def _binomial(k: int) -> torch.Tensor:
     return row / row.sum()
 
 
-def kernel_pattern(preset: str, size: int) -> torch.Tensor:
-    """A ``(size, size)`` kernel for ``"edge"``, ``"blur"`` or ``"sharpen"`` (see :class:`KernelPreset`)."""
+def _pattern_smoothing(preset: str, size: int) -> torch.Tensor:
+    """The binomial row behind every fixed pattern, once ``preset`` and ``size`` are checked."""
     if preset not in set(KernelPreset) or preset == KernelPreset.RANDOM:
         raise ValueError(f"kernel={preset!r} must be one of edge, blur, sharpen")
     _check("kernel_size", size, 1, 15)
-    smooth = _binomial(size)
+    return _binomial(size)
+
+
+def kernel_pattern(preset: str, size: int) -> torch.Tensor:
+    """A ``(size, size)`` kernel for ``"edge"``, ``"blur"`` or ``"sharpen"`` (see :class:`KernelPreset`)."""
+    smooth = _pattern_smoothing(preset, size)
     if preset == KernelPreset.BLUR:
         return torch.outer(smooth, smooth)
     identity = torch.zeros(size, size)
@@ -177,10 +182,7 @@ def preset_weight(preset: str, size: int, out_channels: int, in_per_group: int, 
 
 def kernel_row(preset: str, size: int) -> torch.Tensor:
     """A 1-D ``(size,)`` kernel: ``"edge"`` a slope (a derivative), ``"blur"`` binomial, ``"sharpen"`` 2δ − blur."""
-    if preset not in set(KernelPreset) or preset == KernelPreset.RANDOM:
-        raise ValueError(f"kernel={preset!r} must be one of edge, blur, sharpen")
-    _check("kernel_size", size, 1, 15)
-    smooth = _binomial(size)
+    smooth = _pattern_smoothing(preset, size)
     if preset == KernelPreset.BLUR:
         return smooth
     identity = torch.zeros(size)
