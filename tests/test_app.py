@@ -199,7 +199,7 @@ def test_tabs_build_their_panel_when_first_opened(app):
         assert app.state.status_level != "error", (title, app.state.status)
     assert tabs.titles == ("Explore", "Slide", "Unroll", "Compare", "Inspect", "Learn")  # DESIGN.md's order
     compare = tabs.panels["Compare"]
-    assert compare.worker.wait(120)  # Compare measures when it opens, in its worker
+    assert compare.jobs.worker.wait(120)  # Compare measures when it opens, in its worker
     assert app.state.status_level != "error", app.state.status
 
 

@@ -75,7 +75,7 @@ def test_library_cli_csv_html_and_page_agree(monkeypatch, capsys, tmp_path):
     assert _cell(compare_table_html(m), "time_fwd") == expected
     monkeypatch.setattr(compare_module, "measure_twins", lambda *a, **k: m)
     panel = ComparePanel(AppState(form="conv", overrides=CONV))
-    assert panel.worker.wait(60) and panel.measurement is m
+    assert panel.jobs.worker.wait(60) and panel.measurement is m
     assert _cell(panel.table.value, "time_fwd") == expected
     assert "<th class='num'>twin ÷ shared</th>" in panel.table.value
     bars = make_compare_figure(row)

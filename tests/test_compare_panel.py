@@ -35,7 +35,7 @@ def fast(monkeypatch):
 
 def make_panel(form: str, overrides: dict, **state) -> ComparePanel:
     panel = ComparePanel(AppState(form=form, overrides=overrides, **state))
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     return panel
 
 
@@ -44,7 +44,7 @@ def buttons(panel: ComparePanel) -> dict[str, bool]:
     return {
         "measure": not panel.measure_button.disabled,
         "sweep": not panel.sweep_button.disabled,
-        "stop": not panel.stop_button.disabled,
+        "stop": not panel.jobs.stop.disabled,
     }
 
 
@@ -98,12 +98,12 @@ def test_sweep_runs_to_the_end_in_the_worker():
     panel.values.value = "4, 8"
     panel.run_sweep()
     assert buttons(panel) == {"measure": False, "sweep": False, "stop": True}
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     result = panel.result
     assert result is not None and not result.cancelled, panel.state.status
     # twin: 20 parameters per position, 4*4 and 8*8 positions.
     assert result.column("params_unshared") == [320, 1280]
-    assert (panel.progress.value, panel.progress.max) == (2, 2)
+    assert (panel.jobs.bar.value, panel.jobs.bar.max) == (2, 2)
     assert buttons(panel) == IDLE
     assert panel.plot is plot  # the same output, now showing the sweep on log axes
     shown = plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]
@@ -117,7 +117,7 @@ def test_sweep_runs_to_the_end_in_the_worker():
     assert list(panel.figure.data[1].y) == [320, 1280]
 
 
-def test_sweep_stopped_half_way_keeps_its_rows(monkeypatch):
+def test_sweep_stopped_half_way_keeps_its_rows(monkeypatch, kernel_loop):
     panel = make_panel("conv", CONV)
     seen = []
     real = sweep_module.sweep
@@ -125,21 +125,22 @@ def test_sweep_stopped_half_way_keeps_its_rows(monkeypatch):
     def stopping_sweep(*args, progress, **kw):
         def on_point(done, total, row):
             progress(done, total, row)
-            seen.append(buttons(panel))
+            kernel_loop.call_from_worker(lambda: seen.append(buttons(panel)))
             if done == 2:
-                panel.stop()  # what the Stop button does, pressed while point 2 lands
+                kernel_loop.call_from_worker(panel.jobs.stop.click)  # Stop, pressed while point 2 lands
 
         return real(*args, progress=on_point, **kw)
 
     monkeypatch.setattr(compare_module, "sweep", stopping_sweep)
     panel.values.value = "2, 4, 8, 16"
     panel.run_sweep()
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     assert seen[0] == {"measure": False, "sweep": False, "stop": True}  # while running
     result = panel.result
     assert result.cancelled and result.column("image_size") == [2, 4]  # the two measured, kept
     assert buttons(panel) == IDLE
     assert "stopped after 2 of 4 values" in panel.state.status
+    assert panel.jobs.line.value == "2 of 4 values (stopped)" and (panel.jobs.bar.value, panel.jobs.bar.max) == (2, 4)
     assert list(panel.figure.data[0].x) == [2, 4]
     assert "base64" in panel.downloads.value
 
@@ -152,7 +153,7 @@ def test_out_of_memory_is_reported_in_plain_words(monkeypatch):
     monkeypatch.setattr(compare_module, "measure_twins", fake_oom)
     panel = make_panel("conv", CONV)
     assert panel.state.status_level == "error"
-    assert "The GPU ran out of memory while measuring conv and its twin" in panel.state.status
+    assert panel.state.status.startswith("Compare: measuring conv and its twin: the GPU ran out of memory. ")
     assert "Try a smaller size or batch" in panel.state.status and "Traceback" not in panel.state.status
     assert buttons(panel) == IDLE
 
@@ -170,8 +171,8 @@ def test_out_of_memory_in_a_sweep_keeps_the_rows_before_it(monkeypatch):
     monkeypatch.setattr(sweep_module, "measure_pair", oom_on_second)
     panel.values.value = "4, 8, 16"
     panel.run_sweep()
-    assert panel.worker.wait(120)
-    assert "ran out of memory while measuring conv at image_size = 8" in panel.state.status
+    assert panel.jobs.worker.wait(120)
+    assert "Compare: measuring conv at image_size = 8: the GPU ran out of memory" in panel.state.status
     assert panel.result.column("image_size") == [4] and buttons(panel) == IDLE
 
 
@@ -193,7 +194,7 @@ def test_a_changed_setting_dims_the_table_until_measured_again():
     assert "psv-stale" in panel.table._dom_classes and "press Measure" in panel.setting.value
     assert "image_size=6" in panel.setting.value
     panel.measure()
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     assert "psv-stale" not in panel.table._dom_classes
     assert "press Measure" not in panel.setting.value
     assert panel.measurement.row["params_unshared"] == 20 * 36  # 6*6 positions
@@ -209,7 +210,7 @@ def plot_text(panel: ComparePanel) -> str:
     return out["text/html"]
 
 
-def test_another_form_drops_the_old_sweep(monkeypatch):
+def test_another_form_drops_the_old_sweep(monkeypatch, kernel_loop):
     panel = make_panel("conv", CONV)
     real = sweep_module.sweep
 
@@ -217,30 +218,30 @@ def test_another_form_drops_the_old_sweep(monkeypatch):
         def on_point(done, total, row):
             progress(done, total, row)
             if done == 3:
-                panel.stop()
+                kernel_loop.call_from_worker(panel.jobs.stop.click)
 
         return real(*args, progress=on_point, **kw)
 
     monkeypatch.setattr(compare_module, "sweep", stopping_sweep)
     panel.values.value = "2, 3, 4, 5, 6, 8"
     panel.run_sweep()
-    assert panel.worker.wait(120)
-    assert panel.progress_text.value == "3 of 6 values (stopped)" and "CSV" in panel.downloads.value
+    assert panel.jobs.worker.wait(120)
+    assert panel.jobs.line.value == "3 of 6 values (stopped)" and "CSV" in panel.downloads.value
     panel.state.form = "rnn"
     # the old sweep's chart, its "3 of 6 values (stopped)" line and its CSV button are gone
-    assert panel.result is None and panel.progress_text.value == "" and panel.downloads.value == ""
-    assert panel.progress.value == 0 and "Run a sweep" in plot_text(panel)
+    assert panel.result is None and panel.jobs.line.value == "" and panel.downloads.value == ""
+    assert panel.jobs.bar.value == 0 and "Run a sweep" in plot_text(panel)
     assert panel.knob.value == "seq_len"
 
 
-def test_a_sweep_running_when_the_form_changes_is_stopped_and_dropped(monkeypatch):
+def test_a_sweep_running_when_the_form_changes_is_stopped_and_dropped(monkeypatch, kernel_loop):
     panel = make_panel("conv", CONV)
     real = sweep_module.sweep
 
     def switching_sweep(*args, progress, **kw):
         def on_point(done, total, row):
-            if done == 1:
-                panel.state.form = "rnn"  # a visitor picks another form in Explore while point 1 lands
+            if done == 1:  # a visitor picks another form in Explore while point 1 lands
+                kernel_loop.call_from_worker(setattr, panel.state, "form", "rnn")
             progress(done, total, row)
 
         return real(*args, progress=on_point, **kw)
@@ -248,32 +249,33 @@ def test_a_sweep_running_when_the_form_changes_is_stopped_and_dropped(monkeypatc
     monkeypatch.setattr(compare_module, "sweep", switching_sweep)
     panel.values.value = "2, 4, 8"
     panel.run_sweep()
-    assert panel.worker.wait(120)
-    assert panel.result is None and panel.progress_text.value == "" and panel.downloads.value == ""
+    assert panel.jobs.worker.wait(120)
+    assert panel.result is None and panel.jobs.line.value == "" and panel.downloads.value == ""
     assert buttons(panel) == IDLE
 
 
 def test_meta_then_cpu_measures_instead_of_saying_measuring():
     panel = ComparePanel(AppState(form="conv", overrides=CONV, device="meta"))
-    assert panel.measurement is None and not panel.worker.running
+    assert panel.measurement is None and not panel.jobs.worker.running
     assert "Measuring" not in plot_text(panel) and "device is &#x27;meta&#x27;" in plot_text(panel)
     panel.state.device = "cpu"  # nothing was measured because of meta: it is measured now, as on opening
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     assert panel.measurement is not None and panel.measurement.row["params_shared"] == 20, panel.state.status
     assert "twin ÷ shared" in plot_text(panel) and buttons(panel) == IDLE
 
 
-def test_a_measurement_of_an_older_setting_is_shown_dimmed(monkeypatch):
+def test_a_measurement_of_an_older_setting_is_shown_dimmed(monkeypatch, kernel_loop):
     real = compare_module.measure_twins
     state = AppState(form="conv", overrides=CONV)
 
     def changing(*args, **kwargs):
-        state.overrides = {**CONV, "image_size": 6}  # Explore changed while the worker measured
+        # Explore changed while the worker measured
+        kernel_loop.call_from_worker(setattr, state, "overrides", {**CONV, "image_size": 6})
         return real(*args, **kwargs)
 
     monkeypatch.setattr(compare_module, "measure_twins", changing)
     panel = ComparePanel(state)
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     assert panel.measurement.row["params_unshared"] == 320  # measured at image_size=4 (4*4 positions)
     assert "psv-stale" in panel.table._dom_classes and "press Measure" in panel.setting.value
 

@@ -302,7 +302,7 @@ def test_cli_graph_bad_spec(capsys):
 # --- the widgets: Explore's graph view and psv.show ----------------------------------------------
 
 
-def test_graph_view_light_up_toggle_and_update():
+def test_graph_view_light_up_toggle_and_update(kernel_loop):
     from paramshare_viz.analysis.twin_counts import twin_counts
     from paramshare_viz.app.graph_view import GraphView
 
@@ -317,6 +317,7 @@ def test_graph_view_light_up_toggle_and_update():
     assert "no tensor under two names" in view.figure.layout.title.text and view.highlight is None
     assert view.pick.value == ""
     view.show(twin_counts("albert", num_layers=3))
+    kernel_loop.run()  # the kernel's loop draws it after the numbers have painted (after_paint)
     assert "Albert" in view.figure.layout.title.text
     assert view.plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"] == view.figure.layout.title.text
 

@@ -42,14 +42,14 @@ def panel(app) -> InspectPanel:
 def enter(panel: InspectPanel, spec: str) -> None:
     panel.spec.value = ""  # so that typing the same spec again is a change
     panel.spec.value = spec
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
 
 
 def upload(panel: InspectPanel, widget, name: str, content: bytes) -> None:
     """What the browser sends: ipywidgets 8's FileUpload value, a tuple of dicts with a memoryview."""
     widget.value = ({"name": name, "type": "", "size": len(content), "content": memoryview(content),
                      "last_modified": datetime.now(UTC)},)
-    assert panel.worker.wait(60)
+    assert panel.jobs.worker.wait(60)
 
 
 def torch_bytes(obj) -> bytes:
@@ -220,7 +220,7 @@ def test_hostile_pickle_is_refused_and_its_payload_never_runs(panel, app, tmp_pa
 )
 def test_bad_uploads_get_a_plain_message(panel, app, name, content, says):
     panel.inspect_upload(name, content)
-    assert panel.worker.wait(60)
+    assert panel.jobs.worker.wait(60)
     assert app.state.status_level == "error"
     assert says in app.state.status and "Traceback" not in app.state.status
 
@@ -242,13 +242,13 @@ def test_upload_value_formats():
 def test_atlas_starts_only_when_asked_and_fills_the_table(panel, app, tmp_path, monkeypatch):
     monkeypatch.setenv("PSV_CACHE_DIR", str(tmp_path))
     atlas = panel.atlas
-    assert not atlas.worker.running and atlas.rows == [] and atlas.table.value == ""  # nothing at tab open
+    assert not atlas.jobs.worker.running and atlas.rows == [] and atlas.table.value == ""  # nothing at tab open
     atlas.start(["gpt2", "autoformer"])
-    assert atlas.worker.wait(120)
+    assert atlas.jobs.worker.wait(120)
     assert [r.model_type for r in atlas.rows] == ["gpt2", "autoformer"]
     assert "124,439,808" in atlas.table.value and "prediction_length" in atlas.table.value
-    assert "2 of 2 model types" in atlas.progress_line.value
-    assert (atlas.build.disabled, atlas.stop.disabled) == (False, True)
+    assert "2 of 2 model types" in atlas.jobs.line.value
+    assert (atlas.build.disabled, atlas.jobs.stop.disabled) == (False, True)
     atlas.search.value = "wte"
     assert "gpt2" in atlas.table.value and "autoformer" not in atlas.table.value
     atlas.search.value = ""

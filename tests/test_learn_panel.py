@@ -32,7 +32,7 @@ def test_soft_tying_run_finishes_and_shows_its_curves(panel):
     panel.steps.value = 20
     panel.lam.value = "0.1"
     panel.start()
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     run = panel.result
     assert isinstance(run, SoftTyingRun) and run.steps[-1] == 20
     # Two loss curves and one distance curve per Linear layer (2), in the one figure widget.
@@ -40,25 +40,25 @@ def test_soft_tying_run_finishes_and_shows_its_curves(panel):
     assert "λ = 0.1" in panel.plot.figure.layout.title.text
     assert f"{run.final_distance:.3g}" in panel.summary.value
     assert panel.state.status_level == "info" and "finished" in panel.state.status
-    assert not panel.run.disabled and panel.stop.disabled
+    assert not panel.run.disabled and panel.jobs.stop.disabled
 
 
 def test_stopped_sweep_keeps_what_was_trained(panel):
     panel.steps.value = 2000
     panel.lams.value = "0, inf"
     panel.start(sweep=True)
-    assert panel.run.disabled and not panel.stop.disabled
-    while panel.progress.value < 5:  # let it take a few steps
-        panel.worker.wait(0.05)
-    panel.stop.click()
-    assert panel.worker.wait(60)
+    assert panel.run.disabled and not panel.jobs.stop.disabled
+    while panel.jobs.bar.value < 5:  # let it take a few steps
+        panel.jobs.worker.wait(0.05)
+    panel.jobs.stop.click()
+    assert panel.jobs.worker.wait(60)
     sweep = panel.result
     assert isinstance(sweep, SoftTyingSweep) and len(sweep.runs) == 1 and sweep.runs[0].stopped
-    assert "stopped" in panel.state.status and not panel.run.disabled and panel.stop.disabled
+    assert "stopped" in panel.state.status and not panel.run.disabled and panel.jobs.stop.disabled
     # The bar and the summary count the same steps (the bar's throttled updates lagged behind: 2,567 vs 2,580).
     done = sweep.runs[0].steps_done
-    assert (panel.progress.value, panel.progress.max) == (done, 4000)  # 2 values of λ x 2,000 steps
-    assert panel.progress_text.value == f"{done:,} / 4,000 steps (stopped)"
+    assert (panel.jobs.bar.value, panel.jobs.bar.max) == (done, 4000)  # 2 values of λ x 2,000 steps
+    assert panel.jobs.line.value == f"{done:,} / 4,000 steps (stopped)"
     assert f"trained {done:,} / 4,000 steps (stopped)" in panel.summary.value
 
 
@@ -68,7 +68,7 @@ def test_typed_steps_beyond_the_limit_are_refused_not_rewritten(panel):
     assert panel.steps.value == 20000  # left as typed
     assert panel.state.status == ("Learn: Steps=20,000 is more than the limit of 5,000; type a number from 10 "
                                   "to 5,000. Nothing was started.")
-    assert not panel.worker.running
+    assert not panel.jobs.worker.running
     panel.experiment.value = "GrOWL"
     panel.lambda1.value = 12.0
     panel.start()
@@ -78,15 +78,15 @@ def test_typed_steps_beyond_the_limit_are_refused_not_rewritten(panel):
 def test_sub_tabs_keep_their_own_plots(panel):
     panel.steps.value = 20
     panel.start()
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     soft = panel.plot.figure
     assert soft is not None and "trained 20 / 20 steps" in panel.summary.value
     panel.experiment.value = "HashedNets"  # nothing of the soft-tying run under HashedNets' controls
-    assert panel.plot.figure is None and panel.summary.value == "" and panel.progress_text.value == ""
+    assert panel.plot.figure is None and panel.summary.value == "" and panel.jobs.line.value == ""
     assert "Press Train" in panel.plot.outputs[0]["data"]["text/html"]
     panel.experiment.value = "Soft tying"  # and back: its run is shown again
     assert panel.plot.figure is soft and "trained 20 / 20 steps" in panel.summary.value
-    assert panel.progress_text.value == "20 / 20 steps"
+    assert panel.jobs.line.value == "20 / 20 steps"
 
 
 def test_a_collapsed_growl_run_says_so(panel):
@@ -94,13 +94,13 @@ def test_a_collapsed_growl_run_says_so(panel):
     panel.dataset.value = "digits"
     panel.lambda1.value = 5.0  # zeroes every pixel in the first step
     panel.start()
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     assert panel.state.status_level == "error"
     assert panel.state.status.startswith("Learn: GrOWL two-stage on digits (8x8, scikit-learn) collapsed: "
                                          "stage 1 removed all 64 input neurons")
     assert "<b>Collapsed</b>" in panel.summary.value
     # 600 plain + 600 stage-1 steps; stage 2 has nothing to tie, so the bar stops at 1,200 of 1,500, as the summary says.
-    assert panel.progress_text.value == "1,200 / 1,500 steps"
+    assert panel.jobs.line.value == "1,200 / 1,500 steps"
     assert "trained 1,200 / 1,500 steps: stage 2 (tie and retrain) skipped" in panel.summary.value
 
 
@@ -110,7 +110,7 @@ def test_growl_and_hashing_run(panel):
     panel.compressions.value = "1, 8"
     panel.steps.value = 15
     panel.start()
-    assert panel.worker.wait(120)
+    assert panel.jobs.worker.wait(120)
     assert [p.compression for p in panel.result.points] == [1, 8]
     assert panel.plot.figure.data[1].type == "heatmap"  # the bucket map beside the trade-off
     assert "×8: 256 buckets" in panel.summary.value  # 64 inputs * 32 hidden / 8
@@ -125,7 +125,7 @@ def test_bad_values_are_named_and_nothing_starts(panel, field, value, message):
     getattr(panel, field).value = value
     panel.start(sweep=field == "lams")
     assert panel.state.status_level == "error" and message in panel.state.status
-    assert not panel.worker.running and not panel.run.disabled
+    assert not panel.jobs.worker.running and not panel.run.disabled
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_compressions_must_be_whole(panel, value, message):
     panel.compressions.value = value
     panel.start()
     assert panel.state.status_level == "error" and message in panel.state.status
-    assert not panel.worker.running and "Nothing was started" in panel.state.status
+    assert not panel.jobs.worker.running and "Nothing was started" in panel.state.status
 
 
 def test_refusal_from_the_run_is_worded_without_its_class(panel):
@@ -148,9 +148,10 @@ def test_refusal_from_the_run_is_worded_without_its_class(panel):
     panel.compressions.value = "100000"
     panel.steps.value = 10
     panel.start()
-    assert panel.worker.wait(60)
+    assert panel.jobs.worker.wait(60)
     assert panel.state.status == (
-        "Learn: compression=100000 leaves no bucket for a 32x64 layer (2048 virtual weights); use at most 2048"
+        "Learn: training HashedNets at 1 compression: compression=100000 leaves no bucket for a 32x64 layer "
+        "(2048 virtual weights); use at most 2048."
     )
     assert not panel.run.disabled
 

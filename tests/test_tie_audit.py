@@ -208,7 +208,7 @@ def test_inspect_atlas_disagreements_only_toggle(tmp_path, monkeypatch):
     monkeypatch.setenv("PSV_CACHE_DIR", str(tmp_path))
     view = AtlasView(AppState())
     view.start(["gpt2", "luke"])
-    assert view.worker.wait(120)
+    assert view.jobs.worker.wait(120)
     assert "GPT2LMHeadModel" in view.table.value and "LukeForMaskedLM" in view.table.value
     view.disagreements.value = True
     assert "GPT2LMHeadModel" not in view.table.value

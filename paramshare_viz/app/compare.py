@@ -1,8 +1,8 @@
 """Compare tab: the shared model vs its unshared twin, measured; and a sweep of one size knob.
 
 The setting (form, config, device, dtype) is Explore's, read from the one
-:class:`AppState`. Every measurement runs in a :class:`Worker` thread, not on
-the kernel's main thread: torch releases the GIL inside its kernels, so while a
+:class:`AppState`. Every measurement runs through the tab's :class:`JobControls`
+in a worker thread, not on the kernel's main thread: torch releases the GIL inside its kernels, so while a
 sweep times models the kernel keeps answering widget messages and the rest of
 the page stays usable. (An asyncio task would not help: the work never awaits,
 so it would hold the event loop just the same.) Results come back to the
@@ -12,16 +12,16 @@ kernel's thread through its event loop, where every widget is edited.
 from __future__ import annotations
 
 import html
-import threading
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 import torch
 
+from paramshare_viz.app.jobs import JobControls
 from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.state import AppState
-from paramshare_viz.app.worker import Worker, on_kernel_thread
 from paramshare_viz.bench.sweep import SWEEP_TIMING as SWEEP_TIMING_DEFAULT
 from paramshare_viz.bench.sweep import SweepResult, sweep
 from paramshare_viz.bench.table import fmt_seconds, fmt_times
@@ -70,14 +70,6 @@ def parse_values(text: str, knob: str) -> list[int]:
     return values
 
 
-def oom_message(what: str, err: BaseException) -> str:
-    """CUDA out of memory, in plain words (the allocator's message is long and technical)."""
-    return (
-        f"The GPU ran out of memory while measuring {what}. Try a smaller size or batch, "
-        f"or float16/bfloat16, or the CPU. ({str(err).splitlines()[0][:160]})"
-    )
-
-
 def placeholder_figure(text: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(**theme.base_layout(""))
@@ -92,13 +84,11 @@ class ComparePanel(widgets.VBox):
 
     def __init__(self, state: AppState) -> None:
         self.state = state
-        self.worker = Worker()
+        self.jobs = JobControls(state, "Compare", css="psv")
         self.timing, self.sweep_timing = TIMING, SWEEP_TIMING
         self.measurement: TwinMeasurement | None = None
         self.result: SweepResult | None = None
-        self._rows: list[dict[str, Any]] = []
-        self._sweep_id = 0  # bumped when the form changes: a sweep of the old form is dropped
-        self._lock = threading.Lock()
+        self._rows: list[dict[str, Any]] = []  # the points of the sweep on show, while it runs
 
         self.setting = widgets.HTML()
         self.setting.add_class("psv-compare-setting")
@@ -112,9 +102,7 @@ class ComparePanel(widgets.VBox):
             description="Timing", layout=widgets.Layout(width="260px"),
         )
         self.batch = widgets.BoundedIntText(value=2, min=1, max=4096, description="Batch", layout=widgets.Layout(width="150px"))
-        self.measure_button = widgets.Button(description="Measure", button_style="primary", icon="play")
-        self.measure_button.add_class("psv-measure")
-        self.measure_button.on_click(lambda _b: self.measure())
+        self.measure_button = self.jobs.button("measure", "Measure", "play", self.measure, primary=True)
         self.table = widgets.HTML()
         self.table.add_class("psv-compare-table")
 
@@ -138,15 +126,7 @@ class ComparePanel(widgets.VBox):
                                    placeholder="e.g. 8, 16, 32, 64")
         self.values.add_class("psv-sweep-values")
         self.knob.observe(lambda _c: self._default_values(), names="value")
-        self.sweep_button = widgets.Button(description="Run sweep", icon="line-chart")
-        self.sweep_button.add_class("psv-sweep")
-        self.sweep_button.on_click(lambda _b: self.run_sweep())
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True, button_style="warning")
-        self.stop_button.add_class("psv-stop")
-        self.stop_button.on_click(lambda _b: self.stop())
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
-        self.progress_text = widgets.HTML()
-        self.progress_text.add_class("psv-progress")
+        self.sweep_button = self.jobs.button("sweep", "Run sweep", "line-chart", self.run_sweep)
         self.downloads = widgets.HTML()
         self.downloads.add_class("psv-downloads")
 
@@ -158,8 +138,8 @@ class ComparePanel(widgets.VBox):
             widgets.HBox([self.view, self.metric]),
             self.plot,
             widgets.HTML("<b>Sweep</b>: both models at each value of one size knob, the other fields as in Explore."),
-            widgets.HBox([self.knob, self.values, self.sweep_button, self.stop_button]),
-            widgets.HBox([self.progress, self.progress_text]),
+            widgets.HBox([self.knob, self.values, self.sweep_button]),
+            self.jobs,
             self.downloads,
         ])
         self._on_setting()
@@ -182,25 +162,20 @@ class ComparePanel(widgets.VBox):
             self._default_values()
         if stale:
             self.table.add_class("psv-stale")  # last numbers stay, dimmed, until measured again
-        if change is not None and self.measurement is None and not self.worker.running:
+        if change is not None and self.measurement is None and self.jobs.kind is None:
             if change["name"] == "device" and change["old"] == "meta" and self._check_device() is None:
                 self.measure()  # never measured because the device was meta: fill it now, as on opening
             else:
                 self.redraw()  # the placeholder says what to do, never "Measuring…" while nothing runs
 
     def _drop_sweep(self) -> None:
-        """Another form: the old sweep's chart, progress line and downloads go (a running one is stopped)."""
-        self._sweep_id += 1
-        if self.worker.running and not self.stop_button.disabled:
-            self.worker.stop()
-        with self._lock:
-            self._rows = []
-        self.result = None
-        self.progress.max, self.progress.value = 1, 0
-        self.progress_text.value = ""
+        """Another form: the old sweep's chart, progress line and downloads go (a running one is dropped)."""
+        if self.jobs.kind == "sweep":
+            self.jobs.drop()
+        self._rows, self.result = [], None
+        self.jobs.show_progress(0, 1, "")
         self.downloads.value = ""
-        if self.view.value == "Sweep":
-            self._show_sweep_view()
+        self._show_sweep_view()
 
     def _show_setting(self, stale: bool) -> None:
         form = self.state.form
@@ -233,40 +208,37 @@ class ComparePanel(widgets.VBox):
 
     def _check_device(self) -> str | None:
         if self.state.device == "meta":
-            return ("Compare times real computation, and Explore's device is 'meta' (counting only, no data); "
-                    "choose cpu or cuda in Explore.")
+            return ("Explore's device is 'meta' (counting only, no data), and Compare times real computation: "
+                    "choose cpu or cuda in Explore")
         if self.state.dtype not in DTYPES:
             return f"dtype={self.state.dtype!r} is not one of {list(DTYPES)}"
         return None
 
     # --- running -------------------------------------------------------------------------
 
-    def _running(self, kind: str | None) -> None:
-        """Buttons for ``kind`` of work running (``"measure"``, ``"sweep"``) or none."""
-        self.measure_button.disabled = kind is not None
-        self.sweep_button.disabled = kind is not None
-        self.stop_button.disabled = kind != "sweep"
-
     def measure(self) -> None:
         """Measure shared vs twin at the current setting, in the worker."""
         problem = self._check_device()
         if problem:
-            self.state.error(problem)
+            self.jobs.refuse(problem)
             if self.measurement is None:
                 self.redraw()  # says why nothing is measured (the plot starts as "Measuring…")
             return
         form, device, dtype = self.state.form, self.state.device, self.state.dtype
         overrides, batch, threads = self._overrides(), self.batch.value, self.threads.value
         timing = self.timing or BUDGETS[self.budget.value]
-        self._running("measure")
-        self.state.busy(f"Compare: measuring {form} and its twin on {device} ({plural(threads, 'thread')})…")
 
-        def work(_stop: threading.Event) -> TwinMeasurement:
+        def work(_stop: Any) -> TwinMeasurement:
             return measure_twins(form, device=device, dtype=dtype, batch=batch, threads=threads,
                                  timing=timing, **overrides)
 
-        # The worker delivers both on the kernel's thread, where widgets are edited.
-        self.worker.start(work, self._measured, lambda err: self._failed(f"{form} and its twin", err))
+        def failed(err: BaseException) -> None:
+            if self.measurement is None and self.view.value != "Sweep":
+                self.plot.placeholder("Nothing measured: see the status line, then press Measure.")
+            self.jobs.fail(f"measuring {form} and its twin", err)
+
+        self.jobs.start("measure", f"measuring {form} and its twin on {device} ({plural(threads, 'thread')})…",
+                        work, self._measured, failed)
         if self.measurement is None and self.view.value != "Sweep":
             self.redraw()  # "Measuring…" while (and only while) it runs
 
@@ -290,7 +262,6 @@ class ComparePanel(widgets.VBox):
         )
         if self.view.value != "Sweep":
             self.redraw()
-        self._running(None)  # last: buttons come back once the page shows the whole outcome
 
     def run_sweep(self) -> None:
         """Sweep the chosen knob over the typed values, in the worker, drawing as points arrive."""
@@ -303,98 +274,50 @@ class ComparePanel(widgets.VBox):
         except ValueError as err:
             problem = str(err)
         if problem:
-            self.state.error(problem)
+            self.jobs.refuse(problem)
             return
         form, device, dtype = self.state.form, self.state.device, DTYPES[self.state.dtype]
         fixed = {k: v for k, v in self._overrides().items() if k != knob}
         batch, threads = self.batch.value, self.threads.value
-        self._sweep_id += 1
-        sweep_id = self._sweep_id
-        with self._lock:
-            self._rows = []
-        self.result = None
-        self.progress.max, self.progress.value = len(values), 0
-        self.progress_text.value = f"0 of {len(values)} values"
+        self._rows, self.result = [], None
+        self.jobs.show_progress(0, len(values), f"0 of {len(values)} values")
         self.downloads.value = ""
-        self._running("sweep")
-        self.view.value = "Sweep"  # redraws: an empty sweep view until the first point lands
-        self.state.busy(f"Compare: sweeping {form} over {knob} = {values} on {device}…")
+        rows: list[dict[str, Any]] = []  # this sweep's points, appended in the worker as they are measured
 
-        def on_point(done: int, total: int, row: dict[str, Any]) -> None:
-            with self._lock:
-                if sweep_id == self._sweep_id:
-                    self._rows.append(row)
-            show_on_kernel(done, total, row)
+        def work(stop: Any, report: Callable[..., None]) -> SweepResult:
+            def on_point(done: int, total: int, row: dict[str, Any]) -> None:
+                rows.append(row)
+                report(done, total, list(rows))
 
-        def show_point(done: int, total: int, row: dict[str, Any]) -> None:
-            if sweep_id != self._sweep_id:
-                return  # a sweep of another form, stopped: its points are not shown
-            self.progress.value = done
-            self.progress_text.value = f"{done} of {total} values ({knob}={row[knob]})"
-            if self.view.value == "Sweep":
-                self._show_sweep_view()
-
-        def work(stop: threading.Event) -> SweepResult:
             return sweep(form, knob, values, progress=on_point, cancel=stop, device=device, dtype=dtype,
                          batch=batch, threads=threads, timing=self.sweep_timing, bar=False, **fixed)
 
-        def swept(result: SweepResult) -> None:
-            if sweep_id != self._sweep_id:
-                self._running(None)  # dropped when the form changed; only the buttons come back
-                return
-            self._swept(result)
+        def show_points(done: int, total: int, so_far: list[dict[str, Any]]) -> None:
+            self._rows = so_far
+            self.jobs.show_progress(done, total, f"{done} of {total} values ({knob}={so_far[-1][knob]})")
+            self._show_sweep_view()
 
         def failed(err: BaseException) -> None:
-            if sweep_id != self._sweep_id:
-                self._running(None)
-                return
-            self._keep_partial(form, knob, values, fixed, device)
-            self._failed(f"{form} at {knob} = {values[len(self._rows)] if len(self._rows) < len(values) else values[-1]}",
-                         err)
+            if rows:  # the points measured before the error are a result too
+                self.result = SweepResult(form, knob, values, rows=list(rows), cancelled=True, overrides=fixed,
+                                          device=device, threads=threads)
+                self._show_downloads()
+            self.jobs.fail(f"measuring {form} at {knob} = {values[min(len(rows), len(values) - 1)]}", err)
 
-        show_on_kernel = on_kernel_thread(show_point)  # wrapped here, on the kernel's thread
-        self.worker.start(work, swept, failed)
-
-    def _keep_partial(self, form: str, knob: str, values: list[int], fixed: dict[str, Any], device: str) -> None:
-        """After an error, the rows measured before it are a result too."""
-        with self._lock:
-            rows = list(self._rows)
-        if rows:
-            self.result = SweepResult(form, knob, values, rows=rows, cancelled=True, overrides=fixed, device=device,
-                                      threads=self.threads.value)
-            self._show_downloads()
-
-    def stop(self) -> None:
-        """Stop the sweep after the point being measured; the rows measured so far are kept."""
-        self.stop_button.disabled = True
-        self.state.busy("Compare: stopping after the point being measured…")
-        self.worker.stop()
+        self.jobs.start("sweep", f"sweeping {form} over {knob} = {values} on {device}…", work, self._swept, failed,
+                        progress=show_points, stopping="stopping after the point being measured…")
+        self.view.value = "Sweep"  # redraws: an empty sweep view until the first point lands
 
     def _swept(self, result: SweepResult) -> None:
         self.result = result
         n, total = len(result.rows), len(result.values)
-        self.progress_text.value = f"{n} of {total} values" + (" (stopped)" if result.cancelled else "")
+        self.jobs.show_progress(n, total, f"{n} of {total} values" + (" (stopped)" if result.cancelled else ""))
         self._show_downloads()
-        if self.view.value == "Sweep":
-            self._show_sweep_view()
+        self._show_sweep_view()
         if result.cancelled:
             self.state.info(f"Compare: sweep stopped after {n} of {total} values; the {n} measured are kept.")
         else:
             self.state.info(f"Compare: sweep of {result.form} over {result.knob} done, {n} values.")
-        self._running(None)
-
-    def _failed(self, what: str, err: BaseException) -> None:
-        if self.measurement is None and self.view.value != "Sweep":
-            self.plot.placeholder("Nothing measured: see the status line, then press Measure.")
-        if isinstance(err, torch.OutOfMemoryError):
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()  # hand the failed attempt's blocks back before anything else runs
-            self.state.error(f"Compare: {oom_message(what, err)}")
-        elif isinstance(err, ValueError):
-            self.state.error(f"Compare: {err}")
-        else:
-            self.state.error(f"Compare: measuring {what} failed: {type(err).__name__}: {err}")
-        self._running(None)
 
     # --- the one figure --------------------------------------------------------------------
 
@@ -419,8 +342,7 @@ class ComparePanel(widgets.VBox):
     def _show_sweep_view(self) -> None:
         if self.view.value != "Sweep":
             return
-        with self._lock:
-            rows = list(self._rows) if self.result is None else list(self.result.rows)
+        rows = self._rows if self.result is None else self.result.rows
         if not rows:
             self.show(placeholder_figure("Run a sweep: its points appear here as they are measured"))
             return
@@ -441,7 +363,7 @@ class ComparePanel(widgets.VBox):
             self._show_sweep_view()
         elif m is None:
             problem = self._check_device()
-            if self.worker.running:
+            if self.jobs.kind is not None:
                 self.plot.placeholder("Measuring…")
             elif problem:
                 self.plot.placeholder(f"Nothing measured. {problem}")

@@ -4,9 +4,9 @@ A visitor types a spec or uploads a file; the model is loaded through
 :mod:`paramshare_viz.analysis.uploads` (no code is imported or unpickled, no
 server file is read), built on ``meta`` when it comes from a config, then
 counted with ``analyze`` and replayed through ``check_ties``. Loading runs in
-a :class:`Worker` (importing transformers alone takes seconds), so the page
-stays usable. The tie atlas below builds every transformers model type, but
-only when the visitor asks, in its own worker, with a Stop button.
+a worker thread through the tab's :class:`JobControls` (importing transformers
+alone takes seconds), so the page stays usable. The tie atlas below builds every
+transformers model type, but only when the visitor asks, with its own controls.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from paramshare_viz.analysis.tie_hints import TieHints, tie_hints
 from paramshare_viz.analysis.ties import TieHealth, check_ties
 from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES, load_upload, load_visitor_spec
 from paramshare_viz.app.graph_view import GraphView
+from paramshare_viz.app.jobs import JobControls
 from paramshare_viz.app.show import held_note
-from paramshare_viz.app.state import AppState, in_words
-from paramshare_viz.app.worker import Worker
+from paramshare_viz.app.state import AppState
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.graph import SharingGraph, sharing_graph
 from paramshare_viz.plots import theme
@@ -44,6 +44,8 @@ from paramshare_viz.plots.tie_tables import (
 from paramshare_viz.units import plural
 
 EXAMPLES = ("hf:gpt2", "hf:albert", "hf:t5", "hf:bert", "zoo:albert")
+#: What inspecting a model does, in order (the progress line names the step in hand).
+STEPS = ("loading", "counting the parameters", "checking the ties", "laying out the sharing graph")
 
 
 @dataclass
@@ -59,13 +61,32 @@ class Inspection:
     seconds: float
 
 
-def inspect_model(load: Callable[[], tuple[nn.Module, str]]) -> Inspection:
-    """Load with ``load()``, then count, check ties and lay out the sharing graph (what the worker runs)."""
+def inspect_model(
+    load: Callable[[], tuple[nn.Module, str]],
+    stop: threading.Event | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Inspection | None:
+    """Load with ``load()``, then count, check ties and lay out the sharing graph (what the worker runs).
+
+    ``progress(done, total, step)`` comes before each of :data:`STEPS`; ``None`` if ``stop`` is set between them.
+    """
     start = time.perf_counter()
+
+    def step(done: int) -> bool:
+        if progress is not None:
+            progress(done, len(STEPS), STEPS[done])
+        return stop is None or not stop.is_set()
+
+    step(0)
     model, source = load()
+    if not step(1):
+        return None
     report = analyze(model)
-    health = check_ties(model, report=report)
-    hints = tie_hints(model)
+    if not step(2):
+        return None
+    health, hints = check_ties(model, report=report), tie_hints(model)
+    if not step(3):
+        return None
     graph = sharing_graph(model, report=report)
     return Inspection(source, model, report, health, hints, graph, time.perf_counter() - start)
 
@@ -114,15 +135,14 @@ class InspectPanel(widgets.VBox):
 
     def __init__(self, state: AppState) -> None:
         self.state = state
-        self.worker = Worker()
+        self.jobs = JobControls(state, "Inspect", css="psv-inspect")
         self._started = ""  # the spec of the newest job
         self.spec = widgets.Text(
             placeholder="hf:gpt2, hf:albert, hf:t5, any transformers model type, or zoo:albert",
             description="Model", continuous_update=False, layout=widgets.Layout(width="560px"),
         )
         self.spec.add_class("psv-inspect-spec")
-        self.go = widgets.Button(description="Inspect", button_style="primary", icon="search")
-        self.go.add_class("psv-inspect-go")
+        self.go = self.jobs.button("go", "Inspect", "search", self.inspect_spec, primary=True)
         limit = f"{MAX_UPLOAD_BYTES // 1024**2} MiB"
         self.config_upload = widgets.FileUpload(accept=".json", description="config.json", multiple=False)
         self.weights_upload = widgets.FileUpload(
@@ -162,12 +182,11 @@ class InspectPanel(widgets.VBox):
         self.result.add_class("psv-inspect-result")
         self.atlas = AtlasView(state)
         self.spec.observe(lambda _c: self.inspect_spec(), names="value")
-        self.go.on_click(lambda _b: self.inspect_spec())
         self.config_upload.observe(lambda c: self._on_upload(self.config_upload, c), names="value")
         self.weights_upload.observe(lambda c: self._on_upload(self.weights_upload, c), names="value")
         atlas_box = widgets.Accordion(children=[self.atlas], titles=["Tie atlas: every model type of transformers"])
         super().__init__([
-            widgets.HBox([self.spec, self.go]),
+            widgets.HBox([self.spec, self.go, self.jobs], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HBox([self.config_upload, self.weights_upload]),
             hint, self.result, atlas_box,
         ])
@@ -176,15 +195,16 @@ class InspectPanel(widgets.VBox):
 
     def inspect_spec(self) -> None:
         text = self.spec.value.strip()
-        if not text or (text == self._started and self.worker.running):  # Enter, then a click on Inspect
+        if not text or (text == self._started and self.jobs.kind is not None):  # Enter, then a click on Inspect
             return
         self._started = text
-        self._run(f"Building {text}…", lambda: load_visitor_spec(text))
+        self._run(f"building {text}…", text, lambda: load_visitor_spec(text))
 
     def inspect_upload(self, name: str, content: bytes) -> None:
         """Inspect the bytes of an uploaded file (what the upload widgets call; tests call it too)."""
         self._started = ""
-        self._run(f"Reading {name} ({fmt_bytes(len(content))})…", lambda: (load_upload(name, content), f"file {name!r}"))
+        self._run(f"reading {name} ({fmt_bytes(len(content))})…", f"file {name!r}",
+                  lambda: (load_upload(name, content), f"file {name!r}"))
 
     def _on_upload(self, upload: widgets.FileUpload, change: dict) -> None:
         files = uploaded_files(change["new"])
@@ -194,20 +214,30 @@ class InspectPanel(widgets.VBox):
         upload.value = ()  # forget the bytes (and let the same file be chosen again)
         self.inspect_upload(name, content)
 
-    def _run(self, busy: str, load: Callable[[], tuple[nn.Module, str]]) -> None:
-        self.state.busy(busy)
-        self.worker.start(lambda _stop: inspect_model(load), self._show, self._fail)
+    def _run(self, busy: str, what: str, load: Callable[[], tuple[nn.Module, str]]) -> None:
+        def progress(done: int, total: int, step: str) -> None:
+            self.jobs.show_progress(done, total, f"{what}: {step}…")
+
+        self.jobs.start("inspect", busy, lambda stop, report: inspect_model(load, stop, report),
+                        lambda ins: self._show(what, ins), lambda err: self._fail(what, err), progress=progress,
+                        stopping=f"stopping {what} after the step in hand…")
 
     # ------------------------------------------------------------------ output
 
-    def _fail(self, err: BaseException) -> None:
-        what = in_words(err)
-        self.result.add_class("psv-stale")  # the last valid result stays, dimmed
-        what = what if what.endswith((".", "?", "!")) else what + "."
-        kept = " The results below are for the last model that loaded." if self.result.layout.display != "none" else ""
-        self.state.error(what + kept)
+    def _kept(self) -> str:
+        """What the page still shows when a model does not load (or is stopped)."""
+        return "The results below are for the last model that loaded." if self.result.layout.display != "none" else ""
 
-    def _show(self, ins: Inspection) -> None:
+    def _fail(self, what: str, err: BaseException) -> None:
+        self.jobs.show_progress(0, 1, "")
+        self.result.add_class("psv-stale")  # the last valid result stays, dimmed
+        self.jobs.fail(what, err, self._kept())
+
+    def _show(self, what: str, ins: Inspection | None) -> None:
+        self.jobs.show_progress(0, 1, "")
+        if ins is None:
+            self.state.info(f"Inspect: stopped before {what} was counted. {self._kept()}".rstrip())
+            return
         r, h = ins.report, ins.health
         self.result.remove_class("psv-stale")
         self.title.value = (
@@ -241,9 +271,9 @@ class AtlasView(widgets.VBox):
         from paramshare_viz.analysis.atlas import SORT_KEYS, transformers_version
 
         self.state = state
-        self.worker = Worker()
+        self.jobs = JobControls(state, "Tie atlas", css="psv-atlas")
+        self.jobs.line.layout.width = "560px"
         self.rows: list = []
-        self._lock = threading.Lock()
         version = transformers_version()
         intro = widgets.HTML(
             "<div style='font-size:13px;max-width:900px'>Every model type your transformers "
@@ -253,13 +283,7 @@ class AtlasView(widgets.VBox):
             "<code>tie_word_embeddings</code> agrees with what the model holds. Building all of them takes a few minutes the "
             "first time; rows are cached, so the next visit is instant.</div>"
         )
-        self.build = widgets.Button(description="Build the tie atlas", button_style="primary", icon="play")
-        self.stop = widgets.Button(description="Stop", icon="stop", disabled=True)
-        self.build.add_class("psv-atlas-build")
-        self.stop.add_class("psv-atlas-stop")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px"))
-        self.progress_line = widgets.HTML(layout=widgets.Layout(width="560px"))
-        self.progress_line.add_class("psv-atlas-progress")
+        self.build = self.jobs.button("build", "Build the tie atlas", "play", self.start, primary=True)
         self.search = widgets.Text(placeholder="search: type, class or tensor name", description="Search",
                                    continuous_update=True, layout=widgets.Layout(width="360px"))
         self.sort = widgets.Dropdown(options=[(v, k) for k, v in SORT_KEYS.items()], value="type",
@@ -271,13 +295,11 @@ class AtlasView(widgets.VBox):
         self.sort.add_class("psv-atlas-sort")
         self.table = widgets.HTML()
         self.table.add_class("psv-atlas-table")
-        self.build.on_click(lambda _b: self.start())
-        self.stop.on_click(lambda _b: self.worker.stop())
         for box in (self.search, self.sort, self.failures, self.disagreements):
             box.observe(lambda _c: self.render(), names="value")
         super().__init__([
             intro,
-            widgets.HBox([self.build, self.stop, self.progress, self.progress_line]),
+            widgets.HBox([self.build, self.jobs]),
             widgets.HBox([self.search, self.sort, self.failures, self.disagreements]),
             self.table,
         ])
@@ -286,63 +308,53 @@ class AtlasView(widgets.VBox):
         """Build (or read from the cache) every model type's row in the worker; ``types`` for tests."""
         from paramshare_viz.analysis.atlas import iter_atlas
 
-        with self._lock:
-            self.rows = []
-        self.build.disabled, self.stop.disabled = True, False
-        self.state.busy("Building the tie atlas; the rest of the page stays usable.")
+        self.rows = []
 
-        def work(stop: threading.Event) -> tuple[int, int, int]:
+        def work(stop: threading.Event, report: Callable[..., None]) -> tuple[int, int, int, list]:
+            rows: list = []
             done = total = cached = 0
-            last = 0.0
             for step in iter_atlas(types, stop=stop):
-                with self._lock:
-                    self.rows.append(step.row)
+                rows.append(step.row)
                 done, total, cached = step.done, step.total, cached + step.from_cache
-                now = time.monotonic()
-                if now - last > 0.7:  # the table is re-sent at most ~1.5 times a second
-                    last = now
-                    self._progress(done, total, cached, step.row.model_type)
-                    self.render()
-            return done, total, cached
+                report(done, total, cached, list(rows), step.row.model_type)
+            return done, total, cached, rows
 
-        self.worker.start(work, self._finished, self._failed)
+        # The table is re-sent at most ~1.5 times a second: it is the size of the rows so far.
+        self.jobs.start("build", "building every model type; the rest of the page stays usable.", work,
+                        self._finished, self._failed, progress=self._progress, every=0.7,
+                        stopping="stopping after the model type in hand; the rows so far are kept…")
 
-    def _progress(self, done: int, total: int, cached: int, current: str = "") -> None:
-        self.progress.max, self.progress.value = max(total, 1), done
-        failed = sum(1 for r in self.rows if r.error)
+    def _progress(self, done: int, total: int, cached: int, rows: list, current: str = "") -> None:
+        self.rows = rows
+        failed = sum(1 for r in rows if r.error)
         where = f"; last: {html.escape(current)}" if current else ""
-        self.progress_line.value = (
+        self.jobs.show_progress(done, total, (
             f"<span style='font-size:13px'>{done:,} of {total:,} model types ({cached:,} from the cache, "
             f"{failed:,} did not build){where}</span>"
-        )
-
-    def _finished(self, counts: tuple[int, int, int]) -> None:
-        done, total, cached = counts
-        self._progress(done, total, cached)
+        ))
         self.render()
-        self.build.disabled, self.stop.disabled = False, True
+
+    def _finished(self, outcome: tuple[int, int, int, list]) -> None:
+        done, total, cached, rows = outcome
+        self._progress(done, total, cached, rows)
         self.build.description = "Build the tie atlas" if done == total else "Resume"
         if done < total:
             self.state.info(f"Tie atlas stopped at {done:,} of {total:,} model types; the rows so far are kept "
                             "and cached, Resume goes on from there.")
         else:
-            failed = sum(1 for r in self.rows if r.error)
+            failed = sum(1 for r in rows if r.error)
             self.state.info(f"Tie atlas: {total:,} model types, {total - failed:,} built, {failed:,} could not be "
                             "built from a default config (the table says why).")
 
     def _failed(self, err: BaseException) -> None:
-        self.build.disabled, self.stop.disabled = False, True
-        self.render()
-        self.state.error(f"The tie atlas stopped: {type(err).__name__}: {err}")
+        self.jobs.fail("building stopped", err, "The rows built before it are kept." if self.rows else "")
 
     def render(self) -> None:
         from paramshare_viz.analysis.atlas import select_rows
 
-        with self._lock:
-            rows = list(self.rows)
-        if not rows:
+        if not self.rows:
             self.table.value = ""
             return
-        picked = select_rows(rows, self.search.value, self.sort.value, errors=self.failures.value,
+        picked = select_rows(self.rows, self.search.value, self.sort.value, errors=self.failures.value,
                              disagreements=self.disagreements.value)
         self.table.value = (audit_table_html if self.disagreements.value else atlas_table_html)(picked)

@@ -1,7 +1,7 @@
 """Learn tab: sharing that is learned — soft tying, GrOWL's two stages, HashedNets — trained live.
 
-Every run goes to a :class:`Worker` thread with a progress bar and a Stop
-button that keeps what was trained; the page stays usable meanwhile. One
+Every run goes through the tab's :class:`JobControls` to a worker thread, with a
+progress bar and a Stop button that keeps what was trained; the page stays usable meanwhile. One
 plot (a :class:`PlotOutput`) shows whichever result is current.
 """
 
@@ -10,15 +10,14 @@ from __future__ import annotations
 import html
 import math
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
+from paramshare_viz.app.jobs import JobControls
 from paramshare_viz.app.plot_output import PlotOutput
-from paramshare_viz.app.state import AppState, in_words
-from paramshare_viz.app.worker import Worker, on_kernel_thread
+from paramshare_viz.app.state import AppState
 from paramshare_viz.learn.data import digits, planted_groups
 from paramshare_viz.learn.growl import GrowlConfig, GrowlResult, two_stage
 from paramshare_viz.learn.hashing import HashingTradeoff, hashing_tradeoff
@@ -177,10 +176,11 @@ class LearnPanel(widgets.VBox):
 
     def __init__(self, state: AppState) -> None:
         self.state = state
-        self.worker = Worker()
+        self.jobs = JobControls(state, "Learn", css="psv-learn", bar_width="300px")
         self.result: Any = None
         self.experiment = widgets.ToggleButtons(options=EXPERIMENTS, value=EXPERIMENTS[0])
         self.experiment.add_class("psv-learn-experiment")
+        self.jobs.locked.append(self.experiment)  # a run's sub-tab stays on show until it ends
         self.intro = widgets.HTML()
         # Soft tying
         self.lam = widgets.Text(value="0.01", description="λ", **FIELD)
@@ -201,28 +201,19 @@ class LearnPanel(widgets.VBox):
         self.compressions = widgets.Text(value="1, 2, 4, 8, 16, 32, 64", description="Compressions",
                                          style=FIELD["style"], layout=widgets.Layout(width="360px"))
         self.controls = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self.run = widgets.Button(description="Train", button_style="primary", icon="play")
-        self.sweep = widgets.Button(description="Sweep λ", icon="sliders")
-        self.stop = widgets.Button(description="Stop", icon="stop", disabled=True)
-        for button, name in ((self.run, "run"), (self.sweep, "sweep"), (self.stop, "stop")):
-            button.add_class(f"psv-learn-{name}")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="300px"))
-        self.progress_text = widgets.HTML()
-        self.progress_text.add_class("psv-learn-progress")
+        self.run = self.jobs.button("run", "Train", "play", lambda: self.start(sweep=False), primary=True)
+        self.sweep = self.jobs.button("sweep", "Sweep λ", "sliders", lambda: self.start(sweep=True))
         self.summary = widgets.HTML()
         self.summary.add_class("psv-learn-result")
         self.plot = PlotOutput(css_class="psv-learn-plot", placeholder=PLACEHOLDER)
         # What each sub-tab last showed (figure, summary, progress), restored when it is chosen again
         self._shown: dict[str, tuple[Any, str, tuple[int, int, str]]] = {}
-        self.run.on_click(lambda _b: self.start(sweep=False))
-        self.sweep.on_click(lambda _b: self.start(sweep=True))
-        self.stop.on_click(lambda _b: self.worker.stop())
         self.experiment.observe(lambda _c: self._show_controls(), names="value")
         super().__init__([
             self.experiment,
             self.intro,
             self.controls,
-            widgets.HBox([self.run, self.sweep, self.stop, self.progress, self.progress_text]),
+            widgets.HBox([self.run, self.sweep, self.jobs]),
             self.summary,
             self.plot,
         ])
@@ -245,7 +236,7 @@ class LearnPanel(widgets.VBox):
         else:
             self.plot.show(fig)
         self.summary.value = summary
-        self.progress.max, self.progress.value, self.progress_text.value = total, done, text
+        self.jobs.show_progress(done, total, text)
 
     # --- running -----------------------------------------------------------------
 
@@ -276,40 +267,21 @@ class LearnPanel(widgets.VBox):
         if any(math.isinf(v) or v < 1 or v != int(v) for v in typed):  # checked before int(): 2.5 is not 2
             raise ValueError(f"compressions={self.compressions.value!r} must be positive whole numbers, e.g. 1, 4, 16")
         compressions = [int(v) for v in typed]
-        return (f"HashedNets at {len(compressions)} compressions",
+        return (f"HashedNets at {plural(len(compressions), 'compression')}",
                 lambda stop, p: hashing_tradeoff(compressions, steps=steps, progress=p, stop=stop))
 
     def start(self, *, sweep: bool = False) -> None:
         try:
             what, work = self.job(sweep)
         except ValueError as err:
-            self.state.error(f"Learn: {err}. Nothing was started.")
+            self.jobs.refuse(str(err))
             return
-        self._running(True)
-        self.state.busy(f"Learn: training {what}…")
-        last = [0.0]
-        show_progress = on_kernel_thread(self._show_progress)
-
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] > 0.2 or done == total:  # a few updates a second is plenty for the eye
-                last[0] = now
-                show_progress(done, total)
-
-        self.worker.start(lambda stop: work(stop, progress), lambda result: self._done(what, result), self._failed)
+        self.jobs.start("train", f"training {what}…", work, lambda result: self._done(what, result),
+                        lambda err: self.jobs.fail(f"training {what}", err), progress=self._show_progress,
+                        stopping="stopping after the step in hand; what was trained is kept…")
 
     def _show_progress(self, done: int, total: int, note: str = "") -> None:
-        self.progress.max, self.progress.value = total, done
-        self.progress_text.value = f"{done:,} / {total:,} steps{note}"
-
-    def _running(self, running: bool) -> None:
-        self.run.disabled = self.sweep.disabled = self.experiment.disabled = running
-        self.stop.disabled = not running
-
-    def _failed(self, err: BaseException) -> None:
-        what = in_words(err)
-        self.state.error(f"Learn: {what}")
-        self._running(False)
+        self.jobs.show_progress(done, total, f"{done:,} / {total:,} steps{note}")
 
     def _done(self, what: str, result: Any) -> None:
         self.result = result
@@ -328,10 +300,9 @@ class LearnPanel(widgets.VBox):
         # The bar ends at the steps the result covers (a throttled update may have lagged behind).
         self._show_progress(result.steps_done, result.total_steps, " (stopped)" if stopped else "")
         self._shown[self.experiment.value] = (fig, self.summary.value,
-                                              (self.progress.value, self.progress.max, self.progress_text.value))
+                                              (result.steps_done, result.total_steps, self.jobs.line.value))
         collapsed = getattr(result, "collapsed", "")
         if collapsed:
             self.state.error(f"Learn: {what} collapsed: {collapsed}. Lower λ1 or λ2 for a useful result.")
         else:
             self.state.info(f"Learn: {what} {'stopped; kept what was trained' if stopped else 'finished'}.")
-        self._running(False)  # last: buttons come back once the page shows the whole outcome

@@ -6,8 +6,14 @@ import traitlets
 
 
 def in_words(err: BaseException) -> str:
-    """What the status line says of ``err``: a refusal (``ValueError``) is its message; anything else names its type."""
-    return str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+    """What the status line says of ``err``: a refusal (``ValueError``) is its message; the GPU running out of
+    memory says what to try (the allocator's message is long and technical); anything else names its type."""
+    if isinstance(err, ValueError):
+        return str(err)
+    if type(err).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError, named without importing torch here
+        return ("the GPU ran out of memory. Try a smaller size or batch, or float16/bfloat16, or the CPU "
+                f"({str(err).splitlines()[0][:160]})")
+    return f"{type(err).__name__}: {err}"
 
 
 class AppState(traitlets.HasTraits):

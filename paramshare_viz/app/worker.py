@@ -12,8 +12,12 @@ the GIL inside its kernels, so the main thread keeps answering widget messages.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
+
+#: Progress reaches the page at most this often (ten updates a second is smooth to the eye).
+PROGRESS_EVERY_S = 0.1
 
 
 def kernel_io_loop() -> Any:
@@ -34,8 +38,9 @@ def on_kernel_thread(fn: Callable[..., Any]) -> Callable[..., None]:
     """``fn`` made safe to call from a worker: it runs on the kernel's own thread.
 
     Widgets are not thread-safe, and a plotly figure edited from another thread
-    can reach the browser without its data. Outside a kernel (tests, scripts)
-    the wrapper calls ``fn`` directly.
+    can reach the browser without its data. Outside a kernel (scripts) the
+    wrapper calls ``fn`` directly; the tests put a stand-in loop on the main
+    thread (``tests/conftest.py``) and fail on any widget edited off it.
     """
     loop = kernel_io_loop()
 
@@ -71,8 +76,11 @@ class Worker:
     are results). ``on_done(result)`` or ``on_error(err)`` runs when the job
     ends — on the kernel's thread when ``start`` was called from it (see
     :func:`on_kernel_thread`), else in the worker thread — unless a newer job
-    superseded it, in which case its outcome is dropped: the page only ever
-    shows the latest request.
+    (or :meth:`drop`) superseded it, in which case its outcome is dropped: the
+    page only ever shows the latest request. With ``on_progress``, the job is
+    called as ``work(stop, progress)``: ``progress(*args)`` from the job reaches
+    ``on_progress(*args)`` the same way, at most once per ``every`` seconds
+    (calls in between are skipped: the outcome shows the end state).
     """
 
     def __init__(self) -> None:
@@ -87,28 +95,37 @@ class Worker:
 
     def start(
         self,
-        work: Callable[[threading.Event], Any],
+        work: Callable[..., Any],
         on_done: Callable[[Any], None],
         on_error: Callable[[BaseException], None],
+        on_progress: Callable[..., None] | None = None,
+        every: float = PROGRESS_EVERY_S,
     ) -> None:
-        with self._lock:
-            self._stop.set()  # ask the previous job to finish early; its outcome is dropped
-            self._generation += 1
-            generation, stop = self._generation, threading.Event()
-            self._stop = stop
+        generation, stop = self._supersede()
 
         def current() -> bool:
             return generation == self._generation
 
-        def if_current(fn: Callable[[Any], None]) -> Callable[[Any], None]:
-            # Checked again on delivery: a newer job may start while this outcome waits in the loop.
-            return on_kernel_thread(lambda value: fn(value) if current() else None)
+        def if_current(fn: Callable[..., None]) -> Callable[..., None]:
+            # Checked again on delivery: a newer job may start while this call waits in the loop.
+            return on_kernel_thread(lambda *args: fn(*args) if current() else None)
 
         done, failed = if_current(on_done), if_current(on_error)
+        args: tuple[Any, ...] = (stop,)
+        if on_progress is not None:
+            shown, last = if_current(on_progress), [float("-inf")]
+
+            def progress(*values: Any) -> None:
+                now = time.monotonic()
+                if now - last[0] >= every and current():
+                    last[0] = now
+                    shown(*values)
+
+            args = (stop, progress)
 
         def run() -> None:
             try:
-                result = work(stop)
+                result = work(*args)
             except BaseException as err:  # reported through on_error, never lost in a thread
                 if current():
                     failed(err)
@@ -119,9 +136,20 @@ class Worker:
         self._thread = threading.Thread(target=run, daemon=True, name=f"psv-worker-{generation}")
         self._thread.start()
 
+    def _supersede(self) -> tuple[int, threading.Event]:
+        with self._lock:
+            self._stop.set()  # ask the previous job to finish early; its outcome is dropped
+            self._generation += 1
+            self._stop = threading.Event()
+            return self._generation, self._stop
+
     def stop(self) -> None:
         """Ask the running job to stop between steps; it still reports what it has."""
         self._stop.set()
+
+    def drop(self) -> None:
+        """Stop the running job and drop its outcome and any progress it still sends."""
+        self._supersede()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the current job ends (tests, notebooks); ``True`` if it did."""
