@@ -67,7 +67,7 @@ def test_numbers_are_the_engines(form, overrides):
         assert b == training_memory(unshared, opt).shared
     assert m.threads == 1 and "1 thread" in panel.table.value  # the thread count is stated
     assert buttons(panel) == IDLE and panel.state.status_level == "info"
-    assert panel.figure is not None and panel.figure.data[0].name == "twin ÷ shared"
+    assert panel.plot.figure is not None and panel.plot.figure.data[0].name == "twin ÷ shared"
 
 
 def test_conv_table_shows_the_arithmetic():
@@ -83,12 +83,12 @@ def test_conv_table_shows_the_arithmetic():
     assert ">20<" in row and ">320<" in row and "16x" in row  # 320 / 20
     assert "FLOPs forward" in panel.table.value and "peak bytes" in panel.table.value
     panel.view.value = "Roofline"
-    assert [t.name for t in panel.figure.data] == ["roof", "shared", "twin"]
-    assert panel.figure.layout.xaxis.type == "log"
+    assert [t.name for t in panel.plot.figure.data] == ["roof", "shared", "twin"]
+    assert panel.plot.figure.layout.xaxis.type == "log"
     panel.view.value = "Shared vs twin"  # back to the bars, in the same plot
-    assert [t.name for t in panel.figure.data] == ["twin ÷ shared"]
-    assert list(panel.figure.data[0].y)[0] == 16  # parameters: 320 / 20
-    assert panel.figure.layout.xaxis.type == "category" and not panel.figure.layout.annotations
+    assert [t.name for t in panel.plot.figure.data] == ["twin ÷ shared"]
+    assert list(panel.plot.figure.data[0].y)[0] == 16  # parameters: 320 / 20
+    assert panel.plot.figure.layout.xaxis.type == "category" and not panel.plot.figure.layout.annotations
 
 
 def test_sweep_runs_to_the_end_in_the_worker():
@@ -114,7 +114,7 @@ def test_sweep_runs_to_the_end_in_the_worker():
     assert lines[0].startswith("image_size,params_shared") and len(lines) == 3  # header + 2 rows
     assert "conv-image_size-sweep.html" in panel.downloads.value
     panel.metric.value = "params"
-    assert list(panel.figure.data[1].y) == [320, 1280]
+    assert list(panel.plot.figure.data[1].y) == [320, 1280]
 
 
 def test_sweep_stopped_half_way_keeps_its_rows(monkeypatch, kernel_loop):
@@ -141,7 +141,7 @@ def test_sweep_stopped_half_way_keeps_its_rows(monkeypatch, kernel_loop):
     assert buttons(panel) == IDLE
     assert "stopped after 2 of 4 values" in panel.state.status
     assert panel.jobs.line.value == "2 of 4 values (stopped)" and (panel.jobs.bar.value, panel.jobs.bar.max) == (2, 4)
-    assert list(panel.figure.data[0].x) == [2, 4]
+    assert list(panel.plot.figure.data[0].x) == [2, 4]
     assert "base64" in panel.downloads.value
 
 
@@ -153,7 +153,7 @@ def test_out_of_memory_is_reported_in_plain_words(monkeypatch):
     monkeypatch.setattr(compare_module, "measure_twins", fake_oom)
     panel = make_panel("conv", CONV)
     assert panel.state.status_level == "error"
-    assert panel.state.status.startswith("Compare: measuring conv and its twin: the GPU ran out of memory. ")
+    assert panel.state.status.startswith("Compare: measuring conv and its twin: the GPU ran out of memory (CUDA out")
     assert "Try a smaller size or batch" in panel.state.status and "Traceback" not in panel.state.status
     assert buttons(panel) == IDLE
 
@@ -256,7 +256,7 @@ def test_a_sweep_running_when_the_form_changes_is_stopped_and_dropped(monkeypatc
 
 def test_meta_then_cpu_measures_instead_of_saying_measuring():
     panel = ComparePanel(AppState(form="conv", overrides=CONV, device="meta"))
-    assert panel.measurement is None and not panel.jobs.worker.running
+    assert panel.measurement is None and panel.jobs.kind is None
     assert "Measuring" not in plot_text(panel) and "device is &#x27;meta&#x27;" in plot_text(panel)
     panel.state.device = "cpu"  # nothing was measured because of meta: it is measured now, as on opening
     assert panel.jobs.worker.wait(120)
@@ -285,3 +285,14 @@ def test_hashednet_with_every_field_spelled_out_is_not_dimmed():
     fields = {"in_features": 16, "out_features": 8, "num_buckets": 32, "sign_hash": True, "seed": 0, "bias": True}
     panel = make_panel("hashednet", fields)
     assert panel.measurement is not None and "psv-stale" not in panel.table._dom_classes
+
+
+def test_any_failure_is_worded_the_one_way(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the timer broke")
+
+    monkeypatch.setattr(compare_module, "measure_twins", broken)
+    panel = make_panel("conv", CONV)
+    # "{tab}: {what}: {in_words(err)}." with the type named, the same shape as Learn's and Inspect's
+    assert panel.state.status == "Compare: measuring conv and its twin: RuntimeError: the timer broke."
+    assert buttons(panel) == IDLE and "Nothing measured" in plot_text(panel)

@@ -6,6 +6,7 @@ import io
 import json
 import pickle
 import sys
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +16,7 @@ pytest.importorskip("transformers")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
 from paramshare_viz.analysis.uploads import MAX_UPLOAD_BYTES, config_problem, visitor_spec  # noqa: E402
+from paramshare_viz.app import inspect as inspect_module  # noqa: E402
 from paramshare_viz.app import make_dashboard  # noqa: E402
 from paramshare_viz.app.inspect import InspectPanel, uploaded_files  # noqa: E402
 
@@ -234,15 +236,14 @@ def test_nested_config_limits():
 
 def test_upload_value_formats():
     eight = ({"name": "a.pt", "content": memoryview(b"xy"), "size": 2, "type": "", "last_modified": 0},)
-    seven = {"a.pt": {"metadata": {"size": 2}, "content": b"xy"}}
-    assert uploaded_files(eight) == uploaded_files(seven) == [("a.pt", b"xy")]
+    assert uploaded_files(eight) == [("a.pt", b"xy")]
     assert uploaded_files(()) == []
 
 
 def test_atlas_starts_only_when_asked_and_fills_the_table(panel, app, tmp_path, monkeypatch):
     monkeypatch.setenv("PSV_CACHE_DIR", str(tmp_path))
     atlas = panel.atlas
-    assert not atlas.jobs.worker.running and atlas.rows == [] and atlas.table.value == ""  # nothing at tab open
+    assert atlas.jobs.kind is None and atlas.rows == [] and atlas.table.value == ""  # nothing at tab open
     atlas.start(["gpt2", "autoformer"])
     assert atlas.jobs.worker.wait(120)
     assert [r.model_type for r in atlas.rows] == ["gpt2", "autoformer"]
@@ -254,3 +255,47 @@ def test_atlas_starts_only_when_asked_and_fills_the_table(panel, app, tmp_path, 
     atlas.search.value = ""
     atlas.failures.value = False
     assert "autoformer" not in atlas.table.value
+
+
+def test_stop_ends_an_inspection_after_the_step_in_hand(panel, app, monkeypatch):
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_load(text):
+        loading.set()
+        assert release.wait(60)
+        return torch.nn.Linear(2, 2), text
+
+    monkeypatch.setattr(inspect_module, "load_visitor_spec", slow_load)
+    panel.spec.value = ""
+    panel.spec.value = "zoo:slow"
+    assert loading.wait(60)
+    assert panel.go.disabled and app.state.status == "Inspect: building zoo:slow…"
+    panel.jobs.stop.click()
+    assert panel.jobs.stop.disabled and app.state.status == "Inspect: stopping zoo:slow after the step in hand…"
+    release.set()
+    assert panel.jobs.worker.wait(60)
+    assert app.state.status.startswith("Inspect: stopped before zoo:slow was counted.")
+    assert not panel.go.disabled and panel.jobs.line.value == ""
+
+
+def test_an_atlas_failure_keeps_its_rows_and_says_what_failed(tmp_path, monkeypatch):
+    from paramshare_viz.analysis import atlas as atlas_module
+    from paramshare_viz.app.inspect import AtlasView
+    from paramshare_viz.app.state import AppState
+
+    monkeypatch.setenv("PSV_CACHE_DIR", str(tmp_path))
+    real = atlas_module.iter_atlas
+
+    def breaks_after_one(types, stop):
+        for step in real(types, stop=stop):
+            yield step
+            raise RuntimeError("the cache disk is full")
+
+    monkeypatch.setattr(atlas_module, "iter_atlas", breaks_after_one)
+    view = AtlasView(AppState())
+    view.start(["gpt2", "bert"])
+    assert view.jobs.worker.wait(120)
+    assert view.state.status == ("Tie atlas: building stopped: RuntimeError: the cache disk is full. "
+                                 "The rows built before it are kept.")
+    assert [r.model_type for r in view.rows] == ["gpt2"] and "GPT2LMHeadModel" in view.table.value
+    assert (view.build.disabled, view.jobs.stop.disabled) == (False, True)

@@ -68,7 +68,7 @@ def test_typed_steps_beyond_the_limit_are_refused_not_rewritten(panel):
     assert panel.steps.value == 20000  # left as typed
     assert panel.state.status == ("Learn: Steps=20,000 is more than the limit of 5,000; type a number from 10 "
                                   "to 5,000. Nothing was started.")
-    assert not panel.jobs.worker.running
+    assert panel.jobs.kind is None
     panel.experiment.value = "GrOWL"
     panel.lambda1.value = 12.0
     panel.start()
@@ -125,7 +125,7 @@ def test_bad_values_are_named_and_nothing_starts(panel, field, value, message):
     getattr(panel, field).value = value
     panel.start(sweep=field == "lams")
     assert panel.state.status_level == "error" and message in panel.state.status
-    assert not panel.jobs.worker.running and not panel.run.disabled
+    assert panel.jobs.kind is None and not panel.run.disabled
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_compressions_must_be_whole(panel, value, message):
     panel.compressions.value = value
     panel.start()
     assert panel.state.status_level == "error" and message in panel.state.status
-    assert not panel.jobs.worker.running and "Nothing was started" in panel.state.status
+    assert panel.jobs.kind is None and "Nothing was started" in panel.state.status
 
 
 def test_refusal_from_the_run_is_worded_without_its_class(panel):

@@ -33,7 +33,6 @@ from paramshare_viz.bench.twins import (
     measure_twins,
     size_knobs,
 )
-from paramshare_viz.plots import theme
 from paramshare_viz.plots.bench_figures import (
     SWEEP_METRICS,
     make_compare_figure,
@@ -68,15 +67,6 @@ def parse_values(text: str, knob: str) -> list[int]:
         except ValueError:
             raise ValueError(f"sweep value {t!r} for {knob} is not a whole number") from None
     return values
-
-
-def placeholder_figure(text: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(**theme.base_layout(""))
-    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font_size=15)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
 
 
 class ComparePanel(widgets.VBox):
@@ -344,17 +334,14 @@ class ComparePanel(widgets.VBox):
             return
         rows = self._rows if self.result is None else self.result.rows
         if not rows:
-            self.show(placeholder_figure("Run a sweep: its points appear here as they are measured"))
+            self.plot.placeholder("Run a sweep: its points appear here as they are measured")
             return
-        partial = {"form": self.state.form, "knob": self.knob.value, "rows": rows}
-        if self.result is not None:
-            partial = {"form": self.result.form, "knob": self.result.knob, "rows": rows}
         try:
-            fig = self._sweep_figure(partial)
+            fig = self._sweep_figure(self.result or {"form": self.state.form, "knob": self.knob.value, "rows": rows})
         except ValueError as err:
-            self.show(placeholder_figure(str(err)))
+            self.plot.placeholder(str(err))
             return
-        self.show(fig)
+        self.plot.show(fig)
 
     def redraw(self) -> None:
         """Show the chosen view in the one figure."""
@@ -370,18 +357,9 @@ class ComparePanel(widgets.VBox):
             else:
                 self.plot.placeholder("Nothing measured yet: press Measure.")
         elif self.view.value == "Roofline":
-            self.show(make_roofline_figure(list(m.points), m.roof))
+            self.plot.show(make_roofline_figure(list(m.points), m.roof))
         else:
             title = f"{m.form}: twin ÷ shared, × the shared model (hover for both values)"
             fig = make_compare_figure(m.row, title=title)
             fig.update_xaxes(type="category")
-            self.show(fig)
-
-    @property
-    def figure(self) -> go.Figure | None:
-        """The figure on show."""
-        return self.plot.figure
-
-    def show(self, fig: go.Figure) -> None:
-        """Show ``fig`` in the one plot (the output is replaced in place)."""
-        self.plot.show(fig)
+            self.plot.show(fig)

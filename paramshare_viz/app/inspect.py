@@ -92,9 +92,7 @@ def inspect_model(
 
 
 def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
-    """``(name, bytes)`` per file in a ``FileUpload.value``: ipywidgets 8 (a tuple of dicts) or 7 (a dict)."""
-    if isinstance(value, dict):  # ipywidgets 7: {name: {"metadata": ..., "content": bytes}}
-        return [(name, bytes(item["content"])) for name, item in value.items()]
+    """``(name, bytes)`` per file in a ``FileUpload.value`` (ipywidgets 8: a tuple of dicts)."""
     return [(item["name"], bytes(item["content"])) for item in value or ()]
 
 
@@ -215,17 +213,14 @@ class InspectPanel(widgets.VBox):
         self.inspect_upload(name, content)
 
     def _run(self, busy: str, what: str, load: Callable[[], tuple[nn.Module, str]]) -> None:
-        def progress(done: int, total: int, step: str) -> None:
-            self.jobs.show_progress(done, total, f"{what}: {step}…")
-
         self.jobs.start("inspect", busy, lambda stop, report: inspect_model(load, stop, report),
-                        lambda ins: self._show(what, ins), lambda err: self._fail(what, err), progress=progress,
+                        lambda ins: self._show(what, ins), lambda err: self._fail(what, err),
+                        progress=lambda done, total, step: self.jobs.show_progress(done, total, f"{what}: {step}…"),
                         stopping=f"stopping {what} after the step in hand…")
 
     # ------------------------------------------------------------------ output
 
-    def _kept(self) -> str:
-        """What the page still shows when a model does not load (or is stopped)."""
+    def _kept(self) -> str:  # what the page still shows when a model does not load (or is stopped)
         return "The results below are for the last model that loaded." if self.result.layout.display != "none" else ""
 
     def _fail(self, what: str, err: BaseException) -> None:
@@ -251,17 +246,13 @@ class InspectPanel(widgets.VBox):
         self.ties.value = tie_health_html(h) + tie_hints_html(ins.hints)
         self.safetensors.value = safetensors_html(h)
         self.modules.value = modules_table_html(r)
-        self._show_graph(ins)
+        self.graph_view.show_graphs((ins.graph, ins.graph))  # in the view made when the tab opened
         self.result.layout.display = None
         self.state.info(
             f"{ins.source}: {type(ins.model).__name__}, {r.naive_params:,} parameters naive, "
             f"{r.unique_params:,} unique; {len(r.groups)} tied group(s), {len(h.ties_at_risk)} at risk "
             f"({ins.seconds:,.1f} s)."
         )
-
-    def _show_graph(self, ins: Inspection) -> None:
-        """The sharing graph of the loaded model, in the view made when the tab opened."""
-        self.graph_view.show_graphs((ins.graph, ins.graph))
 
 
 class AtlasView(widgets.VBox):
@@ -272,7 +263,6 @@ class AtlasView(widgets.VBox):
 
         self.state = state
         self.jobs = JobControls(state, "Tie atlas", css="psv-atlas")
-        self.jobs.line.layout.width = "560px"
         self.rows: list = []
         version = transformers_version()
         intro = widgets.HTML(

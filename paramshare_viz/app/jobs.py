@@ -1,10 +1,8 @@
 """Run, Stop, progress and failure of a tab's background jobs: one component for Compare, Learn and Inspect.
 
-A :class:`JobControls` runs one job at a time in a :class:`Worker` (the newest
-wins), disables the tab's run buttons meanwhile, shows the job's progress and
-outcome on the kernel's thread (where widgets are edited), and says in the
-status line what runs, what is stopping and what failed: a failure reaches the
-page one way only, :meth:`JobControls.fail`, worded by :func:`in_words`.
+One job at a time runs in a :class:`Worker` (the newest wins); its progress and
+outcome show on the kernel's thread, where widgets are edited; a failure reaches
+the status line one way only, :meth:`JobControls.fail`, worded by :func:`in_words`.
 """
 
 from __future__ import annotations
@@ -25,13 +23,10 @@ def sentence(text: str) -> str:
 
 
 class JobControls(widgets.HBox):
-    """A Stop button, a progress bar and its line; the run buttons, made by :meth:`button`, go where the tab puts them.
+    """Stop, a progress bar and its line; the run buttons (:meth:`button`) go where the tab puts them.
 
-    Args:
-        state: the app's state; its status line says what runs and how it ended.
-        tab: the first word of every status message ("Compare").
-        css: prefix of the CSS classes: ``{css}-stop``, ``{css}-progress``, ``{css}-{name}`` per run button.
-        bar_width: the progress bar's width.
+    ``tab`` starts every status message ("Compare"); ``css`` prefixes the classes ``{css}-stop``,
+    ``{css}-progress`` and ``{css}-{name}`` of each run button.
     """
 
     def __init__(self, state: AppState, tab: str, *, css: str, bar_width: str = "260px") -> None:
@@ -59,27 +54,15 @@ class JobControls(widgets.HBox):
         return button
 
     def start(
-        self,
-        kind: str,
-        busy: str,
-        work: Callable[..., Any],
-        done: Callable[[Any], None],
-        failed: Callable[[BaseException], None],
-        *,
-        progress: Callable[..., None] | None = None,
-        every: float = PROGRESS_EVERY_S,
-        stopping: str = "",
+        self, kind: str, busy: str, work: Callable[..., Any], done: Callable[[Any], None],
+        failed: Callable[[BaseException], None], *, progress: Callable[..., None] | None = None,
+        every: float = PROGRESS_EVERY_S, stopping: str = "",
     ) -> None:
-        """Run ``work`` in the worker (a job already running is superseded: its outcome is dropped).
+        """Run ``work(stop)`` (``work(stop, progress)`` with ``progress``; see :class:`Worker`) as ``kind``.
 
-        Args:
-            kind: a name for what runs, kept in :attr:`kind` until the outcome shows.
-            busy: what the status line says meanwhile, after "{tab}: ".
-            work: ``work(stop)``, or ``work(stop, progress)`` when ``progress`` is given (see :class:`Worker`).
-            done: shows the result, on the kernel's thread; the buttons come back after it.
-            failed: shows what is kept after an error, on the kernel's thread; it ends with :meth:`fail`.
-            progress: shows the job's ``progress(*args)``, on the kernel's thread, at most once per ``every`` s.
-            stopping: what the status line says once Stop is pressed; ``""``: this job has no Stop.
+        ``busy`` is the status meanwhile; ``done(result)`` or ``failed(err)`` (which ends with :meth:`fail`)
+        shows the outcome, and the buttons come back after it; ``stopping`` is the status once Stop is
+        pressed (``""``: no Stop). A job already running is superseded: its outcome is dropped.
         """
         self._stopping = stopping
         self._show(kind, stoppable=bool(stopping))
@@ -89,11 +72,7 @@ class JobControls(widgets.HBox):
             done(result)
             self._show(None)  # last: the buttons come back once the page shows the whole outcome
 
-        def errored(err: BaseException) -> None:
-            failed(err)
-            self._show(None)
-
-        self.worker.start(work, finished, errored, progress, every)
+        self.worker.start(work, finished, failed, progress, every)
 
     def fail(self, what: str, err: BaseException, kept: str = "") -> None:
         """The one way a job's failure reaches the page: "{tab}: {what}: {err in words}." and what is kept."""

@@ -10,9 +10,8 @@ def in_words(err: BaseException) -> str:
     memory says what to try (the allocator's message is long and technical); anything else names its type."""
     if isinstance(err, ValueError):
         return str(err)
-    if type(err).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError, named without importing torch here
-        return ("the GPU ran out of memory. Try a smaller size or batch, or float16/bfloat16, or the CPU "
-                f"({str(err).splitlines()[0][:160]})")
+    if type(err).__name__ == "OutOfMemoryError":  # torch's, named without importing torch here
+        return f"the GPU ran out of memory ({str(err).splitlines()[0][:160]}). Try a smaller size or batch, float16, or the CPU"
     return f"{type(err).__name__}: {err}"
 
 

@@ -74,13 +74,10 @@ class Worker:
     ``work(stop)`` receives a :class:`threading.Event`; it should check
     ``stop.is_set()`` between steps and return what it has (partial results
     are results). ``on_done(result)`` or ``on_error(err)`` runs when the job
-    ends — on the kernel's thread when ``start`` was called from it (see
-    :func:`on_kernel_thread`), else in the worker thread — unless a newer job
-    (or :meth:`drop`) superseded it, in which case its outcome is dropped: the
-    page only ever shows the latest request. With ``on_progress``, the job is
-    called as ``work(stop, progress)``: ``progress(*args)`` from the job reaches
-    ``on_progress(*args)`` the same way, at most once per ``every`` seconds
-    (calls in between are skipped: the outcome shows the end state).
+    ends, on the kernel's thread (see :func:`on_kernel_thread`), unless a newer
+    job or :meth:`drop` superseded it: the page only shows the latest request.
+    With ``on_progress``, ``work(stop, progress)``: ``progress(*args)`` reaches
+    ``on_progress(*args)`` the same way, at most once per ``every`` seconds.
     """
 
     def __init__(self) -> None:
@@ -89,19 +86,11 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def start(
-        self,
-        work: Callable[..., Any],
-        on_done: Callable[[Any], None],
-        on_error: Callable[[BaseException], None],
-        on_progress: Callable[..., None] | None = None,
-        every: float = PROGRESS_EVERY_S,
+        self, work: Callable[..., Any], on_done: Callable[[Any], None], on_error: Callable[[BaseException], None],
+        on_progress: Callable[..., None] | None = None, every: float = PROGRESS_EVERY_S,
     ) -> None:
-        generation, stop = self._supersede()
+        generation, stop = self.drop()
 
         def current() -> bool:
             return generation == self._generation
@@ -117,7 +106,7 @@ class Worker:
 
             def progress(*values: Any) -> None:
                 now = time.monotonic()
-                if now - last[0] >= every and current():
+                if now - last[0] >= every:
                     last[0] = now
                     shown(*values)
 
@@ -127,16 +116,15 @@ class Worker:
             try:
                 result = work(*args)
             except BaseException as err:  # reported through on_error, never lost in a thread
-                if current():
-                    failed(err)
-                return
-            if current():
+                failed(err)
+            else:
                 done(result)
 
         self._thread = threading.Thread(target=run, daemon=True, name=f"psv-worker-{generation}")
         self._thread.start()
 
-    def _supersede(self) -> tuple[int, threading.Event]:
+    def drop(self) -> tuple[int, threading.Event]:
+        """Stop the running job and drop its outcome and progress; the next job's generation and stop flag."""
         with self._lock:
             self._stop.set()  # ask the previous job to finish early; its outcome is dropped
             self._generation += 1
@@ -146,10 +134,6 @@ class Worker:
     def stop(self) -> None:
         """Ask the running job to stop between steps; it still reports what it has."""
         self._stop.set()
-
-    def drop(self) -> None:
-        """Stop the running job and drop its outcome and any progress it still sends."""
-        self._supersede()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the current job ends (tests, notebooks); ``True`` if it did."""
