@@ -49,14 +49,15 @@ class AppState(traitlets.HasTraits):
         return proposal["value"]
 
     def info(self, message: str) -> None:
-        self.status_level = "info"
-        self.status = message
+        self._say("info", message)
 
     def busy(self, message: str) -> None:
         """Work is running; the message says what, and the page stays usable meanwhile."""
-        self.status_level = "busy"
-        self.status = message
+        self._say("busy", message)
 
     def error(self, message: str) -> None:
-        self.status_level = "error"
-        self.status = message
+        self._say("error", message)
+
+    def _say(self, level: str, message: str) -> None:
+        with self.hold_trait_notifications():  # observers see both at once: no message shown at another's level
+            self.status_level, self.status = level, message
