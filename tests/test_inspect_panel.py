@@ -270,12 +270,13 @@ def test_stop_ends_an_inspection_after_the_step_in_hand(panel, app, monkeypatch)
     panel.spec.value = "zoo:slow"
     assert loading.wait(60)
     assert panel.go.disabled and app.state.status == "Inspect: building zoo:slow…"
+    assert panel.jobs.layout.display == "" and panel.jobs.line.value == "zoo:slow: loading…"
     panel.jobs.stop.click()
     assert panel.jobs.stop.disabled and app.state.status == "Inspect: stopping zoo:slow after the step in hand…"
     release.set()
     assert panel.jobs.worker.wait(60)
     assert app.state.status.startswith("Inspect: stopped before zoo:slow was counted.")
-    assert not panel.go.disabled and panel.jobs.line.value == ""
+    assert not panel.go.disabled and panel.jobs.layout.display == "none"  # Stop and progress go with the job
 
 
 def test_an_atlas_failure_keeps_its_rows_and_says_what_failed(tmp_path, monkeypatch):

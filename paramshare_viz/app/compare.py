@@ -2,11 +2,8 @@
 
 The setting (form, config, device, dtype) is Explore's, read from the one
 :class:`AppState`. Every measurement runs through the tab's :class:`JobControls`
-in a worker thread, not on the kernel's main thread: torch releases the GIL inside its kernels, so while a
-sweep times models the kernel keeps answering widget messages and the rest of
-the page stays usable. (An asyncio task would not help: the work never awaits,
-so it would hold the event loop just the same.) Results come back to the
-kernel's thread through its event loop, where every widget is edited.
+in a worker thread (:mod:`paramshare_viz.app.worker` says why a thread), so the
+rest of the page stays usable; results come back on the kernel's thread.
 """
 
 from __future__ import annotations
@@ -75,7 +72,6 @@ class ComparePanel(widgets.VBox):
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.jobs = JobControls(state, "Compare", css="psv")
-        self.timing, self.sweep_timing = TIMING, SWEEP_TIMING
         self.measurement: TwinMeasurement | None = None
         self.result: SweepResult | None = None
         self._rows: list[dict[str, Any]] = []  # the points of the sweep on show, while it runs
@@ -216,7 +212,7 @@ class ComparePanel(widgets.VBox):
             return
         form, device, dtype = self.state.form, self.state.device, self.state.dtype
         overrides, batch, threads = self._overrides(), self.batch.value, self.threads.value
-        timing = self.timing or BUDGETS[self.budget.value]
+        timing = TIMING or BUDGETS[self.budget.value]
 
         def work(_stop: Any) -> TwinMeasurement:
             return measure_twins(form, device=device, dtype=dtype, batch=batch, threads=threads,
@@ -280,7 +276,7 @@ class ComparePanel(widgets.VBox):
                 report(done, total, list(rows))
 
             return sweep(form, knob, values, progress=on_point, cancel=stop, device=device, dtype=dtype,
-                         batch=batch, threads=threads, timing=self.sweep_timing, bar=False, **fixed)
+                         batch=batch, threads=threads, timing=SWEEP_TIMING, bar=False, **fixed)
 
         def show_points(done: int, total: int, so_far: list[dict[str, Any]]) -> None:
             self._rows = so_far

@@ -134,6 +134,7 @@ class InspectPanel(widgets.VBox):
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.jobs = JobControls(state, "Inspect", css="psv-inspect")
+        self.jobs.layout.display = "none"  # Stop and the progress show while a model loads
         self._started = ""  # the spec of the newest job
         self.spec = widgets.Text(
             placeholder="hf:gpt2, hf:albert, hf:t5, any transformers model type, or zoo:albert",
@@ -213,6 +214,8 @@ class InspectPanel(widgets.VBox):
         self.inspect_upload(name, content)
 
     def _run(self, busy: str, what: str, load: Callable[[], tuple[nn.Module, str]]) -> None:
+        self.jobs.show_progress(0, len(STEPS), f"{what}: {STEPS[0]}…")
+        self.jobs.layout.display = ""
         self.jobs.start("inspect", busy, lambda stop, report: inspect_model(load, stop, report),
                         lambda ins: self._show(what, ins), lambda err: self._fail(what, err),
                         progress=lambda done, total, step: self.jobs.show_progress(done, total, f"{what}: {step}…"),
@@ -224,12 +227,12 @@ class InspectPanel(widgets.VBox):
         return "The results below are for the last model that loaded." if self.result.layout.display != "none" else ""
 
     def _fail(self, what: str, err: BaseException) -> None:
-        self.jobs.show_progress(0, 1, "")
+        self.jobs.layout.display = "none"
         self.result.add_class("psv-stale")  # the last valid result stays, dimmed
         self.jobs.fail(what, err, self._kept())
 
     def _show(self, what: str, ins: Inspection | None) -> None:
-        self.jobs.show_progress(0, 1, "")
+        self.jobs.layout.display = "none"
         if ins is None:
             self.state.info(f"Inspect: stopped before {what} was counted. {self._kept()}".rstrip())
             return
