@@ -426,7 +426,6 @@ class GraphFront {
     this.canvas.style.width = `${this.view.width}px`;
     this.canvas.style.height = `${this.view.height}px`;
     this.svg.setAttribute("width", this.view.width);
-    this.svg.setAttribute("height", this.view.height);
     this.animate(animate);
     this.paint(true);
   }
@@ -447,7 +446,10 @@ class GraphFront {
     const b = Math.min(view.rows.length - 1, Math.ceil((top + height) / ROW) + MARGIN);
     if (!redraw && a === this.a && b === this.b) return;
     this.a = a; this.b = b;
-    this.svg.innerHTML = linesSVG(view, a, b, lit);
+    // The SVG covers the rows drawn only (a tall SVG costs Chromium a repaint of every tile on a click).
+    this.svg.style.top = `${a * ROW}px`;
+    this.svg.setAttribute("height", (b - a + 1) * ROW + ROW);
+    this.svg.innerHTML = `<g transform="translate(0 ${-a * ROW})">${linesSVG(view, a, b, lit)}</g>`;
     const seenRows = new Set(), seenTensors = new Set();
     for (let r = a; r <= b; r += 1) {
       const row = view.rows[r];
@@ -568,7 +570,6 @@ class GraphFront {
     this.canvas.style.width = `${v.width}px`;
     this.canvas.style.height = `${v.height}px`;
     this.svg.setAttribute("width", v.width);
-    this.svg.setAttribute("height", v.height);
     this.legendEl.innerHTML = legend(v);
     this.paint(true);
   }
