@@ -150,3 +150,20 @@ def test_standalone_page_of_hf_gpt2_lights_unfolds_and_exports_svg(page, tmp_pat
     page.screenshot(path=str(tmp_path / "standalone-gpt2.png"), full_page=True)
     svg = page.evaluate("() => document.querySelector('.psv-graph')._psvSVG()")
     assert svg.startswith("<svg") and ">h.11 <" in svg and "GPT2LMHeadModel" in svg  # the rows as drawn
+
+
+def test_standalone_page_says_the_sharing_names_cannot_show(page, tmp_path):
+    import paramshare_viz as psv
+    from paramshare_viz import zoo
+
+    gqa = psv.sharing_graph(zoo.build("gqa", num_heads=8, groups=2, device="meta")).to_html(tmp_path / "gqa.html")
+    page.goto(gqa.as_uri())
+    page.wait_for_selector(f"{GRAPH} .psv-head-map", timeout=30_000)
+    text = page.inner_text(f"{GRAPH} .psv-graph-unnamed")
+    # 8 query heads over 2 K/V heads: heads 0-3 read K/V head 0, heads 4-7 K/V head 1
+    assert "8 query heads read 2 K/V heads, 4 each" in text and "0, 1, 2, 3" in text and "4, 5, 6, 7" in text
+    lora = psv.sharing_graph(zoo.build("lora", device="meta")).to_html(tmp_path / "lora.html")
+    page.goto(lora.as_uri())
+    page.wait_for_selector(f"{GRAPH} .psv-trainable", timeout=30_000)
+    # base 32*32 + 32 = 1,056 frozen; adapters 3 * (4*32 + 32*4) = 768 trainable
+    assert "Trainable 768 · frozen 1,056 (requires_grad=False) of 1,824" in page.inner_text(f"{GRAPH} .psv-trainable")
