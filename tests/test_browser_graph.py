@@ -25,7 +25,7 @@ def page(browser):
     pg.close()
 
 
-def test_first_view_draws_the_graph_without_plotly_and_kernel_size_redraws_in_place(page, dashboard_url, tmp_path):
+def test_first_view_draws_the_graph_with_no_plotly_figure_and_kernel_size_redraws_in_place(page, dashboard_url, tmp_path):
     page.goto(dashboard_url, timeout=180_000)
     page.wait_for_selector(f"{GRAPH} [data-tensor='weight']", timeout=180_000)
     # conv's default: 8 output channels, 3 input channels, a 3 x 3 kernel
