@@ -41,7 +41,7 @@ _RECURRENT = {"RNN", "LSTM", "GRU"}
 #: Colours the front end uses (one constants module: plots/theme.py).
 PALETTE = {
     "groups": theme.GROUP_COLOURS, "in_row": theme.SHARED_IN_ROW, "reused": theme.REUSED,
-    "borrowed": theme.BORROWED, "plain": theme.PLAIN_TENSOR, "module": theme.MODULE, "lit": theme.HIGHLIGHT,
+    "borrowed": theme.BORROWED, "plain": theme.PLAIN_TENSOR, "module": theme.MODULE,
 }
 
 

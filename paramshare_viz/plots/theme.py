@@ -53,4 +53,3 @@ REUSED = "#0d9488"  # teal: a tensor whose module runs more than once per forwar
 BORROWED = "#b45309"  # amber, dashed: a module reading a tensor it does not hold (a tie written in code)
 PLAIN_TENSOR = "#e5e7eb"  # light grey: held once, used once
 MODULE = "#374151"
-HIGHLIGHT = "#111827"
