@@ -246,7 +246,7 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
         model = load_model(args.spec)
         example = example_input_for(args.spec, model, args.input_shape)
         graph = sharing_graph(model, example, collapse=not args.no_collapse)
-        graph.to_html(args.html, title=None)
+        graph.to_html(args.html, title=f"{args.spec}: sharing graph")
         if args.json:
             print(json.dumps({"spec": args.spec, **graph.to_dict()}, indent=2))
         else:

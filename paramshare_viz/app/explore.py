@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import threading
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from paramshare_viz.app.graph_view import GraphView
 from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
+from paramshare_viz.graph import SharingGraph, sharing_graph
 from paramshare_viz.models import budget, presets, registry
 from paramshare_viz.models.conv import conv_param_counts, output_size
 from paramshare_viz.plots import theme
@@ -34,6 +36,18 @@ EXPLORE_BUDGETS = {"cpu": 64 * 1024**2, "cuda": 2 * 1024**3}
 
 #: The preset menu's entries that are not published configs.
 DEFAULT, CUSTOM = "default (small)", "custom"
+
+
+def _twin_graphs(counts: TwinCounts) -> tuple[SharingGraph, SharingGraph]:
+    """Both sides' graphs from ``counts``' reports and meta-device twins (a bridge until Explore's
+    worker builds them with its view)."""
+    fields = {f.name: getattr(counts.config, f.name) for f in dataclasses.fields(counts.config)}
+    shared, twin = (
+        sharing_graph(zoo.build(counts.form, shared=side, device="meta", dtype=DTYPES[counts.dtype], **fields),
+                      report=report)
+        for side, report in ((True, counts.shared), (False, counts.unshared))
+    )
+    return shared, twin
 
 
 def counting_device(form: str, overrides: dict, device: str, dtype: str) -> tuple[str, str]:
@@ -286,9 +300,8 @@ class ExplorePanel(widgets.VBox):
         first = twin_counts(state.form, device=where, dtype=state.dtype, **values)
         self.cards = widgets.HTML()
         self.cards.add_class("psv-cards-box")
-        # The sharing graph (a plain figure, no FigureWidget); the first waits until the page has drawn.
-        self.graph = GraphView(first, reuse_note(first), wait=not state.drawn)
-        state.observe(lambda _c: self.graph.plot.release(), names="drawn")
+        # The sharing graph: its own front end (no plotly); new data is applied in place.
+        self.graph = GraphView(graphs=_twin_graphs(first), note=reuse_note(first))
         self.bars = widgets.HTML()  # HTML bars: no plotly widget at page load
         self.bars.add_class("psv-bars-box")
         self.groups = widgets.HTML()
@@ -437,7 +450,7 @@ class ExplorePanel(widgets.VBox):
         self.bars.value = note + param_bars_html(explore_bars(counts), title=title)
         self._counts = counts
         self._show_tables(self.graph.side.value)  # before the graph: tables are text, the graph takes a build
-        self.graph.show(counts, reuse_note(counts))
+        self.graph.show_graphs(_twin_graphs(counts), reuse_note(counts))
 
     def _show_tables(self, side: str) -> None:
         """The groups and modules tables of ``side``, the side the graph's toggle shows."""
