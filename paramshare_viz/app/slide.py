@@ -50,6 +50,7 @@ from paramshare_viz.sliding import (
     locally_connected_twin,
     trace_conv2d,
 )
+from paramshare_viz.typed_numbers import read_number, read_rows
 
 CUSTOM_IMAGE = "your image"
 CUSTOM_KERNEL = "custom"
@@ -189,11 +190,17 @@ def check_image(image: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _int(name: str, value: int, label: str, width: str = "150px") -> widgets.IntText:
-    box = widgets.IntText(value=value, description=label, style={"description_width": "initial"},
-                          layout=widgets.Layout(width=width))
+def _int(name: str, value: int, label: str, width: str = "150px") -> widgets.Text:
+    """A box for a whole number, read by ``typed_numbers.read_number`` (an ``IntText`` rewrites what was typed)."""
+    box = widgets.Text(value=str(value), description=label, continuous_update=False,
+                       style={"description_width": "initial"}, layout=widgets.Layout(width=width))
     box.add_class(f"psv-slide-{name}")
     return box
+
+
+#: The Slide settings typed as whole numbers, each in a box of the same name.
+INT_FIELDS = ("index", "size", "kernel_size", "stride", "padding", "output_padding", "dilation", "groups",
+              "out_channels", "oc")
 
 
 class SlidePanel(widgets.VBox):
@@ -285,16 +292,16 @@ class SlidePanel(widgets.VBox):
     # --- reading the controls --------------------------------------------------------------------
 
     def settings(self) -> SlideSettings:
-        pattern = None
-        if self.kernel.value == CUSTOM_KERNEL:
-            pattern = parse_pattern(self.pattern.value)
-        return SlideSettings(
-            mode=self.mode.value, output_padding=self.output_padding.value, image=self.image.value,
-            index=self.index.value, size=self.size.value, channels=self.channels.value,
-            kernel_size=self.kernel_size.value, stride=self.stride.value, padding=self.padding.value,
-            padding_mode=self.padding_mode.value, dilation=self.dilation.value, groups=self.groups.value,
-            out_channels=self.out_channels.value, oc=self.oc.value, kernel=self.kernel.value, pattern=pattern,
-        )
+        """The controls as settings; ``ValueError`` naming the box when one holds no whole number."""
+        numbers = {}
+        for name in INT_FIELDS:
+            box = getattr(self, name)
+            label = name if box.description == name else f"{box.description} ({name})"
+            numbers[name] = read_number(name, int, box.value, label=label)
+        pattern = read_rows(self.pattern.value, field="the edited kernel") if self.kernel.value == CUSTOM_KERNEL else None
+        return SlideSettings(mode=self.mode.value, image=self.image.value, channels=self.channels.value,
+                             padding_mode=self.padding_mode.value, kernel=self.kernel.value, pattern=pattern,
+                             **numbers)
 
     def _show_pattern(self, s: SlideSettings) -> None:
         """Put the preset's 2-D kernel (channel 0's, before splitting over channels) into the editor."""
@@ -465,18 +472,6 @@ def _figure_output(figure: dict) -> dict:
 
 def _html_output(html: str) -> dict:
     return {"output_type": "display_data", "data": {"text/html": html}, "metadata": {}}
-
-
-def parse_pattern(text: str) -> tuple[tuple[float, ...], ...]:
-    """The kernel editor's text as rows of numbers; ``ValueError`` naming what is wrong."""
-    rows = [line.replace(",", " ").split() for line in text.strip().splitlines() if line.strip()]
-    try:
-        values = tuple(tuple(float(v) for v in row) for row in rows)
-    except ValueError as err:
-        raise ValueError(f"the edited kernel has a value that is not a number ({err})") from None
-    if not values or len({len(r) for r in values}) != 1:
-        raise ValueError(f"the edited kernel needs rows of equal length; got {[len(r) for r in values]}")
-    return values
 
 
 def slide_panel(image: torch.Tensor | None = None, **settings) -> SlidePanel:
