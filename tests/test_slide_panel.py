@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from paramshare_viz.app.slide import SlidePanel, SlideSettings, slide_panel
+from paramshare_viz.app.slide import SlidePanel, SlideSettings, render, slide_panel
 from paramshare_viz.app.slide_widget import slide_payload
 from paramshare_viz.app.state import AppState
 from paramshare_viz.sliding import locally_connected_twin, trace_conv2d
@@ -141,3 +141,16 @@ def test_front_end_ships_as_package_data():
     assert "https://" not in (STATIC / "slide.js").read_text()  # nothing from a CDN
     data = tomllib.loads((STATIC.parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert {"static/*.js", "static/*.css"} <= set(data["paramshare_viz.app"])
+
+
+def test_render_is_computed_from_settings_alone():
+    r = render(SlideSettings(), None, None, (0, 2))  # digit 0 at 16x16, two 3x3 edge kernels, padding 1
+    # 2 * 1 * 3 * 3 weights + 2 biases = 20 parameters; 16 * 16 = 256 positions; 20 * 256 = 5,120
+    assert r.status == ("Slide: 1×16×16 input, 3×3 kernel used at 256 positions: Conv2d 20 parameters, "
+                        "locally connected 5,120.")
+    assert r.pattern == "-1 0 1\n-2 0 2\n-1 0 1"  # the edge preset, as the editor shows it
+    assert r.tap == (0, 0, 0) and len(r.taps) == 9 and r.sections == ()
+    assert (r.meta, r.data) == slide_payload(r.view.trace, r.view.twin, 0)
+    transposed = render(SlideSettings(mode="transposed 2-D conv", stride=2), None, None, (0, 0))
+    assert transposed.view is None and transposed.equivariance_figure is None
+    assert transposed.status == transposed.mode_view.status and transposed.meta == transposed.mode_view.meta

@@ -10,7 +10,7 @@ import torch
 
 from paramshare_viz import zoo
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.unroll import MAX_STEPS, MIN_STEPS, UnrollPanel
+from paramshare_viz.app.unroll import MAX_STEPS, MIN_STEPS, UnrollPanel, UnrollSettings, unroll_view
 from paramshare_viz.plots.unroll import grad_traces, make_unroll_figure, update_unroll_figure
 from paramshare_viz.unroll import count_curve, grad_contributions, unroll_chain
 from tests.golden import golden
@@ -344,3 +344,24 @@ def test_panel_share_side_and_tensor(panel):
     assert "Loss: L = ½ Σ (output − y)²" in panel.grad_note.value and "seeded N(0, 1) random target" in panel.grad_note.value
     shown = panel.plot.figure.data
     assert math.isclose(sum(shown[6].y), shown[7].y[1], rel_tol=1e-5)  # the drawn parts sum to the drawn ‖.grad‖
+
+
+# --- the view, without widgets -------------------------------------------------------------------
+
+
+def test_unroll_view_is_computed_from_settings_alone():
+    view = unroll_view(UnrollSettings("GRU cell over T time steps", steps=6, hidden_size=8))
+    # a GRU cell over input_size=4, hidden 8: 24*4 + 24*8 + 24 + 24 = 336, plus h0 (8): 344; twin 6*336 + 8
+    assert "shared 344 parameters, twin 2,024 (5.9×)" in view.status and not view.failed
+    assert (view.figure.data[3].y[4], view.figure.data[4].y[4]) == (344, 2024)  # T = 2..32: index 4 is T = 6
+    assert 'class="psv-count">2,024<' in view.cards
+    assert "6 per-step parts of every reused tensor add up to the shared .grad" in view.status
+    assert view.tensor == "cell.weight_hh" and "cell.weight_ih" in view.tensors
+    assert len(view.figure.data[6].y) == 6  # one gradient part per step
+    twin_side = unroll_view(UnrollSettings("GRU cell over T time steps", 6, 8, shared=False, tensor="cell.weight_ih"))
+    assert len(twin_side.figure.data[1].x) == 6 and twin_side.tensor == "cell.weight_ih"  # a cell copy per step
+
+
+def test_unroll_view_refuses_by_field():
+    with pytest.raises(ValueError, match="hidden_size=30"):
+        unroll_view(UnrollSettings("ALBERT block over L layers", steps=4, hidden_size=30))
