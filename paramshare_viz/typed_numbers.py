@@ -13,9 +13,11 @@ repeating what was typed, so the status line can say what to change.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from paramshare_viz.analysis.loading import parse_value
+
+Number = TypeVar("Number", int, float)
 
 
 def field_label(name: str) -> str:
@@ -23,7 +25,7 @@ def field_label(name: str) -> str:
     return f"{name.replace('_', ' ').capitalize()} ({name})"
 
 
-def read_number(name: str, kind: type, text: str, *, label: str | None = None) -> int | float:
+def read_number(name: str, kind: type[Number], text: str, *, label: str | None = None) -> Number:
     """``text`` typed into the box of field ``name`` as an ``int`` or ``float``.
 
     Args:
@@ -47,7 +49,7 @@ def read_number(name: str, kind: type, text: str, *, label: str | None = None) -
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _refuse(f"{label}: {raw!r} is not a number")
-    return float(value)
+    return kind(value)  # float: an int typed into a float field is a float
 
 
 def read_numbers(text: str, kind: type, *, empty: str, bad: str, negative: str | None = None) -> list[Any]:
