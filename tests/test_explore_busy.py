@@ -7,8 +7,8 @@ import re
 import pytest
 
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.config_editor import read_number
 from paramshare_viz.app.explore import ExplorePanel, is_quick
+from paramshare_viz.typed_numbers import read_number
 
 
 @pytest.fixture

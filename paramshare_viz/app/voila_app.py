@@ -48,6 +48,10 @@ from voila.tornado.handler import TornadoVoilaHandler
 
 #: The folder of the dashboard's ``voila.json`` (package data).
 CONFIG_DIR = Path(__file__).resolve().parent
+#: A Jupyter data folder holding the page's Voila template, ``voila/templates/paramshare`` (the lab
+#: template less its CDN links). Standalone, :func:`main` puts it on ``JUPYTER_PATH``; on Binder,
+#: ``binder/postBuild`` copies the template into the environment's ``share/jupyter``.
+JUPYTER_DATA = CONFIG_DIR / "share" / "jupyter"
 
 #: What a visitor over the cap sees: no kernel, no script, nothing from another host; reloads itself.
 FULL_PAGE = """<!DOCTYPE html>
@@ -135,7 +139,11 @@ class DashboardVoila(Voila):
         ]
 
 
-main = DashboardVoila.launch_instance
+def main() -> None:
+    """Serve with the package's Voila template (``voila.json`` names it; Voila looks it up on ``JUPYTER_PATH``)."""
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")]))
+    DashboardVoila.launch_instance()
+
 
 if __name__ == "__main__":
     main()
