@@ -7,10 +7,12 @@ import re
 import pytest
 
 import paramshare_viz as psv
-import paramshare_viz.app.explore as explore_module
 from paramshare_viz.analysis.twin_counts import twin_counts
+from paramshare_viz.app import explore as explore_module
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.explore import ExplorePanel, reuse_note, times
+from paramshare_viz.app.explore import ExplorePanel
+from paramshare_viz.plots.param_bars import times
+from paramshare_viz.views.explore import reuse_note
 
 
 @pytest.fixture
@@ -124,7 +126,6 @@ def test_the_tables_follow_the_graphs_toggle(app):
 def test_gqa_head_map_and_lora_split_under_the_graph(app):
     panel = explore(app)
     app.state.form = "gqa"
-    panel.graph._show_wanted()  # what the page does once the numbers have been drawn
     text = panel.graph.unnamed.value
     # 8 query heads, 2 K/V heads: heads 0-3 read K/V head 0, heads 4-7 K/V head 1
     assert "8 query heads read 2 K/V heads, 4 each" in text
@@ -133,7 +134,6 @@ def test_gqa_head_map_and_lora_split_under_the_graph(app):
     assert panel.graph.unnamed.value == ""  # the twin: a K/V head per query head, nothing grouped
     panel.graph.side.value = "shared"
     app.state.form = "lora"
-    panel.graph._show_wanted()
     assert "<b>Trainable 768</b> · <b>frozen 1,056</b> (requires_grad=False) of 1,824" in panel.graph.unnamed.value
 
 
@@ -183,7 +183,7 @@ def test_an_unexpected_error_still_lands_in_the_status_line(app, monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("CUDA out of memory")
 
-    monkeypatch.setattr(explore_module, "twin_counts", out_of_memory)
+    monkeypatch.setattr(explore_module, "explore_view", out_of_memory)
     explore(app).editor.inputs["kernel_size"].value = "5"
     assert app.state.status_level == "error"
     assert "RuntimeError: CUDA out of memory" in app.state.status

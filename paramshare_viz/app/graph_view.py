@@ -105,7 +105,7 @@ class GraphView(widgets.VBox):
 
     def __init__(
         self, counts: TwinCounts | None = None, note: str = "", *, graph: SharingGraph | None = None,
-        wait: bool = False,
+        graphs: tuple[SharingGraph, SharingGraph] | None = None, wait: bool = False,
     ) -> None:
         """Both sides of ``counts`` (with a toggle), or one ``graph`` alone (no toggle).
 
@@ -120,7 +120,9 @@ class GraphView(widgets.VBox):
         self.pick.add_class("psv-graph-pick")
         self.clicked = widgets.HTML(click_line_html(""))
         self.clicked.add_class("psv-graph-clicked")
-        if counts is not None:
+        if graphs is not None:
+            self.graphs = graphs
+        elif counts is not None:
             self.graphs = twin_graphs(counts)
         elif graph is not None:
             self.graphs = (graph, graph)
