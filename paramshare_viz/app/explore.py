@@ -120,37 +120,29 @@ class ExplorePanel(widgets.VBox):
         self.refresh()
 
     def _on_edit(self) -> None:
-        if not self._filling:
-            self.refresh(edited=True)
-
-    def _values(self, edited: bool) -> dict:
-        """The typed values; after an edit by hand the menu says "custom" unless they still match its entry."""
-        values = None
+        """A field changed by hand: the menu says "custom" unless the fields still match its entry."""
+        if self._filling:
+            return
         try:
             values = self.editor.values()
-            return values
-        finally:  # not a number (values None): certainly not the preset, and refresh says what is wrong
-            chosen = self.preset.value
-            if edited and chosen != CUSTOM:
-                entry = {} if chosen == DEFAULT else zoo.presets(self.state.form)[chosen]
-                default = zoo.default_config(self.state.form)
-                if values is None or any(v != entry.get(k, getattr(default, k)) for k, v in values.items()):
-                    self._filling = True
-                    self.preset.value = CUSTOM
-                    self._filling = False
+        except ValueError:  # not a number: certainly not the preset (refresh says what is wrong)
+            values = None
+        form, chosen = self.state.form, self.preset.value
+        entry = {} if chosen in (DEFAULT, CUSTOM) else zoo.presets(form)[chosen]
+        default = zoo.default_config(form)
+        if chosen != CUSTOM and (values is None or any(v != entry.get(k, getattr(default, k)) for k, v in values.items())):
+            self._filling = True
+            self.preset.value = CUSTOM
+            self._filling = False
+        self.refresh(values)
 
-    def refresh(self, edited: bool = False) -> None:
-        """Make the config once and compute its view: at once when quick, else in the worker.
-
-        While the worker runs, the status line says so and the cards and bars are
-        dimmed; a newer change (another value, another form, a refusal) starts a
-        newer job, and the worker drops the superseded outcome.
-        """
+    def refresh(self, values: dict | None = None) -> None:
+        """Make the config once and compute its view: at once when quick, else in the worker (the status
+        line says so, the numbers dim). Every change, a refusal too, is a newer job: the worker drops older ones."""
         form, device, dtype = self.state.form, self.state.device, self.state.dtype
-        values: dict = {}
         refusal: Exception | None = None
         try:
-            values = self._values(edited)
+            values = self.editor.values() if values is None else values  # typed values: parsed once
             config = zoo.make_config(form, **values)
             where, _ = counting_device(form, config, device, dtype)
             quick = is_quick(form, config, where)

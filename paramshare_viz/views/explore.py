@@ -1,10 +1,7 @@
 """The Explore tab's view: one setting (form, config, device, dtype) in, everything the tab shows out.
 
-:func:`explore_view` builds the shared model and its twin once, analyses both,
-draws their sharing graphs from the same two models, and writes the cards,
-bars, tables and status line; the panel (``app/explore.py``) only assigns the
-result to its widgets. Per-form words (notes, side labels, conv's dense
-reference) are fields of the form's registry entry (``models/registry.py``).
+The panel (``app/explore.py``) only assigns an :class:`ExploreView` to its widgets. Per-form
+words (notes, side labels, conv's dense reference) are fields of the form's registry entry.
 """
 
 from __future__ import annotations
@@ -37,31 +34,28 @@ def counting_device(form: str, config: Any, device: str, dtype: str) -> tuple[st
     larger model's parameters exceed ``EXPLORE_BUDGETS[device]`` or the zoo refuses to build and
     run it on ``device`` but can count it on meta.
 
-    This is the setting's one budget check; cached (configs are frozen), since the panel asks
-    before choosing to wait or not, and :func:`explore_view` asks again.
+    The setting's one budget check, cached: the panel asks before choosing to wait, then explore_view.
 
     Raises:
         ValueError: a bad dtype, or a size the zoo refuses even on meta (the message names the field).
     """
-    limit = EXPLORE_BUDGETS.get(device)
-    torch_type = torch_dtype(dtype)
-    if limit is None:  # meta itself
-        zoo.check_budget(form, config, device=device, dtype=torch_type)
-        return device, ""
+    limit, torch_type = EXPLORE_BUDGETS.get(device), torch_dtype(dtype)
     need = max(zoo.estimated_bytes(form, config, shared=s, dtype=torch_type) for s in (True, False))
-    if need <= limit:
+    why = ""  # on meta itself, nothing to explain
+    if limit is not None and need > limit:
+        why = (
+            f"counted without allocating; too large to time here: {fmt_bytes(need)} twin > "
+            f"{fmt_bytes(limit)} budget on {device} (timing it or measuring its memory would need "
+            f"{fmt_bytes(need)} of parameters on {device}, plus activations)."
+        )
+    elif limit is not None:
         try:
             zoo.check_budget(form, config, device=device, dtype=torch_type, forward=True, advise_meta=False)
             return device, ""
         except ValueError as err:
-            zoo.check_budget(form, config, device="meta", dtype=torch_type)  # refused there too: say so
-            return "meta", f"counted without allocating, because on {device}: {err}"
-    zoo.check_budget(form, config, device="meta", dtype=torch_type)
-    return "meta", (
-        f"counted without allocating; too large to time here: {fmt_bytes(need)} twin > "
-        f"{fmt_bytes(limit)} budget on {device} (timing it or measuring its memory would need "
-        f"{fmt_bytes(need)} of parameters on {device}, plus activations)."
-    )
+            why = f"counted without allocating, because on {device}: {err}"
+    zoo.check_budget(form, config, device="meta", dtype=torch_type)  # refused there too: say so
+    return "meta", why
 
 
 def is_quick(form: str, config: Any, device: str) -> bool:
@@ -74,12 +68,6 @@ def is_quick(form: str, config: Any, device: str) -> bool:
     if device == "meta":  # nothing runs: only Python objects cost time
         return max(f.modules for f in sides) <= 500
     return max(f.modules + f.ops for f in sides) <= 1_500 and max(f.params + f.activations for f in sides) <= 4_000_000
-
-
-def in_call_note(counts: TwinCounts) -> str:
-    """Reuse inside one forward call (conv positions, SSM steps), which call counts cannot show."""
-    note = registry.get(counts.form).in_call_note
-    return note(counts.config) if note else ""
 
 
 def reuse_note(counts: TwinCounts) -> str:
@@ -122,14 +110,14 @@ class SideTables:
 def side_tables(counts: TwinCounts, side: str) -> SideTables:
     """Tables of the shared model (``side="shared"``) or of the unshared twin (``"twin"``), titled
     with the side they describe, so the graph, its toggle and the tables show one model."""
-    shared = side == "shared"
+    shared, in_call = side == "shared", registry.get(counts.form).in_call_note
     report = counts.shared if shared else counts.unshared
     label = "shared model" if shared else "unshared twin"  # as the toggle's buttons say
     return SideTables(
         f"Tensors under several names, {label}: {plural(len(report.groups), 'group')}",
         groups_table_html(report),
         f"Modules, {label}: calls and parameters",
-        modules_table_html(report, note=in_call_note(counts) if shared else ""),
+        modules_table_html(report, note=in_call(counts.config) if shared and in_call else ""),  # reuse inside a call
     )
 
 
@@ -236,7 +224,7 @@ def explore_view(form: str, config: Any, device: str, dtype: str) -> ExploreView
     says so), analysed, and drawn from that same build; cached on the frozen config.
 
     Raises:
-        ValueError: a bad device or dtype, or a size the zoo refuses even on meta (field named).
+        ValueError: a bad device or dtype, or a size refused even on meta (the message names the field).
     """
     where, size_note = counting_device(form, config, device, dtype)
     counts, shared, twin = counted_pair(form, config, where, dtype)
