@@ -24,6 +24,7 @@ from types import FrameType
 import paramshare_viz
 from paramshare_viz.app import make_dashboard
 from paramshare_viz.models import registry
+from paramshare_viz.units import plural
 
 PACKAGE = str(Path(paramshare_viz.__file__).parent)
 
@@ -109,7 +110,8 @@ def main() -> None:
     for thread, lines in hops.items():
         print(f"{thread}:")
         print("\n".join("  " + line for line in folded(lines)))
-    print(f"\none kernel_size change: {made['configs']} configs constructed, {made['models']} models built")
+    print(f"\none kernel_size change: {plural(made['configs'], 'config')} constructed, "
+          f"{plural(made['models'], 'model')} built")
 
 
 if __name__ == "__main__":
