@@ -68,8 +68,10 @@ def resolve_config(form: str, config: Any, overrides: dict[str, Any]) -> Any:
     if config is None:
         return make_config(form, **overrides)
     cls = registry.get(form).config_cls
-    if overrides or not isinstance(config, cls):
-        raise ValueError(f"{form}: pass config= (a {cls.__name__}) or field overrides, not both; got {config!r}")
+    if not isinstance(config, cls):
+        raise ValueError(f"{form}: config={config!r} is not a {cls.__name__}")
+    if overrides:
+        raise ValueError(f"{form}: pass config= or the field overrides {sorted(overrides)}, not both")
     return config
 
 

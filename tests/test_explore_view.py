@@ -127,7 +127,7 @@ def test_a_made_config_is_used_as_given():
     shared, twin = zoo.pair("conv", config=config)
     assert shared.weight.shape == (8, 3, 5, 5)  # out_channels, in_channels, kernel_size x kernel_size
     assert zoo.example_input("conv", config=config).shape == (2, 3, 8, 8)  # batch 2, 3 channels, 8x8 image
-    with pytest.raises(ValueError, match="pass config= .* or field overrides, not both"):
+    with pytest.raises(ValueError, match=r"conv: pass config= or the field overrides \['kernel_size'\], not both"):
         zoo.build("conv", config=config, kernel_size=3)
-    with pytest.raises(ValueError, match="pass config= \\(a ConvConfig\\)"):
+    with pytest.raises(ValueError, match=r"conv: config=RNNConfig\(.*\) is not a ConvConfig"):
         zoo.build("conv", config=zoo.make_config("rnn"))
