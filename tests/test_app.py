@@ -7,10 +7,12 @@ import re
 import pytest
 
 import paramshare_viz as psv
-import paramshare_viz.app.explore as explore_module
 from paramshare_viz.analysis.twin_counts import twin_counts
+from paramshare_viz.app import explore as explore_module
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.explore import ExplorePanel, reuse_note, times
+from paramshare_viz.app.explore import ExplorePanel
+from paramshare_viz.plots.param_bars import times
+from paramshare_viz.views.explore import reuse_note
 
 
 @pytest.fixture
@@ -181,7 +183,7 @@ def test_an_unexpected_error_still_lands_in_the_status_line(app, monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("CUDA out of memory")
 
-    monkeypatch.setattr(explore_module, "twin_counts", out_of_memory)
+    monkeypatch.setattr(explore_module, "explore_view", out_of_memory)
     explore(app).editor.inputs["kernel_size"].value = "5"
     assert app.state.status_level == "error"
     assert "RuntimeError: CUDA out of memory" in app.state.status

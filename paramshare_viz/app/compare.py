@@ -216,10 +216,10 @@ class ComparePanel(widgets.VBox):
             self.redraw()  # "Measuring…" while (and only while) it runs
 
     def _measured(self, m: TwinMeasurement) -> None:
-        from paramshare_viz.app.explore import side_labels
+        from paramshare_viz.models import registry
 
         self.measurement = m
-        shared_label, twin_label = side_labels(m.form)
+        shared_label, twin_label = registry.get(m.form).side_labels
         self.table.value = compare_table_html(m, shared_label=shared_label, twin_label=twin_label)
         # the setting may have changed while it was measured: then it is shown dimmed, as after any change
         stale = (m.form, m.dtype) != (self.state.form, self.state.dtype) or not self._same_config(m)
