@@ -47,11 +47,11 @@ UNKNOWN_EXIT = -1  # the kernel ended but the zygote that would have reaped it i
 class Zygote:
     """The zygote process and the server's end of its control socket."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = subprocess.Popen(
             [sys.executable, "-P", str(ZYGOTE_SCRIPT), str(theirs.fileno()), " " * ROOM],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env,
             start_new_session=True,  # a Ctrl-C meant for the server does not reach it; it ends when the server's end closes
         )
         theirs.close()
@@ -106,11 +106,12 @@ class Zygote:
 ZYGOTE: Zygote | None = None
 
 
-def start_zygote() -> None:
-    """Start the server's zygote now, so that its imports overlap the server's own start."""
+def start_zygote(env: dict[str, str] | None = None) -> Zygote:
+    """Start this process's zygote (``env``: its environment, default this one's) unless it runs."""
     global ZYGOTE
     if ZYGOTE is None or ZYGOTE.gone():
-        ZYGOTE = Zygote()
+        ZYGOTE = Zygote(env)
+    return ZYGOTE
 
 
 def forkable(cmd: list[str], kwargs: dict[str, Any]) -> str:

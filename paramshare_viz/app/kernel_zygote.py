@@ -104,9 +104,10 @@ def become_kernel(request: dict, close: list) -> NoReturn:
 
         sys.argv = [ipykernel_launcher.__file__, *argv[3:]]
         app = IPKernelApp.instance()
-        # read from the environment when ipykernel was imported (in the zygote): the server's pid,
-        # so that the kernel ends when it is orphaned (ipykernel's parent poller), and no console banner
-        app.parent_handle = int(os.environ.get("JPY_PARENT_PID") or 0)
+        if os.environ.get("JPY_PARENT_PID"):  # read when ipykernel was imported, in the zygote: set it here
+            # the zygote, not the server: ipykernel's parent poller ends the kernel when its parent
+            # changes, and the zygote ends when the server does
+            app.parent_handle = os.getppid()
         app.initialize(argv[3:])
         ipywidgets.register_comm_target()  # what importing ipywidgets does in a running kernel
         app.start()
