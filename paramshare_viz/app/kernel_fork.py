@@ -38,7 +38,7 @@ from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 
 ZYGOTE_SCRIPT = Path(__file__).resolve().with_name("kernel_zygote.py")
 ROOM = 1024  # kernel_zygote.ROOM: command line reserved for the children's (the zygote is not imported here)
-READY_S = 600.0  # the zygote's imports: ~3 s here, minutes on a machine loaded by other kernels
+READY_S = 120.0  # the zygote's imports take ~3 CPU-s; a kernel asked for later than this is launched instead
 FORK_S = 10.0  # a fork answers in milliseconds; this only catches a zygote that hangs (the server waits)
 EXIT_CODE_S = 5.0  # from the kernel's end to the zygote's "exit N" (it reaps at once)
 UNKNOWN_EXIT = -1  # the kernel ended but the zygote that would have reaped it is gone

@@ -86,7 +86,10 @@ def become_kernel(request: dict, close: list) -> NoReturn:
     """In the forked child: the kernel Jupyter asked for (``argv`` is ``python -m ipykernel_launcher ...``)."""
     try:
         for thing in close:  # the zygote's sockets, pipes and selector, and other kernels' channels
-            thing.close() if hasattr(thing, "close") else os.close(thing)
+            if isinstance(thing, int):
+                os.close(thing)
+            else:
+                thing.close()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()  # its own process group, as Jupyter starts kernels: signals reach its children too
@@ -160,9 +163,15 @@ def serve(control: socket.socket) -> None:
                 if not message:
                     return  # the server is gone; its kernels see us go and end (ipykernel's parent poller)
                 channel = socket.socket(fileno=fds[0])
-                pid = os.fork()
+                try:
+                    request = json.loads(message)
+                    pid = os.fork()
+                except (ValueError, OSError) as err:  # closing the channel tells the server; it launches the kernel
+                    print(f"kernel zygote: no fork for this request: {err}", file=sys.stderr, flush=True)
+                    channel.close()
+                    continue
                 if pid == 0:
-                    become_kernel(json.loads(message), [selector, control, channel, wake_r, wake_w, *channels.values()])
+                    become_kernel(request, [selector, control, channel, wake_r, wake_w, *channels.values()])
                 pidfd = os.pidfd_open(pid)
                 try:
                     socket.send_fds(channel, [f"pid {pid}\n".encode()], [pidfd])

@@ -27,6 +27,12 @@ about 2 s instead of 0.2 s in one of three rounds, twice; none with a 10 s delay
 a longer delay is worse for the
 next visitor: Voila hands them the pending refill, delay included.
 
+Each kernel is forked from one process per server that has imported torch and the app
+(``DashboardKernelManager.fork_kernels``, on; ``kernel_zygote.py`` and ``kernel_fork.py``):
+a kernel then starts in under a CPU-second instead of ~3 and shares the imported pages
+(``bench_visitors.py --parts kernel``). A kernel that cannot be forked starts as Voila
+starts it, with the reason in the log.
+
 Run it by path, ``python -P .../paramshare_viz/app/voila_app.py NOTEBOOK [voila
 options]`` (what ``paramshare-viz dashboard`` does): the server then imports Voila
 only, not this package and torch (``-P`` keeps this folder off ``sys.path``). It
