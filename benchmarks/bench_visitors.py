@@ -65,6 +65,7 @@ from tests.servers import free_port, running  # noqa: E402
 
 READY = "voila/api/themes/@jupyterlab/theme-light-extension/index.css"
 COUNT = ".psv-card[data-key='shared'] .psv-count"
+APP_OUTPUT = "application/vnd.jupyter.widget-view+json"  # in the page once the notebook's display is in it
 # the shared conv's parameters once the visitor sets a 5x5 kernel (C_out*C_in*25 + C_out)
 AFTER_INTERACTION = str(conv_param_counts(zoo.make_config("conv", kernel_size=5))["conv"])
 
@@ -326,6 +327,7 @@ class Visitor:
         self.kernel_id = ""
         self.status = 0
         self.wait_s = 0.0
+        self.complete = False
 
     def visit(self) -> Visitor:
         t0 = time.perf_counter()
@@ -337,6 +339,9 @@ class Visitor:
         self.wait_s = time.perf_counter() - t0
         found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', body, re.S)
         self.kernel_id = json.loads(found.group(1))["kernelId"] if found else ""
+        # the dashboard's output made it into the page; under load Voila can send the page without
+        # it (nbclient's "Timeout waiting for IOPub output", VoilaExecutor.iopub_timeout)
+        self.complete = APP_OUTPUT in body
         return self
 
     def leave(self) -> None:
@@ -388,7 +393,7 @@ def server_round(url: str, server: psutil.Process, n: int) -> dict:
     waits = [v.wait_s for v in visitors]
     return {
         "visitors": n,
-        "served": sum(v.status == 200 and bool(v.kernel_id) for v in visitors),
+        "served": sum(v.status == 200 and bool(v.kernel_id) and v.complete for v in visitors),
         "wait_median_s": statistics.median(waits),
         "wait_max_s": max(waits),
         "kernel_cpu_per_visitor_s": statistics.mean(kernel_cpu),
@@ -414,12 +419,14 @@ def format_server_row(r: dict) -> str:
             f"{r['load']}")
 
 
-def server_part(visitors: list[int], fork: bool) -> list[dict]:
+def server_part(visitors: list[int], fork: bool, iopub_timeout: int | None = None) -> list[dict]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = Path(tempfile.mkdtemp(prefix="bench-visitors-")) / "voila.log"
     cmd = voila_command(REPO_NOTEBOOK, port=port, ip="127.0.0.1", open_browser=False)
     cmd += [f"--DashboardKernelManager.fork_kernels={fork}"]
+    if iopub_timeout is not None:  # seconds Voila waits for a cell's last output after its reply
+        cmd += [f"--VoilaExecutor.iopub_timeout={iopub_timeout}"]
     cmd += ["--DashboardKernelManager.max_visitors=0"]  # no cap: measure what the server does past it
     # no culling: a browser's page stays connected; these HTTP visitors never connect while they wait
     cmd += ["--MappingKernelManager.cull_idle_timeout=0"]
@@ -447,6 +454,8 @@ def print_capacity(rows: list[dict], cores: int = 2, memory_gib: int = 24, wait_
     by_memory = int((memory_gib * 1024 - worst["zygote_pss_mib"]) // worst["pss_per_visitor_mib"])
     at_once = int(wait_s * cores // cpu)  # every visitor's start CPU shared by the cores, the last one done by wait_s
     fits = [r["visitors"] for r in rows if r["wait_max_s"] < wait_s]
+    if any(r["served"] < r["visitors"] for r in rows):
+        print("  (pages served without the dashboard: see 'served'; their waits are not a visitor's wait)")
     print(f"\ncapacity of one {cores}-core, {memory_gib} GB server, kernels {worst['mode']}ed (from the "
           f"{worst['visitors']}-visitor round, {worst['load']}):")
     print(f"  memory: {by_memory} visitors' kernels (({memory_gib} GiB - {worst['zygote_pss_mib']:.0f} MiB zygote) "
@@ -485,6 +494,7 @@ def main() -> int:
     parser.add_argument("--fill-delay", type=float, help="browsers part: Voila's pool refill delay (default 1 s)")
     parser.add_argument("--modes", default="launch,fork",
                         help="kernels launched (python -m ipykernel_launcher) and/or forked from the zygote")
+    parser.add_argument("--iopub-timeout", type=int, help="server part: VoilaExecutor.iopub_timeout (default voila.json's)")
     parser.add_argument("--csv", help="write the server part's rows as CSV")
     args = parser.parse_args()
     parts, modes = args.parts.split(","), args.modes.split(",")
@@ -505,7 +515,8 @@ def main() -> int:
         rows = []
         for mode in modes:
             print(f"kernels {mode}ed")
-            rows += (mode_rows := server_part([int(n) for n in args.visitors.split(",")], fork=mode == "fork"))
+            rows += (mode_rows := server_part([int(n) for n in args.visitors.split(",")], fork=mode == "fork",
+                                                   iopub_timeout=args.iopub_timeout))
             print_capacity(mode_rows)
         ok &= all(r["served"] == r["visitors"] for r in rows)
         if args.csv:

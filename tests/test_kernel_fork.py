@@ -63,6 +63,7 @@ def test_a_forked_kernel_is_the_zygotes_child_with_its_own_env_cwd_and_command_l
     try:
         kernel = psutil.Process(km.provisioner.pid)
         assert kernel.ppid() == zygote.process.pid  # forked, not started by this process
+        assert psutil.Process(zygote.process.pid).num_threads() == 1  # what it forks holds no other thread's locks
         cmdline = " ".join(kernel.cmdline())
         assert f"-m ipykernel_launcher -f {km.connection_file}" in cmdline  # as ps shows a kernel Jupyter starts
         seen = run(kc, "import json, os, sys\n"

@@ -13,6 +13,9 @@ exited, did not get ready in time, or the kernel is not ``python -m ipykernel_la
 started as Jupyter starts it (:class:`~jupyter_client.provisioning.LocalProvisioner`), with
 the reason logged.
 
+The zygote imports the package once: a change to its code reaches new kernels when the
+server restarts (a kernel Jupyter starts itself imports it afresh).
+
 Loaded by path by voila_app.py (importing ``paramshare_viz`` would import torch into the
 server): it imports nothing of the package.
 """
@@ -68,14 +71,20 @@ class Zygote:
     async def wait_ready(self) -> str:
         """Wait for the zygote's imports; why it will not be ready, or ""."""
         while not self.ready:
+            try:
+                message = self.control.recv(16)
+            except BlockingIOError:
+                message = None
+            if message == b"ready":
+                self.ready = True
+                continue
+            if message is not None:  # b"": its end closed
+                return self.gone() or f"the kernel zygote said {message!r} instead of ready"
             if reason := self.gone():
                 return reason
-            if time.monotonic() - self.started > READY_S:
+            if time.monotonic() - self.started > READY_S:  # later kernels still get it once it is ready
                 return f"the kernel zygote was not ready within {READY_S:.0f} s"
-            try:
-                self.ready = self.control.recv(16) == b"ready"
-            except BlockingIOError:
-                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)
         return ""
 
     def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, int, socket.socket]:
