@@ -16,7 +16,7 @@ Three parts (``--parts``, default all three):
   the visitor's kernel while the GET streams, so a finished GET is a page whose app exists
   in its kernel; what a browser then spends (parsing, plotly.js) is not the server's and
   is left out. Per visitor: the wait (GET to its last byte), CPU-seconds of its kernel
-  (since launch: a pooled kernel's preheating included) plus the server process's share,
+  (since launch: a pooled kernel's preheating included) plus the share of the server process and its zygote,
   and the kernel's memory. Then each visitor leaves (the page's shutdown beacon) and the
   server must be back to its pool. Ends with the capacity of a 2-core, 24 GB server.
 - ``browsers``: N Chromium pages at once (``--sessions``, default 1,4,8), each waiting for
@@ -25,11 +25,18 @@ Three parts (``--parts``, default all three):
   ``--fill-delay S`` sets Voila's pool refill delay: with ``--sessions 1,1,1``, whether a
   refill (a kernel starting 1 s after each visitor takes the preheated one) slows that visitor.
 
+Each part runs for kernels started by themselves (``launch``: a new Python per kernel, as Voila
+starts them) and forked from the server's zygote (``fork``: ``kernel_zygote.py``, what
+``paramshare-viz dashboard`` does), side by side (``--modes``, default both). A forked kernel's
+CPU-seconds count from its fork; the zygote's imports are printed apart (paid once per server)
+and its forks are counted on the server's side.
+
 Every figure is printed with the machine's load average beside it: this machine may be
 shared, and a busy neighbour slows every figure down.
 
 Run: .venv/bin/python benchmarks/bench_visitors.py [--parts kernel,server,browsers]
-     [--before DIR] [--visitors 1,8,20] [--sessions 1,4,8] [--csv out.csv]
+     [--modes launch,fork] [--before DIR] [--visitors 1,8,20] [--sessions 1,4,8]
+     [--iopub-timeout S] [--csv out.csv]
 """
 
 from __future__ import annotations
@@ -511,7 +518,7 @@ def main() -> int:
             print_goals(result)
     if "server" in parts:
         print("\nserver: N plain-HTTP visitors at once; wait = GET to last byte (the app built in the kernel); "
-              "CPU-s per visitor = its kernel's since launch + the server process's share; browsers excluded")
+              "CPU-s per visitor = its kernel's since launch + the share of the server process and its zygote; browsers excluded")
         rows = []
         for mode in modes:
             print(f"kernels {mode}ed")
