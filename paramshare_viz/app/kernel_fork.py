@@ -45,6 +45,7 @@ READY_S = 120.0  # the zygote's imports take ~3 CPU-s; a kernel asked for later 
 FORK_S = 10.0  # a fork answers in milliseconds; this only catches a zygote that hangs (the server waits)
 EXIT_CODE_S = 5.0  # from the kernel's end to the zygote's "exit N" (it reaps at once)
 UNKNOWN_EXIT = -1  # the kernel ended but the zygote that would have reaped it is gone
+SUPPORTED = hasattr(os, "pidfd_open")  # Linux 5.3+: elsewhere kernels start as Jupyter starts them
 
 
 class Zygote:

@@ -109,7 +109,7 @@ class DashboardKernelManager(AsyncMappingKernelManager):
     )
 
     fork_kernels = Bool(
-        True, config=True,
+        kernel_fork.SUPPORTED, config=True,
         help="Fork each kernel from one process that has imported torch and the app (kernel_fork.py), "
         "instead of starting a new Python per kernel.",
     )
