@@ -99,10 +99,12 @@ def fresh_torch_threads() -> int:
 def test_interrupt_exit_code_and_kill(zygote, tmp_path):
     km, kc = start(tmp_path)
     try:
-        msg_id = kc.execute("import time; time.sleep(60)")
-        while not (m := kc.get_iopub_msg(timeout=30))["msg_type"] == "execute_input":  # the cell is running
+        msg_id = kc.execute("import time; print('running', flush=True); time.sleep(60)")
+        # Wait for the cell's own output, not execute_input: ipykernel ignores SIGINT until the cell's
+        # code runs, so an interrupt sent between the two is lost (the reply then comes after 60 s).
+        while not (m := kc.get_iopub_msg(timeout=30))["msg_type"] == "stream":
             pass
-        assert m["parent_header"]["msg_id"] == msg_id
+        assert m["parent_header"]["msg_id"] == msg_id and m["content"]["text"] == "running\n"
         km.interrupt_kernel()  # SIGINT to its process group
         reply = kc.get_shell_msg(timeout=30)
         assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["ename"] == "KeyboardInterrupt"
