@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 from paramshare_viz.app.dashboard import TABS
-from paramshare_viz.app.voila_app import JUPYTER_DATA
+from paramshare_viz.app.voila_app import JUPYTER_DATA, jupyter_path_with_template
 from tests.servers import REPO, free_port, jupyter_server_command, running
 
 TEMPLATE = JUPYTER_DATA / "voila/templates/paramshare"
@@ -84,7 +84,7 @@ def test_binder_page_loads_nothing_from_another_host(browser, tmp_path, monkeypa
     etc.mkdir()
     shutil.copy(REPO / "binder/jupyter_server_config.json", etc / "jupyter_server_config.json")
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(etc))
-    monkeypatch.setenv("JUPYTER_PATH", str(JUPYTER_DATA))
+    monkeypatch.setenv("JUPYTER_PATH", jupyter_path_with_template())
     shutil.copytree(REPO / "notebooks", tmp_path / "root" / "notebooks")
     port = free_port()
     base = f"http://127.0.0.1:{port}/"

@@ -41,7 +41,8 @@ c.Spawner.notebook_dir = os.environ.get("PSV_HUB_ROOT", str(REPO))
 # less its CDN links), found where Binder's postBuild installs them.
 c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": str(REPO / "binder"),
-    "JUPYTER_PATH": str(REPO / "paramshare_viz/app/share/jupyter"),
+    # after this environment's own folder: Voila takes its themes from the first voila/ folder it finds
+    "JUPYTER_PATH": os.pathsep.join([str(Path(sys.prefix) / "share/jupyter"), str(REPO / "paramshare_viz/app/share/jupyter")]),
 }
 
 # Per-user limits. LocalProcessSpawner only passes them on (MEM_LIMIT, CPU_LIMIT in the server's

@@ -174,9 +174,19 @@ class DashboardVoila(Voila):
         ]
 
 
+def jupyter_path_with_template(existing: str | None = None) -> str:
+    """``JUPYTER_PATH`` with the package's template folder after this environment's own data folder.
+
+    Voila takes its themes and schemas from the first ``<path>/voila`` folder that exists; with the
+    template folder first, that would be ours (templates only) and the page's theme CSS a 404.
+    """
+    own = Path(sys.prefix) / "share" / "jupyter"
+    return os.pathsep.join(filter(None, [str(own), str(JUPYTER_DATA), existing]))
+
+
 def main() -> None:
     """Serve with the package's Voila template (``voila.json`` names it; Voila looks it up on ``JUPYTER_PATH``)."""
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")]))
+    os.environ["JUPYTER_PATH"] = jupyter_path_with_template(os.environ.get("JUPYTER_PATH"))
     DashboardVoila.launch_instance()
 
 
