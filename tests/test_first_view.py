@@ -2,7 +2,7 @@
 
 Each visitor's kernel pays for every package the first view imports: torch._dynamo with
 sympy (~70 MB, ~2 CPU-seconds) came in through FLOP counting, and plotly.io's renderer
-registry with nbformat and jsonschema (~25 MB) through the sharing graph's mime bundle.
+registry with nbformat and jsonschema (~25 MB) through the sharing graph's figure JSON.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from paramshare_viz.analysis.flops import count_flops
-from paramshare_viz.app.plot_output import mime_bundle
+from paramshare_viz.app.plot_output import figure_json
 from paramshare_viz.plots.sharing_graph import make_sharing_graph_figure
 from tests.servers import REPO
 
@@ -30,7 +30,7 @@ app = make_dashboard()
 app.state.drawn = True  # what the page's heartbeat says once it has drawn: the graph is sent
 graph = app.tabs.panel("Explore").graph.plot
 print(json.dumps({{
-    "sent": [list(o["data"]) for o in graph.outputs],
+    "sent": sorted(graph.shown or {{}}),
     "heavy": [m for m in {HEAVY!r} if m in sys.modules],
 }}))
 """
@@ -44,7 +44,7 @@ def run_fresh(code: str) -> dict:
 
 def test_the_first_view_sends_the_graph_and_imports_nothing_heavy():
     seen = run_fresh(FIRST_VIEW)
-    assert seen["sent"] == [["application/vnd.plotly.v1+json"]]  # the Explore graph went out
+    assert seen["sent"] == ["data", "layout"]  # the Explore graph went out
     assert seen["heavy"] == []
 
 
@@ -70,8 +70,9 @@ def test_flops_equal_torchs_own_counter():
     assert count_flops(model, x).forward == torch_counter.get_total_flops() == 42_624
 
 
-def test_the_mime_bundle_is_what_plotlys_renderer_sends():
+def test_the_figure_json_is_what_plotlys_renderer_sends():
     from paramshare_viz import sharing_graph, zoo
 
     fig = make_sharing_graph_figure(sharing_graph(zoo.build("albert")))
-    assert mime_bundle(fig) == pio.renderers["plotly_mimetype"].to_mimebundle(fig)
+    sent = pio.renderers["plotly_mimetype"].to_mimebundle(fig)["application/vnd.plotly.v1+json"]
+    assert json.loads(figure_json(fig)) == sent

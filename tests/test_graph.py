@@ -319,7 +319,7 @@ def test_graph_view_light_up_toggle_and_update(kernel_loop):
     view.show(twin_counts("albert", num_layers=3))
     kernel_loop.run()  # the kernel's loop draws it after the numbers have painted (after_paint)
     assert "Albert" in view.figure.layout.title.text
-    assert view.plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"] == view.figure.layout.title.text
+    assert view.plot.shown["layout"]["title"]["text"] == view.figure.layout.title.text
 
 
 def test_graph_view_draws_the_newest_request_after_the_numbers(monkeypatch):

@@ -272,7 +272,7 @@ def test_panel_slider_updates_counts_figure_and_gradient(panel):
     assert panel.figure is figure  # updated in place
     assert card(panel, "shared") == "120" and card(panel, "unshared") == "1,352"  # 12*112 + 8
     assert list(figure.data[5].y) == [120, 1352]
-    shown = panel.plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]  # what the page draws
+    shown = panel.plot.shown  # what the page draws
     assert list(shown["data"][5]["y"]) == [120, 1352]
     assert len(figure.data[2].x) == 12
     panel.worker.wait(60)
