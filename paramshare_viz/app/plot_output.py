@@ -29,7 +29,7 @@ STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def figure_json(fig: go.Figure) -> str:
+def figure_json(fig: go.Figure | dict) -> str:
     """The JSON the front end draws for ``fig`` (data, layout): what plotly's own renderers send."""
     return pio.to_json(fig, validate=False, remove_uids=False)
 
@@ -47,7 +47,7 @@ class PlotOutput(anywidget.AnyWidget):
         super().__init__(layout={"min_height": f"{min_height}px"})
         if css_class:
             self.add_class(css_class)
-        self.figure: go.Figure | None = None
+        self.figure: go.Figure | dict | None = None  # a Figure or its JSON as a dict
         self.waiting = wait  # figures are kept, not sent, until release()
         self.message = placeholder or ("Drawing…" if wait else "")
         self.on_msg(self._answer)
@@ -61,7 +61,7 @@ class PlotOutput(anywidget.AnyWidget):
         """Show ``text`` where the figure goes (before the first one, or after a failure)."""
         self.message, self.spec = text, ""
 
-    def show(self, fig: go.Figure) -> None:
+    def show(self, fig: go.Figure | dict) -> None:
         self.figure = fig
         if not self.waiting:
             self.spec = figure_json(fig)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import torch
 
+from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.slide_modes import (
     ModeView,
     SlideMode,
@@ -242,8 +243,8 @@ class SlidePanel(widgets.VBox):
                                     layout=widgets.Layout(width="250px"))
         self.dy = widgets.IntSlider(0, -8, 8, description="shift dy", continuous_update=False)
         self.dx = widgets.IntSlider(2, -8, 8, description="shift dx", continuous_update=False)
-        self.gradient_out, self.equivariance_out = widgets.Output(), widgets.Output()
-        self.sections_out = widgets.Output()  # the other modes' figures: overlap, dilated input, TCN
+        self.gradient_out, self.equivariance_out = PlotOutput(min_height=0), PlotOutput(min_height=0)
+        self.sections_out = widgets.VBox()  # the other modes' figures: overlap, dilated input, TCN
         self.sections_out.add_class("psv-slide-sections")
         self.view: SlideView | None = None
         self.mode_view: ModeView | None = None
@@ -376,29 +377,34 @@ class SlidePanel(widgets.VBox):
             self.tap.value = r.tap
         finally:
             self._syncing = False
-        self.gradient_out.outputs = (_figure_output(r.gradient_figure),)
+        self.gradient_out.show(r.gradient_figure)
         self.equivariance_box.layout.display = "" if isinstance(r, Rendered) else "none"
         if isinstance(r, ModeRendered):
             self.mode_view = r.view
             self.animation.send_payload(r.view.meta, r.view.data)
-            self.sections_out.outputs = tuple(
-                out for heading, body in r.view.sections
-                for out in (_html_output(f"<b>{heading}</b>"),
-                            _figure_output(body) if isinstance(body, dict) else _html_output(body))
-            )
+            self._show_sections(r.view.sections)
             self.state.info(r.view.status)
             return
         t = r.view.trace
         self.view, self.mode_view, self.equivariance_result = r.view, None, r.equivariance
-        self.sections_out.outputs = ()
+        self._show_sections([])
         self.animation.show(t, r.view.twin, s.oc)
-        self.equivariance_out.outputs = (_figure_output(r.equivariance_figure),)
+        self.equivariance_out.show(r.equivariance_figure)
         per = t.weight.numel() + s.out_channels
         self.state.info(
             f"Slide: {t.input.shape[1]}×{t.input.shape[2]}×{t.input.shape[3]} input, {s.kernel_size}×{s.kernel_size} "
             f"kernel used at {t.positions:,} positions: Conv2d {per:,} parameters, "
             f"locally connected {per * t.positions:,}."
         )
+
+    def _show_sections(self, sections: tuple[tuple[str, dict | str], ...] | list) -> None:
+        """The mode's sections (heading, figure or HTML) below the gradient; the previous ones are closed."""
+        old = self.sections_out.children
+        self.sections_out.children = tuple(
+            w for heading, body in sections for w in (widgets.HTML(f"<b>{heading}</b>"), _section_widget(body))
+        )
+        for w in old:
+            w.close()
 
 
 @dataclass(frozen=True)
@@ -458,13 +464,13 @@ def render(
                     json.loads(make_equivariance_figure(result).to_json()))
 
 
-def _figure_output(figure: dict) -> dict:
-    """A static plotly figure as an ``Output`` widget's output (no FigureWidget: the page stays light)."""
-    return {"output_type": "display_data", "data": {"application/vnd.plotly.v1+json": figure}, "metadata": {}}
-
-
-def _html_output(html: str) -> dict:
-    return {"output_type": "display_data", "data": {"text/html": html}, "metadata": {}}
+def _section_widget(body: dict | str) -> widgets.Widget:
+    """A section's body: a figure (a :class:`PlotOutput`, no FigureWidget: the page stays light) or HTML."""
+    if isinstance(body, str):
+        return widgets.HTML(body)
+    plot = PlotOutput(min_height=0)
+    plot.show(body)
+    return plot
 
 
 def parse_pattern(text: str) -> tuple[tuple[float, ...], ...]:
