@@ -7,11 +7,10 @@ preheated kernel), runs alternating so machine noise hits both:
 - time to interactive: navigation start -> Explore's controls and numbers are
   on the page (its kernel_size box and its cards, whichever comes last) vs -> a
   one-slider notebook's slider; goal <= 1.3x. Also when the sharing graph is
-  drawn: the page's first plotly figure, sent once the page has drawn the rest
-  (plotly.js takes over a second to start, and meanwhile draws nothing else);
+  drawn (its own front end, ``.psv-graph`` with a tensor node; no plotly);
 - update latency: Enter in Explore's kernel_size field -> the shared-parameter
   card shows the new count, vs Enter in a bare Text -> its echo label; goal <= 2x;
-  and -> the sharing graph redrawn for the new setting;
+  and -> the sharing graph redrawn for the new setting (its ``data-version`` increased);
 - where the time goes: widget models and their state bytes embedded in the
   page (by model type), JavaScript fetched (plotly.js among it), websocket
   bytes, and the kernel's own work (building the app, one Explore refresh).
@@ -53,11 +52,11 @@ w.VBox([slider, text, echo])"""
 #: What each page shows, by name; a page is interactive once all of its READY parts are on it.
 PARTS = {
     "dashboard": {"controls": ".psv-input-kernel_size input", "numbers": ".psv-tab-explore .psv-cards-box .psv-card",
-                  "graph": ".psv-graph .js-plotly-plot .main-svg"},
+                  "graph": ".psv-graph [data-tensor]"},
     "bare": {"controls": ".widget-slider"},
 }
 READY = ("controls", "numbers")
-GRAPH = ".psv-graph .js-plotly-plot"
+GRAPH = ".psv-graph"
 #: Records when each part first appears, in the page's own clock (ms since navigation start).
 MARKS_SCRIPT = """
 window.__psvMarks = {};
@@ -157,16 +156,15 @@ def round_trip(page, field: str, value: str, until: str, arg, *, graph: bool = F
     """Seconds from Enter in ``field`` to the page showing the answer (``until`` true), and to a new graph."""
     box = page.locator(field)
     box.fill(value)
-    if graph:  # the figure on show now is the old one; the setting's figure is a new plot element
-        page.evaluate("(sel) => { document.querySelector(sel).__old = true; }", GRAPH)
+    if graph:  # the graph is redrawn in place: its data-version increases
+        version = page.evaluate("(sel) => Number(document.querySelector(sel).dataset.version)", GRAPH)
     start = time.perf_counter()
     box.press("Enter")
     page.wait_for_function(until, arg=arg, polling="raf", timeout=120_000)
     answered = time.perf_counter() - start
     if graph:
-        page.wait_for_function("(sel) => { const el = document.querySelector(sel); "
-                               "return el && !el.__old && el.querySelector('.main-svg'); }",
-                               arg=GRAPH, polling="raf", timeout=120_000)
+        page.wait_for_function("([sel, v]) => Number(document.querySelector(sel).dataset.version) > v",
+                               arg=[GRAPH, version], polling="raf", timeout=120_000)
     return answered, time.perf_counter() - start
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from paramshare_viz.units import plural
 
@@ -95,10 +96,10 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _overrides(pairs: Sequence[str]) -> dict[str, object]:
+def _overrides(pairs: Sequence[str]) -> dict[str, Any]:
     from paramshare_viz.analysis.loading import parse_value  # imports torch: not at CLI start-up
 
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
@@ -245,7 +246,7 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
         model = load_model(args.spec)
         example = example_input_for(args.spec, model, args.input_shape)
         graph = sharing_graph(model, example, collapse=not args.no_collapse)
-        graph.to_html(args.html, title=None)
+        graph.to_html(args.html, title=f"{args.spec}: sharing graph")
         if args.json:
             print(json.dumps({"spec": args.spec, **graph.to_dict()}, indent=2))
         else:

@@ -20,8 +20,6 @@ node with an edge to the folded module.
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from torch import nn
 from paramshare_viz.analysis.report import SharingReport, analyze
 from paramshare_viz.analysis.runtime import ModelInput
 from paramshare_viz.display import natural_sorted
+from paramshare_viz.graph_page import graph_payload, page_html
 
 
 @dataclass(slots=True)
@@ -207,20 +206,14 @@ class SharingGraph:
         }
 
     def to_html(self, path: str | Path, *, title: str | None = None) -> Path:
-        """Write the graph figure as one standalone HTML page (plotly.js inlined, no kernel, no CDN).
+        """Write the graph as one standalone HTML page: the package's graph front end inlined, no kernel,
+        no network. Click, unfold, hover and "Save SVG" work as in the dashboard.
 
         The page also embeds ``to_dict()`` as JSON in ``<script id="psv-graph-data">``.
         """
-        from paramshare_viz.plots.sharing_graph import make_sharing_graph_figure
-
-        fig = make_sharing_graph_figure(self, title=title)
-        page = fig.to_html(include_plotlyjs=True, full_html=True)
-        data = json.dumps(self.to_dict()).replace("</", "<\\/")
-        page = page.replace(
-            "</body>", f'<script type="application/json" id="psv-graph-data">{data}</script>\n</body>'
-        )
-        if title:
-            page = page.replace("<head>", f"<head><title>{html.escape(title)}</title>", 1)
+        payload = graph_payload(self)
+        page = page_html({"shared": payload, "twin": None}, self.to_dict(),
+                         title=title or f"{self.model_type}: sharing graph")
         out = Path(path)
         out.write_text(page, encoding="utf-8")
         return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -35,12 +36,17 @@ def forms() -> list[str]:
 
 
 def default_config(form: str) -> Any:
-    """The frozen default config of ``form``."""
-    return registry.get(form).config_cls()
+    """The frozen default config of ``form`` (one object per form: frozen, so it is shared)."""
+    return _default(registry.get(form).config_cls)
+
+
+@functools.cache
+def _default(config_cls: type) -> Any:
+    return config_cls()
 
 
 def make_config(form: str, **overrides: Any) -> Any:
-    """``default_config(form)`` with ``overrides`` applied and validated.
+    """``default_config(form)`` with ``overrides`` applied and validated (one config constructed).
 
     Raises:
         ValueError: an unknown field, or a value the config rejects (the message
@@ -51,10 +57,22 @@ def make_config(form: str, **overrides: Any) -> Any:
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"{form}: unknown config field(s) {unknown}; valid fields are {sorted(fields)}")
-    default = spec.config_cls()
+    default = _default(spec.config_cls)
     for name, value in overrides.items():
         _check_type(name, value, getattr(default, name))
-    return dataclasses.replace(default, **overrides)
+    return dataclasses.replace(default, **overrides) if overrides else default
+
+
+def resolve_config(form: str, config: Any, overrides: dict[str, Any]) -> Any:
+    """``config`` when a caller passes one it made (and checked), else ``make_config(form, **overrides)``."""
+    if config is None:
+        return make_config(form, **overrides)
+    cls = registry.get(form).config_cls
+    if not isinstance(config, cls):
+        raise ValueError(f"{form}: config={config!r} is not a {cls.__name__}")
+    if overrides:
+        raise ValueError(f"{form}: pass config= or the field overrides {sorted(overrides)}, not both")
+    return config
 
 
 def _check_type(name: str, value: Any, default: Any) -> None:
@@ -111,6 +129,7 @@ def build(
     device: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
     memory_budget: int | None = None,
+    config: Any = None,
     **overrides: Any,
 ) -> nn.Module:
     """Build the shared model of ``form`` (or its unshared twin with ``shared=False``).
@@ -122,6 +141,7 @@ def build(
         dtype: parameter dtype; ``None`` keeps torch's default (float32).
         memory_budget: bytes of parameters and buffers allowed off the meta device;
             ``None``: ``models.budget.MEMORY_BUDGET``.
+        config: a config already made by :func:`make_config` (then no overrides).
         **overrides: config fields, see :func:`default_config`.
 
     Raises:
@@ -129,12 +149,15 @@ def build(
             :mod:`paramshare_viz.models.budget` (the message names the field to
             lower and a value that fits), checked before anything is built.
     """
-    spec = registry.get(form)
-    config = make_config(form, **overrides)
+    config = resolve_config(form, config, overrides)
     dev = resolve_device(device)
     check_budget(form, config, sides=(shared,), device=dev, dtype=dtype, memory_budget=memory_budget)
-    with torch.device(dev):
-        model = spec.build(config, shared)
+    return _build(form, config, shared, dev, dtype)
+
+
+def _build(form: str, config: Any, shared: bool, device: torch.device, dtype: torch.dtype | None) -> nn.Module:
+    with torch.device(device):
+        model = registry.get(form).build(config, shared)
     if dtype is not None:
         model = model.to(dtype=dtype)
     return model.eval()
@@ -147,34 +170,40 @@ def pair(
     dtype: torch.dtype | None = None,
     seed: int = 0,
     memory_budget: int | None = None,
+    config: Any = None,
+    checked: bool = False,
     **overrides: Any,
 ) -> tuple[nn.Module, nn.Module]:
     """``(shared, unshared)`` computing the same function at pairing time.
 
     The twin's independent tensors start as copies of the shared ones; after
     training they drift apart, which is the point of the comparison.
+    ``config``: one already made by :func:`make_config` (then no overrides);
+    ``checked=True``: the caller has run :func:`check_budget` on it for this device
+    and dtype already (Explore's one check per change), so it is not run again.
     """
-    # Both sides checked first, so a refusal comes before anything is built.
-    check_budget(form, make_config(form, **overrides), device=resolve_device(device), dtype=dtype,
-                 memory_budget=memory_budget)
+    config = resolve_config(form, config, overrides)
+    dev = resolve_device(device)
+    if not checked:  # both sides, so a refusal comes before anything is built
+        check_budget(form, config, device=dev, dtype=dtype, memory_budget=memory_budget)
     torch.manual_seed(seed)
-    kw = dict(device=device, dtype=dtype, memory_budget=memory_budget, **overrides)
-    shared = build(form, shared=True, **kw)
-    unshared = build(form, shared=False, **kw)
-    if torch.device(device).type != "meta":
+    shared = _build(form, config, True, dev, dtype)
+    unshared = _build(form, config, False, dev, dtype)
+    if dev.type != "meta":
         with torch.no_grad():
             registry.get(form).copy_to_twin(shared, unshared)
     return shared, unshared
 
 
 def example_input(
-    form: str, *, batch: int = 2, device: str | torch.device = "cpu", seed: int = 0, **overrides: Any
+    form: str, *, batch: int = 2, device: str | torch.device = "cpu", seed: int = 0, config: Any = None,
+    **overrides: Any,
 ) -> ExampleInput:
-    """A valid input batch for ``form`` built with ``overrides`` (seeded, reproducible)."""
+    """A valid input batch for ``form`` built with ``overrides`` or a made ``config`` (seeded, reproducible)."""
     if batch < 1:
         raise ValueError(f"batch={batch!r} must be at least 1")
     spec = registry.get(form)
-    config = make_config(form, **overrides)
+    config = resolve_config(form, config, overrides)
     dev = resolve_device(device)
     inputs = budget.footprint(form, config, True, batch).inputs * 4  # float32 on CPU first
     if inputs > budget.MEMORY_BUDGET:

@@ -7,10 +7,12 @@ import re
 import pytest
 
 import paramshare_viz as psv
-import paramshare_viz.app.explore as explore_module
 from paramshare_viz.analysis.twin_counts import twin_counts
+from paramshare_viz.app import explore as explore_module
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.explore import ExplorePanel, reuse_note, times
+from paramshare_viz.app.explore import ExplorePanel
+from paramshare_viz.plots.param_bars import times
+from paramshare_viz.views.explore import reuse_note
 
 
 @pytest.fixture
@@ -111,7 +113,7 @@ def test_the_tables_follow_the_graphs_toggle(app):
     assert panel.groups_box.titles == ("Tensors under several names, shared model: 16 groups",)
     assert panel.modules_box.titles == ("Modules, shared model: calls and parameters",)
     panel.graph.side.value = "twin"
-    assert "(unshared twin)" in panel.graph.figure.layout.title.text
+    assert panel.graph.widget.side == "twin" and panel.graph.widget.payloads["twin"]["twin"] is True
     assert panel.groups_box.titles == ("Tensors under several names, unshared twin: 0 groups",)
     assert "No tensor is reachable under two names." in panel.groups.value  # its dropouts' reruns share nothing
     assert "reuse at run time" not in panel.groups.value
@@ -124,17 +126,15 @@ def test_the_tables_follow_the_graphs_toggle(app):
 def test_gqa_head_map_and_lora_split_under_the_graph(app):
     panel = explore(app)
     app.state.form = "gqa"
-    panel.graph._show_wanted()  # what the page does once the numbers have been drawn
-    text = panel.graph.unnamed.value
-    # 8 query heads, 2 K/V heads: heads 0-3 read K/V head 0, heads 4-7 K/V head 1
-    assert "8 query heads read 2 K/V heads, 4 each" in text
-    assert "<td style='padding:1px 10px 1px 0'>0</td><td style='padding:1px 10px 1px 0'>0, 1, 2, 3</td>" in text
-    panel.graph.side.value = "twin"
-    assert panel.graph.unnamed.value == ""  # the twin: a K/V head per query head, nothing grouped
-    panel.graph.side.value = "shared"
+    shared, twin = (panel.graph.widget.payloads[side] for side in ("shared", "twin"))
+    # 8 query heads, 2 K/V heads: heads 0-3 read K/V head 0, heads 4-7 K/V head 1 (drawn under the graph)
+    (hm,) = shared["head_maps"]
+    assert (hm["num_heads"], hm["kv_heads"], hm["readers"]) == (8, 2, [[0, 1, 2, 3], [4, 5, 6, 7]])
+    assert twin["head_maps"] == []  # the twin: a K/V head per query head, nothing grouped
     app.state.form = "lora"
-    panel.graph._show_wanted()
-    assert "<b>Trainable 768</b> · <b>frozen 1,056</b> (requires_grad=False) of 1,824" in panel.graph.unnamed.value
+    shared = panel.graph.widget.payloads["shared"]
+    # base 32*32 + 32 = 1,056 frozen; adapters 3 * (4*32 + 32*4) = 768 trainable
+    assert (shared["frozen_params"], shared["trainable_params"]) == (1_056, 768)
 
 
 def test_enum_and_bool_fields(app):
@@ -183,7 +183,7 @@ def test_an_unexpected_error_still_lands_in_the_status_line(app, monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("CUDA out of memory")
 
-    monkeypatch.setattr(explore_module, "twin_counts", out_of_memory)
+    monkeypatch.setattr(explore_module, "explore_view", out_of_memory)
     explore(app).editor.inputs["kernel_size"].value = "5"
     assert app.state.status_level == "error"
     assert "RuntimeError: CUDA out of memory" in app.state.status
@@ -209,24 +209,15 @@ def test_header_says_where_it_runs(app):
     assert ("CUDA" in header or "NVIDIA" in header) == ("cuda" in psv.zoo.available_devices())
 
 
-def test_the_first_graph_waits_until_the_page_has_drawn(app):
-    # plotly.js takes over a second to start in a page and draws nothing else meanwhile: the page's
-    # controls and numbers come first, and the graph once the browser says it has drawn them.
+def test_the_first_graph_goes_out_with_the_numbers(app):
+    # The graph is the package's own front end (no plotly.js to start): its data is sent with the
+    # numbers, before the page has drawn, and redrawn in place on a change.
     panel = explore(app)
-    heartbeat = app.children[2]
-    assert not app.state.drawn and panel.graph.plot.waiting
-    assert panel.graph.plot.shown is None  # a placeholder on the page
-    assert "Drawing the sharing graph" in panel.graph.plot.message
-    assert panel.graph.figure is not None and 'data-key="shared"' in panel.cards.value  # the numbers are there
-
-    heartbeat._answer(heartbeat, {"drawn": True}, [])  # what heartbeat.js sends once the page is drawn
-    assert app.state.drawn and not panel.graph.plot.waiting
-    shown = panel.graph.plot.shown
-    assert shown["layout"]["title"]["text"] == panel.graph.figure.layout.title.text
-
-    panel.graph.select(0)  # from now on every figure goes straight out
-    assert panel.graph.plot.shown["layout"]["title"]["text"] == panel.graph.figure.layout.title.text
-    assert panel.graph.highlight == 0
+    assert not app.state.drawn and 'data-key="shared"' in panel.cards.value
+    widget = panel.graph.widget
+    assert widget.payloads["shared"]["model_type"] == "Conv2d" and widget.payloads["twin"]["twin"] is True
+    app.state.form = "albert"
+    assert panel.graph.widget is widget and widget.payloads["shared"]["model_type"] == "Albert"
 
 
 def test_tabs_opened_after_the_page_has_drawn_do_not_wait(app):

@@ -10,12 +10,16 @@ import torch
 import paramshare_viz as psv
 from paramshare_viz.analysis.savings import not_saved, verdict
 from paramshare_viz.analysis.twin_counts import twin_counts
-from paramshare_viz.app.explore import explore_cards
 from paramshare_viz.bench.roofline import Roof
 from paramshare_viz.bench.twins import measure_twins
 from paramshare_viz.plots.compare_table import compare_table_html, summary_lines
+from paramshare_viz.views.explore import explore_bars, explore_cards, reuse_note
 
 HASHED = psv.zoo.presets("hashednet")["784 -> 1000 at 1/64"]  # 784 -> 1000, 12,250 buckets
+
+
+def cards_of(counts):
+    return explore_cards(counts, explore_bars(counts), reuse_note(counts))
 
 
 def _not_saved(form: str, **overrides):
@@ -39,7 +43,7 @@ def test_gqa_shows_the_kv_cache_it_saves():
     assert n.kv is not None and (n.kv.context, n.kv.batch) == (4096, 1)
     assert n.kv.shared_bytes == 2 * 1 * 2 * 4 * 4096 * 1 * 4 == 262_144  # keys + values, 2 K/V heads
     assert n.kv.twin_bytes == 2 * 1 * 8 * 4 * 4096 * 1 * 4 == 1_048_576  # 8 K/V heads
-    cards = {c.key: c for c in explore_cards(twin_counts("gqa"))}
+    cards = {c.key: c for c in cards_of(twin_counts("gqa"))}
     assert cards["kv_cache"].value == "4.0× the shared model"
     assert cards["kv_cache"].note == "keys + values kept for 4,096 tokens, batch 1, float32, 1 layer: 256.0 KiB vs twin 1.0 MiB"
 
@@ -53,12 +57,12 @@ def test_lora_says_what_the_frozen_base_still_costs():
 
 
 def test_hashednet_memory_card_counts_the_index_buffer_and_conv_is_unchanged():
-    cards = {c.key: c for c in explore_cards(twin_counts("hashednet", **HASHED))}
+    cards = {c.key: c for c in cards_of(twin_counts("hashednet", **HASHED))}
     # 13,250 parameters * 4 B = 53,000 B; index 1000*784 int64 = 6,272,000 B; sign 1000*784 int8 = 784,000 B
     # 53,000 + 6,272,000 + 784,000 = 7,109,000 B = 6.78 MiB; the twin: 785,000 * 4 B = 3,140,000 B = 3.0 MiB
     assert cards["bytes"].title == "Memory held (float32)" and cards["bytes"].value == "6.8 MiB"
     assert cards["bytes"].note.startswith("parameters + buffers; twin: 3.0 MiB (buffers 6.7 MiB vs 0 B")
-    conv = {c.key: c for c in explore_cards(twin_counts("conv"))}
+    conv = {c.key: c for c in cards_of(twin_counts("conv"))}
     assert conv["bytes"].value == "896 B"  # 224 parameters * 4 B, no buffers: as before
     assert conv["bytes"].note == "parameters + buffers; twin: 56.0 KiB"
 

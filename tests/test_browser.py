@@ -141,7 +141,7 @@ def test_binder_path_renders_in_the_browser(page, binder_url):
 
 
 def test_dashboard_notebook_runs_in_jupyterlab(page, binder_server, tmp_path):
-    """The JupyterLab badge: the widgets (ipywidgets, plotly's anywidget) render in Lab too."""
+    """The JupyterLab badge: the widgets (ipywidgets, the graph's anywidget) render in Lab too."""
     page.goto(f"{binder_server}/lab/tree/notebooks/dashboard.ipynb", timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=120_000)
     page.wait_for_selector("text=| Idle", timeout=120_000)  # the kernel is up
@@ -151,5 +151,5 @@ def test_dashboard_notebook_runs_in_jupyterlab(page, binder_server, tmp_path):
     assert shown_counts(page) == expected_counts()
     page.wait_for_selector(".psv-bar-value")
     assert bar_labels(page) == [f"{n:,}" for n in expected_counts().values()]  # 224, 14,336, 98,816
-    page.wait_for_selector(".psv-graph .js-plotly-plot", timeout=120_000)  # plotly's mime renderer works in Lab
+    page.wait_for_selector(".psv-graph [data-tensor='weight']", timeout=120_000)  # the graph's anywidget in Lab
     page.screenshot(path=str(tmp_path / "jupyterlab.png"))

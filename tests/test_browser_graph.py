@@ -1,4 +1,8 @@
-"""The sharing graph in the served dashboard: switch to tied embeddings, light up the tied tensor."""
+"""The sharing graph's front end in Chromium: in the served dashboard (Explore) and as a standalone page.
+
+Contract (DESIGN.md): root ``.psv-graph[data-version]`` (+1 per redraw), ``[data-tensor]`` nodes,
+``[data-module]`` rows; a clicked tensor puts ``psv-lit`` on every row that holds or borrows it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from paramshare_viz.app.explore import form_label
 
 pytestmark = pytest.mark.browser
 
-GRAPH = ".psv-graph .js-plotly-plot"  # plotly's mime renderer inside the graph's Output
+GRAPH = ".psv-graph"
+VERSION = "() => Number(document.querySelector('.psv-graph')?.dataset.version || 0)"
+GPT2 = "GPT-2\u00a0small"  # the menu's labels keep their words together with no-break spaces
+LIT = "() => [...document.querySelectorAll('.psv-graph [data-module].psv-lit')].map(e => e.dataset.module).sort()"
 
 
 @pytest.fixture
@@ -18,24 +25,143 @@ def page(browser):
     pg.close()
 
 
-def test_light_up_the_tied_tensor_lists_both_holders(page, dashboard_url):
+def test_first_view_draws_the_graph_with_no_plotly_figure_and_kernel_size_redraws_in_place(page, dashboard_url, tmp_path):
     page.goto(dashboard_url, timeout=180_000)
-    page.wait_for_selector(GRAPH, timeout=180_000)
-    # No plotly widget on the page: the graph is a plain figure (the bars are HTML).
-    assert page.locator(".js-plotly-plot").count() == 1
-    assert page.locator(GRAPH).count() == 1
+    page.wait_for_selector(f"{GRAPH} [data-tensor='weight']", timeout=180_000)
+    # conv's default: 8 output channels, 3 input channels, a 3 x 3 kernel
+    assert "weight 8×3×3×3" in page.inner_text(f"{GRAPH} [data-tensor='weight']")
+    page.screenshot(path=str(tmp_path / "explore-conv.png"), full_page=True)
+    assert page.locator(".js-plotly-plot").count() == 0  # the Explore tab's first view: no plotly figure
 
-    page.select_option(".psv-form select", label=form_label("tied_embeddings"))
-    page.wait_for_function(  # the kernel has counted the new form...
-        "() => document.querySelector('.psv-status')?.innerText.startsWith('tied_embeddings')", timeout=120_000
-    )
-    page.wait_for_function(  # ...and the graph shows it
-        "sel => document.querySelector(sel)?.layout?.title?.text?.includes('TiedLM')", arg=GRAPH, timeout=120_000
-    )
-    page.select_option(".psv-graph-pick select", label="tensor wte.weight (2 names)")
+    page.evaluate("() => { document.querySelector('.psv-graph')._kept = true; }")
+    before = page.evaluate(VERSION)
+    box = page.locator(".psv-input-kernel_size input")
+    box.fill("5")
+    box.press("Enter")
     page.wait_for_function(
-        "() => document.querySelector('.psv-graph-clicked')?.innerText.includes('held by')", timeout=30_000
+        "v => Number(document.querySelector('.psv-graph').dataset.version) > v && "
+        "document.querySelector(\".psv-graph [data-tensor='weight']\")?.innerText.includes('8×3×5×5')",
+        arg=before, timeout=60_000,
     )
+    assert page.evaluate("() => document.querySelector('.psv-graph')._kept") is True  # the same root element
+
+
+def test_first_view_requests_no_plotly_js(page, dashboard_url):
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(dashboard_url, timeout=180_000)
+    page.wait_for_selector(f"{GRAPH} [data-tensor]", timeout=180_000)
+    page.wait_for_load_state("networkidle")
+    plotly = [u.rsplit("/", 1)[1] for u in requested if "plotly" in u.lower()]
+    assert plotly == [], plotly
+
+
+def test_gpt2_preset_click_the_tied_embedding_lights_both_holders(page, dashboard_url, tmp_path):
+    page.goto(dashboard_url, timeout=180_000)
+    page.wait_for_selector(f"{GRAPH} [data-tensor]", timeout=180_000)
+    page.select_option(".psv-form select", label=form_label("tied_embeddings"))
+    page.wait_for_function(
+        "name => [...document.querySelectorAll('.psv-preset option')].some(o => o.text === name)",
+        arg=GPT2, timeout=60_000,
+    )
+    page.select_option(".psv-preset select", label=GPT2)
+    # The zoo's GPT-2-shaped model names its embedding wte (HF's GPT-2 says transformer.wte: see the page test).
+    tensor = f"{GRAPH} [data-tensor='wte.weight']"
+    page.wait_for_function(
+        "sel => document.querySelector(sel)?.innerText.includes('50257×768')", arg=tensor, timeout=120_000
+    )
+    page.click(tensor)
+    page.wait_for_function(f"() => ({LIT})().length > 0", timeout=10_000)
+    assert page.evaluate(LIT) == ["lm_head", "wte"]
     line = page.inner_text(".psv-graph-clicked")
-    assert "held by wte, lm_head" in line
-    assert "lm_head.weight" in line and "wte.weight" in line
+    assert "held by wte, lm_head" in line and "lm_head.weight" in line
+    page.screenshot(path=str(tmp_path / "explore-gpt2.png"), full_page=True)
+    # the twin: its head holds a weight of its own, so nothing is drawn under two names
+    page.click(".psv-graph-side button:has-text('Unshared twin')")
+    page.wait_for_function(
+        "() => document.querySelector('.psv-graph-title')?.innerText.includes('unshared twin')", timeout=30_000
+    )
+    assert "no tensor under two names" in page.inner_text(".psv-graph-title")
+
+
+def test_albert_base_unfolds_into_twelve_rows_joined_to_one_block(page, dashboard_url, tmp_path):
+    page.goto(dashboard_url, timeout=180_000)
+    page.wait_for_selector(f"{GRAPH} [data-tensor]", timeout=180_000)
+    page.select_option(".psv-form select", label=form_label("albert"))
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.psv-preset option')].some(o => o.text === 'ALBERT-base')",
+        timeout=60_000,
+    )
+    page.select_option(".psv-preset select", label="ALBERT-base")
+    run = f"{GRAPH} [data-module='layers.[0-11]']"
+    page.wait_for_selector(run, timeout=120_000)
+    assert "1 module under 12 names" in page.inner_text(run)
+    page.click(f"{run} .psv-fold")
+    # Twelve member rows, each with its own q_proj row, all joined to the block's one q_proj weight:
+    # click it, then scroll each member into view (rows are virtualised) and read its class.
+    page.click(f"{GRAPH} [data-tensor='layers.0.attention.q_proj.weight']")
+    seen = page.evaluate(
+        """async () => {
+        const root = document.querySelector('.psv-graph'), f = root._psv, out = [];
+        const members = f.view.rows.filter((r) => r.member).map((r) => r.name);
+        for (const m of members) {
+          const row = f.view.rows.find((r) => r.name === m + '.attention.q_proj');
+          f.viewport.scrollTop = row.index * 24;
+          f.paint(false);
+          await new Promise((r) => requestAnimationFrame(r));
+          const e = root.querySelector(`[data-module="${row.name}"]`);
+          out.push([m, e !== null && e.classList.contains('psv-lit')]);
+        }
+        return out;
+        }"""
+    )
+    assert seen == [[f"layers.{i}", True] for i in range(12)]
+    assert "held by layers.0.attention.q_proj, layers.1.attention.q_proj" in page.inner_text(".psv-graph-clicked")
+    page.evaluate("() => { document.querySelector('.psv-graph-view').scrollTop = 0; }")
+    page.screenshot(path=str(tmp_path / "explore-albert-unfolded.png"), full_page=True)
+    # fold it again: one row
+    page.click(f"{run} .psv-fold")
+    page.wait_for_function(
+        "() => !document.querySelector('.psv-graph [data-module=\"layers.0\"]')", timeout=10_000
+    )
+
+
+def test_standalone_page_of_hf_gpt2_lights_unfolds_and_exports_svg(page, tmp_path):
+    import paramshare_viz as psv
+
+    out = psv.sharing_graph(psv.load_model("hf:gpt2")).to_html(tmp_path / "gpt2.html")
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(out.as_uri())
+    page.wait_for_selector(f"{GRAPH}[data-version='1']", timeout=30_000)
+    assert all(u.startswith("file://") for u in requested)  # no kernel, no network
+    # keyboard: focus the tied tensor and press Enter
+    page.focus(f"{GRAPH} [data-tensor='transformer.wte.weight']")
+    page.keyboard.press("Enter")
+    assert page.evaluate(LIT) == ["lm_head", "transformer.wte"]
+    assert page.evaluate(VERSION) == 2
+    # unfold h.[0-11]: twelve blocks, each with its own attention weight (12 copies split into 12 nodes)
+    page.click(f"{GRAPH} [data-module='transformer.h.[0-11]'] .psv-fold")
+    page.wait_for_selector(f"{GRAPH} [data-tensor='transformer.h.0.attn.c_attn.weight']")
+    members = page.evaluate("() => document.querySelector('.psv-graph')._psv.view.rows.filter(r => r.member).length")
+    assert members == 12
+    page.screenshot(path=str(tmp_path / "standalone-gpt2.png"), full_page=True)
+    svg = page.evaluate("() => document.querySelector('.psv-graph')._psvSVG()")
+    assert svg.startswith("<svg") and ">h.11 <" in svg and "GPT2LMHeadModel" in svg  # the rows as drawn
+
+
+def test_standalone_page_says_the_sharing_names_cannot_show(page, tmp_path):
+    import paramshare_viz as psv
+    from paramshare_viz import zoo
+
+    gqa = psv.sharing_graph(zoo.build("gqa", num_heads=8, groups=2, device="meta")).to_html(tmp_path / "gqa.html")
+    page.goto(gqa.as_uri())
+    page.wait_for_selector(f"{GRAPH} .psv-head-map", timeout=30_000)
+    text = page.inner_text(f"{GRAPH} .psv-graph-unnamed")
+    # 8 query heads over 2 K/V heads: heads 0-3 read K/V head 0, heads 4-7 K/V head 1
+    assert "8 query heads read 2 K/V heads, 4 each" in text and "0, 1, 2, 3" in text and "4, 5, 6, 7" in text
+    lora = psv.sharing_graph(zoo.build("lora", device="meta")).to_html(tmp_path / "lora.html")
+    page.goto(lora.as_uri())
+    page.wait_for_selector(f"{GRAPH} .psv-trainable", timeout=30_000)
+    # base 32*32 + 32 = 1,056 frozen; adapters 3 * (4*32 + 32*4) = 768 trainable
+    assert "Trainable 768 · frozen 1,056 (requires_grad=False) of 1,824" in page.inner_text(f"{GRAPH} .psv-trainable")

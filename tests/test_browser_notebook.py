@@ -21,6 +21,8 @@ def test_tied_embeddings_tutorial_runs_all_in_jupyterlab(page, binder_server, tm
     assert page.locator(".psv-show .psv-card").count() == 4
     shown = page.inner_text(".psv-show")
     assert "lm_head.weight, wte.weight" in shown and "128,000" in shown  # the tied group: 2,000 * 64 elements
+    # psv.show's sharing graph: the package's anywidget front end, drawn in Lab; the tied tensor once
+    page.wait_for_selector(".psv-show .psv-graph [data-tensor='wte.weight']", timeout=60_000)
     # The Markdown outputs before it ran too: GPT-2's saving, computed in the kernel.
     assert page.locator(".jp-OutputArea .jp-RenderedMarkdown:has-text('exactly one embedding matrix')").count() == 1
     # Run All stops at an error: the last cell's references show only when every cell ran.

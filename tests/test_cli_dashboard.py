@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import psutil
 import paramshare_viz.app.serve as serve_module
 from paramshare_viz.app.serve import DASHBOARD_SOURCE, notebook_to_serve, voila_command
 from paramshare_viz.cli import build_parser, main
-from tests.servers import dashboard_command, free_port, start, wait_for_http
+from tests.servers import dashboard_command, free_port, start, wait_for, wait_for_http
 
 
 def test_dashboard_arguments():
@@ -57,6 +58,30 @@ def test_ctrl_c_stops_the_server_and_its_kernels(tmp_path):
     assert group_gone(proc.pid, within_s=10)  # nothing of the group is left
     _, alive = psutil.wait_procs(kernels, timeout=10)
     assert alive == []  # nor any of its kernels
+
+
+def test_sigterm_stops_the_server_and_its_kernels(tmp_path):
+    port = free_port()
+    log = tmp_path / "voila.log"
+    proc = start(dashboard_command(port), log)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", proc, log)  # a visitor's page: it takes a kernel
+        kernels = kernel_processes(proc.pid, within_s=120)
+        assert kernels
+        os.kill(proc.pid, signal.SIGTERM)  # `kill <pid>` of the CLI alone, not of its group
+        assert wait_for(lambda: not port_open(port), 10)  # the server is gone within 10 s
+        _, alive = psutil.wait_procs(kernels, timeout=10)
+        assert alive == []  # and so are its kernels
+        assert proc.wait(timeout=10) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert group_gone(proc.pid, within_s=10)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def kernel_processes(pid: int, within_s: float) -> list:

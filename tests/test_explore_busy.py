@@ -6,9 +6,11 @@ import re
 
 import pytest
 
+from paramshare_viz import zoo
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.config_editor import read_number
-from paramshare_viz.app.explore import ExplorePanel, is_quick
+from paramshare_viz.app.explore import ExplorePanel
+from paramshare_viz.typed_numbers import read_number
+from paramshare_viz.views.explore import is_quick
 
 
 @pytest.fixture
@@ -28,7 +30,8 @@ def test_a_large_value_then_a_form_switch_shows_busy_then_the_new_form(app):
     panel = explore(app)
     before = counts(panel)
     # image_size=130: the twin holds 224 * 130*130 = 3,785,600 parameters, plus activations: not waited for.
-    assert not is_quick("conv", {"image_size": 130}, "cpu") and is_quick("conv", {"image_size": 60}, "cpu")
+    assert not is_quick("conv", zoo.make_config("conv", image_size=130), "cpu")
+    assert is_quick("conv", zoo.make_config("conv", image_size=60), "cpu")
     panel.editor.inputs["image_size"].value = "130"
     assert app.state.status_level == "busy" and "counting" in app.state.status
     assert "psv-stale" in panel.cards._dom_classes and counts(panel) == before  # old numbers, dimmed

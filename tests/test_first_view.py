@@ -11,13 +11,13 @@ import json
 import subprocess
 import sys
 
+import plotly.graph_objects as go
 import plotly.io as pio
 import torch
 from torch import nn
 
 from paramshare_viz.analysis.flops import count_flops
 from paramshare_viz.app.plot_output import figure_json
-from paramshare_viz.plots.sharing_graph import make_sharing_graph_figure
 from tests.servers import REPO
 
 #: Not needed to show Explore; each one found after the first view is a regression.
@@ -27,10 +27,10 @@ FIRST_VIEW = f"""
 import json, sys
 from paramshare_viz.app import make_dashboard
 app = make_dashboard()
-app.state.drawn = True  # what the page's heartbeat says once it has drawn: the graph is sent
-graph = app.tabs.panel("Explore").graph.plot
+app.state.drawn = True  # what the page's heartbeat says once it has drawn
+graph = app.tabs.panel("Explore").graph.widget
 print(json.dumps({{
-    "sent": sorted(graph.shown or {{}}),
+    "sent": sorted(graph.payloads),
     "heavy": [m for m in {HEAVY!r} if m in sys.modules],
 }}))
 """
@@ -44,7 +44,7 @@ def run_fresh(code: str) -> dict:
 
 def test_the_first_view_sends_the_graph_and_imports_nothing_heavy():
     seen = run_fresh(FIRST_VIEW)
-    assert seen["sent"] == ["data", "layout"]  # the Explore graph went out
+    assert seen["sent"] == ["shared", "twin"]  # the Explore graph's data went out, both sides
     assert seen["heavy"] == []
 
 
@@ -71,8 +71,6 @@ def test_flops_equal_torchs_own_counter():
 
 
 def test_the_figure_json_is_what_plotlys_renderer_sends():
-    from paramshare_viz import sharing_graph, zoo
-
-    fig = make_sharing_graph_figure(sharing_graph(zoo.build("albert")))
+    fig = go.Figure(go.Bar(x=["shared", "twin"], y=[1.0, 12.0]))
     sent = pio.renderers["plotly_mimetype"].to_mimebundle(fig)["application/vnd.plotly.v1+json"]
     assert json.loads(figure_json(fig)) == sent

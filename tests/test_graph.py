@@ -1,13 +1,13 @@
-"""The sharing graph: exact nodes and edges for hand-built models, every zoo form, the figure, the CLI.
+"""The sharing graph: exact nodes and edges for hand-built models, every zoo form, the front end's payload,
+the standalone page, the CLI, the widgets.
 
-Golden figures: ``PSV_UPDATE_GOLDEN=1 pytest tests/test_graph.py`` rewrites ``tests/golden/graph_*.json``.
+Golden payloads: ``PSV_UPDATE_GOLDEN=1 pytest tests/test_graph.py`` rewrites ``tests/golden/graph_payload_*.json``.
 """
 
 from __future__ import annotations
 
 import json
 
-import plotly.graph_objects as go
 import pytest
 import torch
 from torch import nn
@@ -16,8 +16,10 @@ import paramshare_viz as psv
 from paramshare_viz import zoo
 from paramshare_viz.cli import main
 from paramshare_viz.graph import sharing_graph
-from paramshare_viz.plots.sharing_graph import TRACES, make_sharing_graph_figure, update_sharing_graph_figure
+from paramshare_viz.graph_page import front_end, graph_payload, summary
 from tests.golden import golden
+
+SVGNS = "http://www.w3.org/2000/svg"  # the front end names SVG's namespace; it fetches nothing
 
 
 def shared_names(graph) -> list[tuple[str, ...]]:
@@ -199,7 +201,7 @@ def test_graph_reuses_the_given_report():
     assert g.tensors[0].group == 0 and g.tensors[0].names == tuple(report.groups[0].names)
 
 
-# --- JSON, HTML and the figure -------------------------------------------------------------------
+# --- JSON, the front end's payload, the standalone page -----------------------------------------
 
 
 def test_to_dict_and_html(tmp_path):
@@ -209,71 +211,63 @@ def test_to_dict_and_html(tmp_path):
     assert ["lm_head", 0] in d["edges"] and ["wte", 0] in d["edges"]
     out = g.to_html(tmp_path / "g.html")
     page = out.read_text()
-    assert 'id="psv-graph-data"' in page
-    assert 'src="https://cdn.plot.ly' not in page  # plotly.js inlined: opens without a network
-    assert json.loads(page.split('id="psv-graph-data">')[1].split("</script>")[0]) == d
+    assert json.loads(page.split("id='psv-graph-data'>")[1].split("</script>")[0]) == d
+    state = json.loads(page.split("id='psv-graph-payload'>")[1].split("</script>")[0])
+    assert state == {"payloads": {"shared": json.loads(json.dumps(graph_payload(g))), "twin": None}, "side": "shared"}
+    # the package's front end inlined: no plotly, nothing fetched from any host
+    js, _css = front_end()
+    assert js.split("export default")[0] in page
+    assert "plotly" not in page.lower() and "http://" not in page.replace(SVGNS, "") and "https://" not in page
 
 
-def test_figure_highlight_lights_every_holder():
+def test_payload_rows_tensors_and_lanes_of_tied_embeddings():
     g = sharing_graph(zoo.build("tied_embeddings"))
-    fig = make_sharing_graph_figure(g, highlight=0)
-    first_legend = TRACES.index("legend_module")  # legend traces are named by their legend text
-    assert len(fig.data) == len(TRACES) and [tr.name for tr in fig.data[:first_legend]] == TRACES[:first_legend]
-    modules = fig.data[TRACES.index("modules")]
-    lit = [name for name, text in zip(modules.customdata, modules.text, strict=True) if text.startswith("<b>")]
-    assert lit == ["wte", "lm_head"]
-    tensors = fig.data[TRACES.index("tensors")]
-    assert tensors.customdata[0] == 0 and "lm_head.weight" in tensors.hovertext[0]
-    # A module highlight lights its tensors: wte holds tensor 0 only.
-    fig = make_sharing_graph_figure(g, highlight="wte")
-    assert [k for k, op in zip(fig.data[TRACES.index("tensors")].customdata,
-                               fig.data[TRACES.index("tensors")].marker.opacity, strict=True) if op == 1] == [0]
+    p = graph_payload(g)
+    rows = {r["name"]: r for r in p["rows"]}
+    (k,) = rows["wte"]["holds"]
+    assert rows["lm_head"]["holds"] == [k]  # one tensor, two holder rows: the front end draws one lane
+    t = p["tensors"][k]
+    # 100 * 32 = 3,200 elements, 12,800 bytes in float32, once
+    assert (t["label"], t["names"], t["numel"], t["bytes"], t["kind"]) == (
+        "wte.weight", ["lm_head.weight", "wte.weight"], 3_200, 12_800, "group")
+    assert p["summary"] == "1 tensor under several names" and p["rows"][0]["parent"] == -1
+    # every tensor is held by some row, and each appears once in the table
+    held = {i for r in p["rows"] for i in r["holds"]}
+    assert held == set(range(len(p["tensors"])))
 
 
-def test_figure_updates_in_place_across_forms():
-    target = go_figure(make_sharing_graph_figure(sharing_graph(zoo.build("conv"))))
-    source = make_sharing_graph_figure(sharing_graph(zoo.build("albert")))
-    update_sharing_graph_figure(target, source)
-    assert target.data[TRACES.index("modules")].customdata == source.data[TRACES.index("modules")].customdata
-    assert target.layout.height == source.layout.height
-    # the legend sits just above the plot area, so its place follows the height
-    assert target.layout.legend.y == source.layout.legend.y != make_sharing_graph_figure(
-        sharing_graph(zoo.build("conv"))).layout.legend.y
+def test_payload_folds_albert_and_lists_the_run_to_unfold():
+    g = sharing_graph(zoo.build("albert", num_layers=12, device="meta"))
+    p = graph_payload(g)
+    (run,) = [r for r in p["rows"] if r["fold"]]
+    # one block object under layers.0 ... layers.11: the front end opens it into 12 rows
+    assert (run["name"], run["fold"], run["copies"], run["objects"]) == ("layers.[0-11]", [0, 11], 12, 1)
+    q = next(t for t in p["tensors"] if t["label"] == "layers.0.attention.q_proj.weight")
+    assert q["names"] == [f"layers.{i}.attention.q_proj.weight" for i in range(12)] and q["copies"] == 1
+    twin = graph_payload(sharing_graph(zoo.build("albert", shared=False, num_layers=12, device="meta")), twin=True)
+    tq = next(t for t in twin["tensors"] if t["label"] == "layers.[0-11].attention.q_proj.weight")
+    # 12 copies of a 32 x 32 weight (default hidden_size 32) folded into one node: 12 * 1,024 = 12,288 elements
+    assert (tq["copies"], tq["numel"], tq["kind"], twin["twin"]) == (12, 12_288, "plain", True)
 
 
-def go_figure(fig):
-    import plotly.graph_objects as go
-
-    return go.Figure(fig)
-
-
-def trim(fig) -> dict:
-    """The figure without the template, floats rounded: what the golden file holds."""
-    d = fig.to_plotly_json()
-    d["layout"].pop("template", None)
-    return json.loads(json.dumps(d, default=str), parse_float=lambda s: round(float(s), 3))
+def test_payload_draws_a_container_holding_nothing_through_its_children():
+    model = nn.Sequential(nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 3)]))
+    p = graph_payload(sharing_graph(model))
+    # the ModuleList "0" holds nothing itself: its Linear rows hang from the root
+    assert [(r["name"], r["parent"]) for r in p["rows"]] == [("", -1), ("0.0", 0), ("0.1", 0)]
 
 
-def check_golden(name: str, fig) -> None:
-    got = trim(fig)
-    assert got == golden(name, got)
+def trim(payload: dict) -> dict:
+    """The payload less its palette (theme constants): what the golden file holds."""
+    return {k: v for k, v in json.loads(json.dumps(payload)).items() if k != "palette"}
 
 
-def test_golden_tied_embeddings():
+@pytest.mark.parametrize("form", zoo.forms())
+def test_golden_payload_of_every_zoo_form(form):
     torch.manual_seed(0)
-    model = zoo.build("tied_embeddings")
-    fig = make_sharing_graph_figure(sharing_graph(model, zoo.example_input("tied_embeddings")))
-    check_golden("graph_tied_embeddings.json", fig)
-    # one lane: wte's row and lm_head's row join the one 100 x 32 tensor.
-    assert "weight 100×32" in fig.data[TRACES.index("tensors")].text[0]
-
-
-def test_golden_albert_twin():
-    torch.manual_seed(0)
-    _, twin = zoo.pair("albert", num_layers=3)
-    fig = make_sharing_graph_figure(sharing_graph(twin, zoo.example_input("albert", num_layers=3)))
-    check_golden("graph_albert_twin.json", fig)
-    assert "nothing" in fig.layout.title.text or "no tensor" in fig.layout.title.text
+    model = zoo.build(form)
+    got = trim(graph_payload(sharing_graph(model, zoo.example_input(form))))
+    assert got == golden(f"graph_payload_{form}.json", got)
 
 
 # --- CLI -----------------------------------------------------------------------------------------
@@ -302,41 +296,30 @@ def test_cli_graph_bad_spec(capsys):
 # --- the widgets: Explore's graph view and psv.show ----------------------------------------------
 
 
-def test_graph_view_light_up_toggle_and_update(kernel_loop):
-    from paramshare_viz.analysis.twin_counts import twin_counts
+def test_graph_view_sends_both_sides_and_follows_the_toggle():
     from paramshare_viz.app.graph_view import GraphView
 
-    view = GraphView(twin_counts("tied_embeddings"))
-    assert view.pick.options[1] == ("tensor wte.weight (2 names)", "t:0")  # the tied tensor first in the menu
-    view.pick.value = "t:0"
-    assert "held by <b>wte</b>, <b>lm_head</b>" in view.clicked.value
-    view.select("lm_head")
-    assert view.pick.value == "m:lm_head"
-    assert "<b>lm_head</b> holds <code>wte.weight</code>" in view.clicked.value
-    view.side.value = "twin"  # the twin's head has its own weight: nothing shared, no highlight kept
-    assert "no tensor under two names" in view.figure.layout.title.text and view.highlight is None
-    assert view.pick.value == ""
-    view.show(twin_counts("albert", num_layers=3))
-    kernel_loop.run()  # the kernel's loop draws it after the numbers have painted (after_paint)
-    assert "Albert" in view.figure.layout.title.text
-    assert view.plot.shown["layout"]["title"]["text"] == view.figure.layout.title.text
+    shared = sharing_graph(zoo.build("tied_embeddings", device="meta"))
+    twin = sharing_graph(zoo.build("tied_embeddings", shared=False, device="meta"))
+    view = GraphView(graphs=(shared, twin), note="a note")
+    sent = view.widget.payloads
+    assert sent["shared"]["note"] == "a note" and sent["twin"]["twin"] is True
+    assert sent["twin"]["summary"] == "no tensor under two names, none reused across calls"
+    view.side.value = "twin"
+    assert view.widget.side == "twin" and view.graph is twin
+    widget = view.widget
+    view.show_graphs((twin, twin))  # new data, the same widget (the page keeps its elements)
+    assert view.widget is widget and widget.payloads["twin"] is None and view.graphs == (twin, twin)
 
 
-def test_graph_view_draws_the_newest_request_after_the_numbers(monkeypatch):
-    # In a kernel the graph is drawn 50 ms after the numbers; changes meanwhile must end on the newest.
-    import paramshare_viz.app.graph_view as graph_view
-    from paramshare_viz.analysis.twin_counts import twin_counts
+def test_graph_view_of_one_graph_has_no_toggle():
+    from paramshare_viz.app.graph_view import GraphView
 
-    queued = []
-    monkeypatch.setattr(graph_view, "after_paint", queued.append)
-    first = twin_counts("albert", num_layers=3)
-    view = graph_view.GraphView(first)
-    view.show(twin_counts("albert", num_layers=4))
-    view.show(first)  # back to the graph on show before the first redraw ran
-    assert len(queued) == 2
-    for draw in queued:
-        draw()
-    assert view.graphs is graph_view.twin_graphs(first)  # not the 4-layer graph queued before it
+    g = sharing_graph(zoo.build("conv", device="meta"))
+    view = GraphView(graph=g)
+    assert view.side.layout.display == "none" and view.widget.payloads["twin"] is None
+    with pytest.raises(ValueError, match="graphs=.*graph="):
+        GraphView()
 
 
 def test_show_builds_cards_graph_and_tables_for_any_model():
@@ -346,19 +329,23 @@ def test_show_builds_cards_graph_and_tables_for_any_model():
     cards, view, groups, _modules = box.children
     assert 'data-key="groups"' in cards.value and box.graph.tensors[0].names == ("lm_head.weight", "transformer.wte.weight")
     assert view.side.layout.display == "none"  # one model: no shared/twin toggle
-    assert "transformer.h.[0-11]" in view.figure.data[TRACES.index("modules")].customdata
+    assert "transformer.h.[0-11]" in [r["name"] for r in view.widget.payloads["shared"]["rows"]]
 
 
-@pytest.mark.parametrize("form", zoo.forms())
-def test_figure_is_valid_plotly_for_every_form(form):
-    # The figure is built unvalidated for speed (theme.quick_figure): plotly's validation runs here instead
-    # and raises on any unknown property or bad value.
-    fig = make_sharing_graph_figure(sharing_graph(zoo.build(form)), highlight=0)
-    checked = go.Figure(fig.to_dict())
-    assert checked.layout.template.layout.paper_bgcolor == "white"  # the theme's template, expanded
+def test_the_graph_modules_import_no_plotly_and_graph_imports_no_plots():
+    import ast
+    from pathlib import Path
+
+    for module in ("graph.py", "graph_page.py", "app/graph_view.py", "app/graph_widget.py"):
+        tree = ast.parse((Path(psv.__file__).parent / module).read_text())
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any(i.startswith("plotly") for i in imported), module
+        if module == "graph.py":
+            assert not any(i.startswith("paramshare_viz.plots") for i in imported)
 
 
-# --- names in natural order, titles clear of the toolbar ------------------------------------------
+# --- names in natural order ----------------------------------------------------------------------
 
 
 def test_names_are_in_natural_order():
@@ -372,29 +359,12 @@ def test_names_are_in_natural_order():
     assert text.index("<code>layers.0.") < text.index("<code>layers.1.") < text.index("<code>layers.2.")
 
 
-def test_a_long_title_wraps_below_the_toolbar():
-    from paramshare_viz.plots.sharing_graph import TOOLBAR, wrap_title
-
-    graph = sharing_graph(zoo.build("albert", device="meta"))
-    short = make_sharing_graph_figure(graph, title="<b>Albert</b>: short")
-    assert short.layout.title.pad.t == TOOLBAR and "<br>" not in short.layout.title.text
-    long_title = "<b>Albert</b>: " + " · ".join(f"part number {i} of a long title" for i in range(6))
-    fig = make_sharing_graph_figure(graph, title=long_title)
-    lines = fig.layout.title.text.split("<br>")
-    chars = int((fig.layout.width - 40) / 8.0)  # the figure's width at 8 px per title character
-    assert len(lines) > 1 and all(len(line.replace("<b>", "").replace("</b>", "")) <= chars for line in lines)
-    assert fig.layout.margin.t == short.layout.margin.t + 20 * (len(lines) - 1)  # rows move down, not under it
-    assert wrap_title("a · b", 80) == "a · b"
-
-
 def test_head_maps_say_which_query_heads_read_which_kv_head():
-    from paramshare_viz.plots.sharing_graph import default_title
-
     graph = sharing_graph(zoo.build("gqa", num_heads=8, groups=2, device="meta"))
     (hm,) = graph.head_maps
     assert (hm.modules, hm.num_heads, hm.kv_heads) == (("",), 8, 2)
     assert hm.readers == ((0, 1, 2, 3), (4, 5, 6, 7))  # query head i reads K/V head i // 4
-    assert "each K/V head read by 4 query heads" in default_title(graph)
+    assert "each K/V head read by 4 query heads" in summary(graph)
     assert graph.to_dict()["head_maps"][0]["readers"] == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert sharing_graph(zoo.build("gqa", groups=1, device="meta")).head_maps[0].readers == (tuple(range(8)),)  # MQA
     assert sharing_graph(zoo.build("gqa", shared=False, device="meta")).head_maps == []  # one K/V head per query head

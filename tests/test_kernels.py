@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from paramshare_viz.app.serve import REPO_NOTEBOOK, voila_command
+from paramshare_viz.app.voila_app import JUPYTER_DATA
 from tests.servers import REPO, free_port, jupyter_server_command, running, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]  # ~60 s here; minutes on a loaded machine
@@ -117,6 +118,7 @@ def test_closing_a_page_under_jupyter_server_ends_its_kernel(context, tmp_path, 
     etc.mkdir()
     shutil.copy(REPO / "binder/jupyter_server_config.json", etc / "jupyter_server_config.json")
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(etc))  # as postBuild installs it
+    monkeypatch.setenv("JUPYTER_PATH", str(JUPYTER_DATA))  # the template that config names, as postBuild copies it
     shutil.copytree(REPO / "notebooks", tmp_path / "root" / "notebooks")
     port = free_port()
     base = f"http://127.0.0.1:{port}/"

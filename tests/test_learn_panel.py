@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.learn import LearnPanel, parse_lams
+from paramshare_viz.app.learn import LAM_MESSAGES, LearnPanel
 from paramshare_viz.learn.growl import GrowlConfig, GrowlResult
 from paramshare_viz.learn.hashing import HashingPoint, HashingTradeoff
 from paramshare_viz.learn.soft_tying import SoftTyingRun, SoftTyingSweep
@@ -16,6 +16,7 @@ from paramshare_viz.plots.learn import (
     make_soft_tying_figure,
     make_tradeoff_figure,
 )
+from paramshare_viz.typed_numbers import read_numbers
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -156,8 +157,8 @@ def test_refusal_from_the_run_is_worded_without_its_class(panel):
     assert not panel.run.disabled
 
 
-def test_parse_lams():
-    assert parse_lams("0, 0.01 inf ∞") == [0.0, 0.01, float("inf"), float("inf")]
+def test_lam_boxes_take_inf_and_the_infinity_sign():
+    assert read_numbers("0, 0.01 inf ∞", float, **LAM_MESSAGES) == [0.0, 0.01, float("inf"), float("inf")]
 
 
 def test_figures_from_results():

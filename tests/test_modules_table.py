@@ -9,9 +9,9 @@ from torch import nn
 
 import paramshare_viz as psv
 from paramshare_viz.analysis.twin_counts import twin_counts
-from paramshare_viz.app.explore import reuse_note
 from paramshare_viz.app.show import model_cards
 from paramshare_viz.plots.tables import module_lines, modules_table_html, reused_modules
+from paramshare_viz.views.explore import reuse_note
 
 
 @pytest.mark.parametrize("form", psv.zoo.forms())

@@ -9,8 +9,9 @@ import pytest
 
 import paramshare_viz as psv
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.explore import CUSTOM, DEFAULT, EXPLORE_BUDGETS, counting_device
+from paramshare_viz.app.explore import CUSTOM, DEFAULT
 from paramshare_viz.models import presets, registry
+from paramshare_viz.views.explore import EXPLORE_BUDGETS, counting_device
 
 CASES = [(form, name) for form in psv.zoo.forms() for name in psv.zoo.presets(form)]
 
@@ -119,15 +120,17 @@ def test_presets_are_copies_and_forms_are_checked():
 
 
 def test_counting_device_moves_large_sizes_to_meta():
-    small = psv.zoo.presets("conv")["LeNet-5 C1"]
-    assert counting_device("conv", small, "cpu", "float32") == ("cpu", "")
-    where, note = counting_device("albert", psv.zoo.presets("albert")["BERT-base, one shared block"], "cpu", "float32")
+    def config(form: str, preset: str | None = None, **overrides):
+        return psv.zoo.make_config(form, **(psv.zoo.presets(form)[preset] if preset else overrides))
+
+    assert counting_device("conv", config("conv", "LeNet-5 C1"), "cpu", "float32") == ("cpu", "")
+    where, note = counting_device("albert", config("albert", "BERT-base, one shared block"), "cpu", "float32")
     # 109,482,240 * 4 bytes = 417.6 MiB for the twin, over the page's 64 MiB on cpu.
     assert where == "meta" and EXPLORE_BUDGETS["cpu"] == 64 * 1024**2
     assert note.startswith("counted without allocating; too large to time here: 417.6 MiB twin > 64.0 MiB budget")
-    assert counting_device("albert", {}, "meta", "float32") == ("meta", "")
+    assert counting_device("albert", config("albert"), "meta", "float32") == ("meta", "")
     # Few parameters but a forward of 1,000 steps: over the zoo's own budget on cpu, counted on meta.
-    where, note = counting_device("rnn", {"seq_len": 1000}, "cpu", "float32")
+    where, note = counting_device("rnn", config("rnn", seq_len=1000), "cpu", "float32")
     assert where == "meta" and note == (
         "counted without allocating, because on cpu: rnn: seq_len=1,000 would run about 7,002 tensor operations "
         "in one forward of the shared model, over the limit of 5,000 that can be counted in a few seconds; "

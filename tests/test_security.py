@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from paramshare_viz.app import serve
+from paramshare_viz.app.voila_app import JUPYTER_DATA
 from tests.servers import REPO, free_port, jupyter_server_command, running
 
 VOILA_JSON = REPO / "paramshare_viz/app/voila.json"
@@ -220,6 +221,7 @@ def test_binder_server_loads_the_config_as_post_build_installs_it(tmp_path, monk
     etc.mkdir()
     shutil.copy(BINDER_JSON, etc / "jupyter_server_config.json")
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(etc))  # the servers below inherit it
+    monkeypatch.setenv("JUPYTER_PATH", str(JUPYTER_DATA))  # the template that config names, as postBuild copies it
     shown = subprocess.run(
         [str(Path(sys.executable).parent / "jupyter"), "server", "--show-config"],
         capture_output=True, text=True, timeout=120,

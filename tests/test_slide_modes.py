@@ -43,8 +43,8 @@ EDGE_1D = torch.tensor([[[-1.0, 0.0, 1.0]], [[1.0, 0.0, -1.0]]])  # the edge row
 
 def test_transposed_mode_matches_torch_and_shows_the_checkerboard(panel):
     panel.mode.value = "transposed 2-D conv"
-    panel.stride.value = 2
-    panel.padding.value = 0
+    panel.stride.value = "2"
+    panel.padding.value = "0"
     settle(panel)
     v = panel.mode_view
     assert panel.state.status_level == "info"
@@ -77,8 +77,8 @@ def test_transposed_mode_matches_torch_and_shows_the_checkerboard(panel):
 def test_scatter_payload_is_what_the_canvas_draws(panel):
     """The browser adds value × kernel at rows i*s + u*d - p, cols j*s + v*d - p: that sum is the output."""
     panel.mode.value = "transposed 2-D conv"
-    panel.stride.value = 2
-    panel.oc.value = 1
+    panel.stride.value = "2"
+    panel.oc.value = "1"
     settle(panel)
     meta, floats = panel.animation.meta, np.frombuffer(panel.animation.data, dtype="<f4")
     arr = {k: floats[o : o + n] for k, (o, n) in meta["arrays"].items()}
@@ -134,7 +134,7 @@ def test_causal_mode_reads_only_the_past_and_shows_the_tcn(panel):
     assert "receptive field 2, 4, 8, 16 steps (grows exponentially with depth)" in tcn_title
     assert "parameters (weights + biases) are 10, 20, 30, 40 (grow linearly" in tcn_title
     assert "<td>4</td><td>8</td><td>16</td><td>40</td>" in html(panel)
-    panel.dilation.value = 2  # the causal padding grows with the dilation: (3 - 1) * 2 = 4 zeros
+    panel.dilation.value = "2"  # the causal padding grows with the dilation: (3 - 1) * 2 = 4 zeros
     settle(panel)
     assert "4 zeros of left padding" in panel.state.status
 
@@ -158,19 +158,19 @@ def test_bad_setting_names_the_field_and_keeps_the_typed_value(panel, mode, fiel
     panel.mode.value = mode
     settle(panel)
     before = panel.animation.data
-    getattr(panel, field).value = value
+    getattr(panel, field).value = str(value)
     settle(panel)
     assert panel.state.status_level == "error" and message in panel.state.status
-    assert getattr(panel, field).value == value  # what was typed stays typed
+    assert getattr(panel, field).value == str(value)  # what was typed stays typed
     assert panel.animation.data == before
-    getattr(panel, field).value = getattr(SlideSettings(), field)
+    getattr(panel, field).value = str(getattr(SlideSettings(), field))
     settle(panel)
     assert panel.state.status_level == "info"
 
 
 def test_transposed_padding_beyond_the_kernel_explains_the_missing_equivalence(panel):
     panel.mode.value = "transposed 2-D conv"
-    panel.padding.value = 3  # > dilation * (k - 1) = 2: the conv would need padding -1
+    panel.padding.value = "3"  # > dilation * (k - 1) = 2: the conv would need padding -1
     settle(panel)
     assert panel.state.status_level == "info" and panel.mode_view.equivalence is None
     assert "Not shown: padding=(3, 3) exceeds dilation * (kernel_size - 1) = (2, 2)" in html(panel)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from paramshare_viz.app.slide import SlidePanel, SlideSettings, parse_pattern, slide_panel
+from paramshare_viz.app.slide import SlidePanel, SlideSettings, render, slide_panel
 from paramshare_viz.app.slide_widget import slide_payload
 from paramshare_viz.app.state import AppState
 from paramshare_viz.sliding import locally_connected_twin, trace_conv2d
@@ -51,16 +51,20 @@ def test_first_view(panel):
         ("stride", 10**40, f"stride={10**40} must be at most 64"),
         ("padding", 99999999999, "padding=99999999999 must be at most 64"),
         ("dilation", 2**63, f"dilation={2**63} must be at most 64"),
+        # Typed as is into text boxes (an IntText made 2.5 into 2 and "x" into the last number).
+        ("stride", "2.5", "stride: '2.5' is not a whole number; the nearest whole numbers are 2 and 3"),
+        ("oc", "x", "show channel (oc): 'x' is not a whole number; type it in digits"),
+        ("size", "", "size is empty; type a whole number"),
     ],
 )
 def test_bad_setting_names_field_and_keeps_the_last_view(panel, field, value, message):
     before = panel.animation.data
-    getattr(panel, field).value = value
+    getattr(panel, field).value = str(value)
     settle(panel)
     assert panel.state.status_level == "error" and message in panel.state.status
     assert "last valid setting" in panel.state.status
     assert panel.animation.data == before
-    getattr(panel, field).value = getattr(SlideSettings(), field)  # back to valid: the views follow again
+    getattr(panel, field).value = str(getattr(SlideSettings(), field))  # back to valid: the views follow again
     settle(panel)
     assert panel.state.status_level == "info"
 
@@ -68,9 +72,9 @@ def test_bad_setting_names_field_and_keeps_the_last_view(panel, field, value, me
 def test_controls_change_the_view(panel):
     panel.image.value = "shapes"
     panel.channels.value = 3
-    panel.out_channels.value = 3
-    panel.groups.value = 3  # depthwise
-    panel.stride.value = 2
+    panel.out_channels.value = "3"
+    panel.groups.value = "3"  # depthwise
+    panel.stride.value = "2"
     settle(panel)
     meta = panel.animation.meta
     assert (meta["C"], meta["cg"], meta["Ho"]) == (3, 1, 8)  # (16 + 2 - 3) // 2 + 1 = 8
@@ -127,12 +131,6 @@ def test_notebook_passes_its_own_tensor():
         SlidePanel(AppState(), image=torch.rand(2, 2, 80))
 
 
-def test_parse_pattern():
-    assert parse_pattern("1 0\n0, -1\n") == ((1.0, 0.0), (0.0, -1.0))
-    with pytest.raises(ValueError, match="not a number"):
-        parse_pattern("1 a")
-
-
 def test_front_end_ships_as_package_data():
     import tomllib
 
@@ -143,3 +141,16 @@ def test_front_end_ships_as_package_data():
     assert "https://" not in (STATIC / "slide.js").read_text()  # nothing from a CDN
     data = tomllib.loads((STATIC.parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert {"static/*.js", "static/*.css"} <= set(data["paramshare_viz.app"])
+
+
+def test_render_is_computed_from_settings_alone():
+    r = render(SlideSettings(), None, None, (0, 2))  # digit 0 at 16x16, two 3x3 edge kernels, padding 1
+    # 2 * 1 * 3 * 3 weights + 2 biases = 20 parameters; 16 * 16 = 256 positions; 20 * 256 = 5,120
+    assert r.status == ("Slide: 1×16×16 input, 3×3 kernel used at 256 positions: Conv2d 20 parameters, "
+                        "locally connected 5,120.")
+    assert r.pattern == "-1 0 1\n-2 0 2\n-1 0 1"  # the edge preset, as the editor shows it
+    assert r.tap == (0, 0, 0) and len(r.taps) == 9 and r.sections == ()
+    assert (r.meta, r.data) == slide_payload(r.view.trace, r.view.twin, 0)
+    transposed = render(SlideSettings(mode="transposed 2-D conv", stride=2), None, None, (0, 0))
+    assert transposed.view is None and transposed.equivariance_figure is None
+    assert transposed.status == transposed.mode_view.status and transposed.meta == transposed.mode_view.meta

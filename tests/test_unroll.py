@@ -10,7 +10,7 @@ import torch
 
 from paramshare_viz import zoo
 from paramshare_viz.app import make_dashboard
-from paramshare_viz.app.unroll import MAX_STEPS, MIN_STEPS, UnrollPanel
+from paramshare_viz.app.unroll import MAX_STEPS, MIN_STEPS, UnrollPanel, UnrollSettings, unroll_view
 from paramshare_viz.plots.unroll import grad_traces, make_unroll_figure, update_unroll_figure
 from paramshare_viz.unroll import count_curve, grad_contributions, unroll_chain
 from tests.golden import golden
@@ -267,15 +267,14 @@ def test_panel_slider_updates_counts_figure_and_gradient(panel):
     state = panel.state
     assert (panel.steps.min, panel.steps.max) == (MIN_STEPS, MAX_STEPS)
     assert card(panel, "shared") == "120" and card(panel, "unshared") == "568"  # 5*112 + 8
-    figure = panel.figure
     panel.steps.value = 12
-    assert panel.figure is figure  # updated in place
+    panel.worker.wait(60)
     assert card(panel, "shared") == "120" and card(panel, "unshared") == "1,352"  # 12*112 + 8
+    figure = panel.plot.figure
     assert list(figure.data[5].y) == [120, 1352]
     shown = panel.plot.shown  # what the page draws
     assert list(shown["data"][5]["y"]) == [120, 1352]
     assert len(figure.data[2].x) == 12
-    panel.worker.wait(60)
     assert len(figure.data[6].y) == 12  # one gradient part per step
     assert "max |Σ − .grad|" in panel.grad_note.value and state.status_level == "info"
     assert "12 per-step parts of every reused tensor add up to the shared .grad" in state.status
@@ -286,15 +285,27 @@ def test_panel_albert_bad_width_keeps_last_view(panel):
     panel.worker.wait(60)
     assert panel.steps.description == "L layers" and panel.steps.value == 4
     assert card(panel, "shared") == "15,936" and card(panel, "unshared") == "54,048"
-    before = list(panel.figure.data[4].y)
-    panel.hidden.value = 30
+    before = list(panel.plot.figure.data[4].y)
+    panel.hidden.value = "30"
+    panel.worker.wait(60)
     assert panel.state.status_level == "error"
     assert "hidden_size=30" in panel.state.status and "num_heads=4" in panel.state.status
-    assert list(panel.figure.data[4].y) == before and "psv-stale" in panel.cards._dom_classes
-    panel.hidden.value = 16  # a valid width again: everything follows
-    assert panel.state.status_level != "error" and "psv-stale" not in panel.cards._dom_classes
-    assert list(panel.figure.data[4].y) != before
+    assert list(panel.plot.figure.data[4].y) == before and "psv-stale" in panel.cards._dom_classes
+    panel.hidden.value = "16"  # a valid width again: everything follows
     panel.worker.wait(60)
+    assert panel.state.status_level != "error" and "psv-stale" not in panel.cards._dom_classes
+    assert list(panel.plot.figure.data[4].y) != before
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [("2.5", "Hidden size (hidden_size): '2.5' is not a whole number; the nearest whole numbers are 2 and 3"),
+     ("", "Hidden size (hidden_size) is empty; type a whole number")],
+)
+def test_panel_width_is_read_as_typed(panel, typed, message):
+    panel.hidden.value = typed  # an IntText would have made 2.5 into 2 without a word
+    assert panel.state.status_level == "error" and message in panel.state.status
+    assert panel.hidden.value == typed and "psv-stale" in panel.cards._dom_classes
 
 
 @pytest.mark.parametrize(
@@ -309,11 +320,11 @@ def test_panel_albert_bad_width_keeps_last_view(panel):
     ],
 )
 def test_panel_huge_width_is_refused_in_words(panel, hidden, message):
-    panel.hidden.value = hidden
+    panel.hidden.value = str(hidden)
     panel.worker.wait(60)
     assert panel.state.status_level == "error" and message in panel.state.status
     assert "Error" not in panel.state.status and ".." not in panel.state.status
-    panel.hidden.value = 8  # a valid width again: everything follows
+    panel.hidden.value = "8"  # a valid width again: everything follows
     panel.worker.wait(60)
     assert panel.state.status_level == "info"
 
@@ -322,13 +333,35 @@ def test_panel_share_side_and_tensor(panel):
     panel.model.value = "ALBERT block over L layers"
     panel.share.value = "attention"
     panel.side.value = False
-    assert len(panel.figure.data[1].x) == 4  # a block copy per layer
-    assert panel.figure.layout.annotations[0].text == "Twin: one attention sublayer per layer, 4 × 4,352 = 17,408 parameters"
-    assert "attention sublayer reused at 4 layers" in panel.cards.value
     panel.worker.wait(60)
+    assert len(panel.plot.figure.data[1].x) == 4  # a block copy per layer
+    assert panel.plot.figure.layout.annotations[0].text == "Twin: one attention sublayer per layer, 4 × 4,352 = 17,408 parameters"
+    assert "attention sublayer reused at 4 layers" in panel.cards.value
     panel.tensor.value = "layers.0.norm1.weight"
-    assert "norm1.weight" in panel.figure.layout.annotations[2].text
+    panel.worker.wait(60)
+    assert "norm1.weight" in panel.plot.figure.layout.annotations[2].text
     assert "∂L/∂layers.0.norm1.weight" in panel.grad_note.value
     assert "Loss: L = ½ Σ (output − y)²" in panel.grad_note.value and "seeded N(0, 1) random target" in panel.grad_note.value
-    shown = panel.figure.data
+    shown = panel.plot.figure.data
     assert math.isclose(sum(shown[6].y), shown[7].y[1], rel_tol=1e-5)  # the drawn parts sum to the drawn ‖.grad‖
+
+
+# --- the view, without widgets -------------------------------------------------------------------
+
+
+def test_unroll_view_is_computed_from_settings_alone():
+    view = unroll_view(UnrollSettings("GRU cell over T time steps", steps=6, hidden_size=8))
+    # a GRU cell over input_size=4, hidden 8: 24*4 + 24*8 + 24 + 24 = 336, plus h0 (8): 344; twin 6*336 + 8
+    assert "shared 344 parameters, twin 2,024 (5.9×)" in view.status and not view.failed
+    assert (view.figure.data[3].y[4], view.figure.data[4].y[4]) == (344, 2024)  # T = 2..32: index 4 is T = 6
+    assert 'class="psv-count">2,024<' in view.cards
+    assert "6 per-step parts of every reused tensor add up to the shared .grad" in view.status
+    assert view.tensor == "cell.weight_hh" and "cell.weight_ih" in view.tensors
+    assert len(view.figure.data[6].y) == 6  # one gradient part per step
+    twin_side = unroll_view(UnrollSettings("GRU cell over T time steps", 6, 8, shared=False, tensor="cell.weight_ih"))
+    assert len(twin_side.figure.data[1].x) == 6 and twin_side.tensor == "cell.weight_ih"  # a cell copy per step
+
+
+def test_unroll_view_refuses_by_field():
+    with pytest.raises(ValueError, match="hidden_size=30"):
+        unroll_view(UnrollSettings("ALBERT block over L layers", steps=4, hidden_size=30))

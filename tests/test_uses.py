@@ -20,7 +20,7 @@ import paramshare_viz as psv
 from paramshare_viz import zoo
 from paramshare_viz.analysis.summary import format_summary
 from paramshare_viz.graph import sharing_graph
-from paramshare_viz.plots.sharing_graph import make_sharing_graph_figure
+from paramshare_viz.graph_page import graph_payload
 
 # --- the table of small models ------------------------------------------------------------------
 
@@ -447,13 +447,12 @@ def test_graph_draws_a_borrow_from_the_borrower_to_the_tensor() -> None:
     t = g.tensors[k]
     assert (t.uses, t.shared, t.group) == (2, True, None)
     assert g.to_dict()["borrows"] == [["dec", k]]
-    fig = make_sharing_graph_figure(g, highlight=k)
-    modules = next(tr for tr in fig.data if tr.name == "modules")
-    lit = [name for name, size in zip(modules.customdata, modules.marker.size, strict=True) if size == 13]
-    assert sorted(lit) == ["dec", "enc"]  # Light up: the holder and the borrower
-    borrow = next(tr for tr in fig.data if tr.name == "borrow")
-    assert borrow.line.dash == "dash"
-    assert "read by a module that does not hold it" in fig.layout.title.text
+    payload = graph_payload(g)
+    rows = {r["name"]: r for r in payload["rows"]}
+    # the front end lights the holder and the borrower, and draws a dashed line from the borrower
+    assert k in rows["enc"]["holds"] and rows["dec"]["borrows"] == [k] and k not in rows["dec"]["holds"]
+    assert payload["tensors"][k]["kind"] == "borrowed"
+    assert "read by a module that does not hold it" in payload["summary"]
 
 
 def test_graph_without_input_has_no_borrows_or_uses() -> None:
@@ -503,13 +502,11 @@ def test_writing_a_parameter_in_place_is_not_a_use() -> None:
     assert report.borrowed == []  # the root reads src, which it holds
 
 
-def test_explore_graph_shows_the_tied_autoencoders_borrow() -> None:
-    pytest.importorskip("ipywidgets")
-    from paramshare_viz.analysis.twin_counts import twin_counts
-    from paramshare_viz.app.graph_view import click_line, twin_graphs
-
-    shared, twin = twin_graphs(twin_counts("tied_autoencoder"))  # the Explore tab's data path
-    (borrow,) = shared.borrows
-    assert borrow[0] == "" and shared.tensors[borrow[1]].names == ("encoder.weight",)
-    assert "also read by <b>(model)</b>, which does not hold it" in click_line(shared, borrow[1])
-    assert twin.borrows == []  # the twin's decoder holds its own weight
+def test_the_tied_autoencoders_graph_shows_its_borrow() -> None:
+    shared, twin = zoo.pair("tied_autoencoder")
+    x = zoo.example_input("tied_autoencoder")
+    g = sharing_graph(shared, x)
+    (borrow,) = g.borrows
+    assert borrow[0] == "" and g.tensors[borrow[1]].names == ("encoder.weight",)
+    assert graph_payload(g)["rows"][0]["borrows"] == [borrow[1]]  # the root row reads it, drawn dashed
+    assert sharing_graph(twin, x).borrows == []  # the twin's decoder holds its own weight

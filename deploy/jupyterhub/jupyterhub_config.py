@@ -37,8 +37,12 @@ c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 # Each user's page is the dashboard, not JupyterLab.
 c.Spawner.default_url = "/voila/render/notebooks/dashboard.ipynb"
 c.Spawner.notebook_dir = os.environ.get("PSV_HUB_ROOT", str(REPO))
-# The dashboard's Voila and kernel-culling settings, as Binder's postBuild installs them.
-c.Spawner.environment = {"JUPYTER_CONFIG_PATH": str(REPO / "binder")}
+# The dashboard's Voila and kernel-culling settings and the page's Voila template (the lab template
+# less its CDN links), found where Binder's postBuild installs them.
+c.Spawner.environment = {
+    "JUPYTER_CONFIG_PATH": str(REPO / "binder"),
+    "JUPYTER_PATH": str(REPO / "paramshare_viz/app/share/jupyter"),
+}
 
 # Per-user limits. LocalProcessSpawner only passes them on (MEM_LIMIT, CPU_LIMIT in the server's
 # environment); KubeSpawner and the systemd/Docker spawners enforce them. One visitor's kernel holds

@@ -1,18 +1,19 @@
 """A zoo form's shared model and its unshared twin, analysed side by side.
 
-The dashboard's Explore tab calls :func:`twin_counts` on every widget change;
-configs are frozen dataclasses, so returning to a setting is a cache hit.
+:func:`twin_counts` is the library's way in (configs are frozen dataclasses, so
+returning to a setting is a cache hit); :func:`counted_pair` also hands back the
+two models, for the dashboard's Explore view, which draws the same build.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 from paramshare_viz import zoo
 from paramshare_viz.analysis.report import SharingReport, analyze
@@ -45,30 +46,44 @@ class TwinCounts:
         return self.unshared.unique_params / self.shared.unique_params
 
 
-def twin_counts(form: str, *, device: str = "cpu", dtype: str = "float32", **overrides: Any) -> TwinCounts:
-    """Build ``zoo.pair(form, **overrides)`` on ``device`` in ``dtype`` and analyse both.
+def twin_counts(
+    form: str, *, device: str = "cpu", dtype: str = "float32", config: Any = None, **overrides: Any
+) -> TwinCounts:
+    """Build ``zoo.pair(form, **overrides)`` (or of a made ``config``) on ``device`` in ``dtype``; analyse both.
 
     Raises:
         ValueError: a bad form, field, value, device or dtype (named in the message),
             or a config over a budget of ``models.budget`` (the forward run off
             the meta device included), refused before anything is built.
     """
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype={dtype!r} is not one of {list(DTYPES)}")
-    config = zoo.make_config(form, **overrides)
+    config = zoo.resolve_config(form, config, overrides)
     dev = zoo.resolve_device(device)
-    zoo.check_budget(form, config, device=dev, dtype=DTYPES[dtype], forward=True)
+    zoo.check_budget(form, config, device=dev, dtype=torch_dtype(dtype), forward=True)
     return _twin_counts(form, config, str(dev), dtype)
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The torch dtype of a name in :data:`DTYPES`, or ``ValueError`` naming it."""
+    if name not in DTYPES:
+        raise ValueError(f"dtype={name!r} is not one of {list(DTYPES)}")
+    return DTYPES[name]
 
 
 @functools.lru_cache(maxsize=32)
 def _twin_counts(form: str, config: Any, device: str, dtype: str) -> TwinCounts:
-    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    return counted_pair(form, config, device, dtype)[0]
+
+
+def counted_pair(form: str, config: Any, device: str, dtype: str) -> tuple[TwinCounts, nn.Module, nn.Module]:
+    """Both sides of a config already checked for ``device`` and ``dtype``, built once and analysed,
+    with the two models (a view that draws them reads the same build); not cached.
+    """
     start = time.perf_counter()
-    shared, unshared = zoo.pair(form, device=device, dtype=DTYPES[dtype], **fields)
+    shared, unshared = zoo.pair(form, config=config, device=device, dtype=DTYPES[dtype], checked=True)
     built = time.perf_counter() - start
-    x = None if device == "meta" else _cast(zoo.example_input(form, device=device, **fields), DTYPES[dtype])
-    return TwinCounts(form, config, device, dtype, analyze(shared, x), analyze(unshared, x), built)
+    x = None if device == "meta" else _cast(zoo.example_input(form, config=config, device=device), DTYPES[dtype])
+    counts = TwinCounts(form, config, device, dtype, analyze(shared, x), analyze(unshared, x), built)
+    return counts, shared, unshared
 
 
 def _cast(x, dtype: torch.dtype):

@@ -37,6 +37,7 @@ from paramshare_viz.plots.bench_figures import (
     make_sweep_figure,
 )
 from paramshare_viz.plots.compare_table import compare_table_html, data_link, sweep_csv, sweep_report_html
+from paramshare_viz.typed_numbers import read_numbers
 from paramshare_viz.units import plural
 
 #: Timing budgets of one measurement: a quick look (a sweep point's budget) or ``time_model``'s.
@@ -50,20 +51,6 @@ VIEWS = ("Shared vs twin", "Roofline", "Sweep")
 SWEEP_MENU = (
     "time", "time_bwd", "ratio", "params", "held", "memory", "peak", "flops", "achieved_flops", "intensity",
 )
-
-
-def parse_values(text: str, knob: str) -> list[int]:
-    """``"4, 8 16"`` -> ``[4, 8, 16]``; a plain message naming the field otherwise."""
-    tokens = [t for t in text.replace(",", " ").split() if t]
-    if not tokens:
-        raise ValueError(f"sweep values for {knob} are empty; type a few sizes, e.g. 8, 16, 32")
-    values = []
-    for t in tokens:
-        try:
-            values.append(int(t))
-        except ValueError:
-            raise ValueError(f"sweep value {t!r} for {knob} is not a whole number") from None
-    return values
 
 
 class ComparePanel(widgets.VBox):
@@ -229,10 +216,10 @@ class ComparePanel(widgets.VBox):
             self.redraw()  # "Measuring…" while (and only while) it runs
 
     def _measured(self, m: TwinMeasurement) -> None:
-        from paramshare_viz.app.explore import side_labels
+        from paramshare_viz.models import registry
 
         self.measurement = m
-        shared_label, twin_label = side_labels(m.form)
+        shared_label, twin_label = registry.get(m.form).side_labels
         self.table.value = compare_table_html(m, shared_label=shared_label, twin_label=twin_label)
         # the setting may have changed while it was measured: then it is shown dimmed, as after any change
         stale = (m.form, m.dtype) != (self.state.form, self.state.dtype) or not self._same_config(m)
@@ -256,7 +243,10 @@ class ComparePanel(widgets.VBox):
         if problem is None and knob is None:
             problem = f"{self.state.form} has no size knob to sweep"
         try:
-            values = parse_values(self.values.value, knob) if problem is None else []
+            values = read_numbers(
+                self.values.value, int, empty=f"sweep values for {knob} are empty; type a few sizes, e.g. 8, 16, 32",
+                bad=f"sweep value {{value}} for {knob} is not a whole number",
+            ) if problem is None else []
         except ValueError as err:
             problem = str(err)
         if problem:

@@ -1,9 +1,8 @@
 """Widgets for the fields of a form's frozen config dataclass, generated from its type hints.
 
-Numbers are typed into plain text boxes and read with the project's one parser
-for hand-typed values (``analysis.loading.parse_value``), never with
-``IntText``, which silently rewrites ``2.5`` to ``25``-like values and ``abc``
-to the last number. A value that is not a number of the field's kind raises a
+Numbers are typed into plain text boxes and read by :mod:`paramshare_viz.typed_numbers`
+(the one reader of typed numbers for every tab), never with ``IntText``, which
+rewrites what was typed. A value that is not a number of the field's kind raises a
 ``ValueError`` naming the field; the panel shows it and keeps its last valid view.
 """
 
@@ -18,8 +17,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from paramshare_viz.analysis.loading import parse_value
 from paramshare_viz.models.limits import field_limits
+from paramshare_viz.typed_numbers import read_number
 
 FIELD_STYLE = {"description_width": "150px"}
 FIELD_LAYOUT = {"width": "255px"}
@@ -48,39 +47,6 @@ def field_widget(name: str, kind: type, default: Any) -> widgets.Widget | None:
         return None
     box.add_class(f"psv-input-{name}")
     return box
-
-
-def read_number(name: str, kind: type, text: str) -> int | float:
-    """``text`` typed into the box of field ``name`` as an ``int`` or ``float``.
-
-    Raises:
-        ValueError: empty, not a number, or (for an integer field) not a whole
-            number; the message names the field and repeats what was typed.
-    """
-    label = f"{name.replace('_', ' ').capitalize()} ({name})"
-    raw = text.strip()
-    if not raw:
-        return _refuse(f"{label} is empty; type a {'whole ' if kind is int else ''}number")
-    value = parse_value(raw)
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return _refuse(f"{label}: {raw!r} is not a whole number; {_nearest(value)}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return _refuse(f"{label}: {raw!r} is not a number")
-    return float(value)
-
-
-def _nearest(value: Any) -> str:
-    """What to type instead: the whole numbers either side of a typed fraction, else digits."""
-    if isinstance(value, float) and value == value and abs(value) < 1e18:  # a finite float: its neighbours
-        lo = int(value // 1)
-        return f"the nearest whole numbers are {lo} and {lo + 1}"
-    return "type it in digits"
-
-
-def _refuse(message: str) -> typing.NoReturn:
-    raise ValueError(message)
 
 
 class ConfigEditor(widgets.VBox):

@@ -36,6 +36,7 @@ from paramshare_viz.plots.learn import (
     make_soft_tying_figure,
     make_tradeoff_figure,
 )
+from paramshare_viz.typed_numbers import read_numbers
 from paramshare_viz.units import plural
 
 EXPERIMENTS = ("Soft tying", "GrOWL", "HashedNets")
@@ -71,21 +72,12 @@ def check_lambda(name: str, value: float) -> float:
     return value
 
 
-def parse_lams(text: str) -> list[float]:
-    """``"0, 0.01, inf"`` -> ``[0.0, 0.01, inf]``; a message naming the field otherwise."""
-    tokens = [t for t in text.replace(",", " ").split() if t]
-    if not tokens:
-        raise ValueError("λ values are empty; type a few, e.g. 0, 0.01, 1, inf")
-    values = []
-    for t in tokens:
-        try:
-            value = float(t.replace("∞", "inf"))
-        except ValueError:
-            raise ValueError(f"λ value {t!r} is not a number (use inf for hard sharing)") from None
-        if not value >= 0:
-            raise ValueError(f"λ value {t!r} must be non-negative")
-        values.append(value)
-    return values
+#: How the λ boxes' messages name what was typed (typed_numbers.read_numbers).
+LAM_MESSAGES = {
+    "empty": "λ values are empty; type a few, e.g. 0, 0.01, 1, inf",
+    "bad": "λ value {value} is not a number (use inf for hard sharing)",
+    "negative": "λ value {value} must be non-negative",
+}
 
 
 def summary_html(lines: list[str]) -> str:
@@ -247,11 +239,11 @@ class LearnPanel(widgets.VBox):
         if name != "GrOWL":  # GrOWL's steps are its config's; the Steps box is not among its controls
             check_steps(steps)
         if name == "Soft tying" and sweep:
-            lams = parse_lams(self.lams.value)
+            lams = read_numbers(self.lams.value, float, **LAM_MESSAGES)
             config = SoftTyingConfig(steps=steps)
             return f"soft tying over {len(lams)} values of λ", lambda stop, p: soft_tying_sweep(lams, config, progress=p, stop=stop)
         if name == "Soft tying":
-            lam = parse_lams(self.lam.value)
+            lam = read_numbers(self.lam.value, float, **LAM_MESSAGES)
             if len(lam) != 1:
                 raise ValueError(f"λ={self.lam.value!r}: give one value here (the sweep takes several)")
             config = SoftTyingConfig(lam=lam[0], steps=steps)
@@ -263,10 +255,10 @@ class LearnPanel(widgets.VBox):
             data = planted_groups() if self.dataset.value == "planted" else digits()
             label = "GrOWL" if growl.penalty == "growl" else "L1"
             return f"{label} two-stage on {data.name}", lambda stop, p: two_stage(growl, data, progress=p, stop=stop)
-        typed = parse_lams(self.compressions.value)
-        if any(math.isinf(v) or v < 1 or v != int(v) for v in typed):  # checked before int(): 2.5 is not 2
-            raise ValueError(f"compressions={self.compressions.value!r} must be positive whole numbers, e.g. 1, 4, 16")
-        compressions = [int(v) for v in typed]
+        whole = f"compressions={self.compressions.value!r} must be positive whole numbers, e.g. 1, 4, 16"
+        compressions = read_numbers(self.compressions.value, int, empty=whole, bad=whole)
+        if any(v < 1 for v in compressions):
+            raise ValueError(whole)
         return (f"HashedNets at {plural(len(compressions), 'compression')}",
                 lambda stop, p: hashing_tradeoff(compressions, steps=steps, progress=p, stop=stop))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,18 +66,28 @@ def notebook_to_serve(notebook: str | None, scratch: Path) -> Path:
 
 
 def serve(*, port: int = 8866, ip: str = "127.0.0.1", open_browser: bool = True, notebook: str | None = None) -> int:
-    """Run Voila until Ctrl-C; returns its exit code."""
+    """Run Voila until Ctrl-C (SIGINT) or ``kill`` (SIGTERM); returns its exit code."""
     if not 0 < port < 65536:
         raise ValueError(f"port={port} is not a TCP port (1-65535)")
     with tempfile.TemporaryDirectory(prefix="paramshare-viz-") as scratch:
         path = notebook_to_serve(notebook, Path(scratch))
         print(f"paramshare_viz dashboard: http://{ip}:{port}/  (Ctrl-C stops it)", flush=True)
-        proc = subprocess.Popen(voila_command(path, port=port, ip=ip, open_browser=open_browser))
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:  # Voila got the same SIGINT; give it a moment to shut its kernel down
-            try:
-                return proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.terminate()
-                return proc.wait()
+        # A session of its own: Voila hears a stop once, from forward() below, whether the terminal's
+        # Ctrl-C reached the whole group or a `kill <pid>` reached this process only.
+        proc = subprocess.Popen(voila_command(path, port=port, ip=ip, open_browser=open_browser),
+                                start_new_session=True)
+        return wait_forwarding_stops(proc)
+
+
+def wait_forwarding_stops(proc: subprocess.Popen) -> int:
+    """Wait for ``proc``, passing SIGINT and SIGTERM on to it: Voila stops its server and its kernels on either."""
+
+    def forward(signum: int, _frame: object) -> None:
+        proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

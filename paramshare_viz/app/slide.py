@@ -25,7 +25,7 @@ from paramshare_viz.app.slide_modes import (
     transposed_gradient_figure,
     transposed_view,
 )
-from paramshare_viz.app.slide_widget import SlideWidget
+from paramshare_viz.app.slide_widget import SlideWidget, slide_payload
 from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.models.conv import LocallyConnected2d
@@ -51,6 +51,7 @@ from paramshare_viz.sliding import (
     locally_connected_twin,
     trace_conv2d,
 )
+from paramshare_viz.typed_numbers import read_number, read_rows
 
 CUSTOM_IMAGE = "your image"
 CUSTOM_KERNEL = "custom"
@@ -190,11 +191,17 @@ def check_image(image: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _int(name: str, value: int, label: str, width: str = "150px") -> widgets.IntText:
-    box = widgets.IntText(value=value, description=label, style={"description_width": "initial"},
-                          layout=widgets.Layout(width=width))
+def _int(name: str, value: int, label: str, width: str = "150px") -> widgets.Text:
+    """A box for a whole number, read by ``typed_numbers.read_number`` (an ``IntText`` rewrites what was typed)."""
+    box = widgets.Text(value=str(value), description=label, continuous_update=False,
+                       style={"description_width": "initial"}, layout=widgets.Layout(width=width))
     box.add_class(f"psv-slide-{name}")
     return box
+
+
+#: The Slide settings typed as whole numbers, each in a box of the same name.
+INT_FIELDS = ("index", "size", "kernel_size", "stride", "padding", "output_padding", "dilation", "groups",
+              "out_channels", "oc")
 
 
 class SlidePanel(widgets.VBox):
@@ -255,7 +262,7 @@ class SlidePanel(widgets.VBox):
                     self.padding, self.padding_mode, self.output_padding, self.dilation, self.groups, self.out_channels,
                     self.oc):
             box.observe(lambda _c: self.refresh(), names="value")
-        self.kernel.observe(self._on_preset, names="value")
+        self.kernel.observe(lambda _c: self.refresh(), names="value")  # the view brings the preset's pattern
         self.pattern.observe(self._on_pattern, names="value")
         for box in (self.tap, self.dy, self.dx):
             box.observe(lambda _c: self.refresh(), names="value")
@@ -280,43 +287,21 @@ class SlidePanel(widgets.VBox):
         super().__init__([note, *rows, self.animation, gradient, self.equivariance_box, self.sections_out])
         self.add_class("psv-slide-panel")
         self._syncing = False
-        self._show_pattern(s)
         self.refresh()
 
     # --- reading the controls --------------------------------------------------------------------
 
     def settings(self) -> SlideSettings:
-        pattern = None
-        if self.kernel.value == CUSTOM_KERNEL:
-            pattern = parse_pattern(self.pattern.value)
-        return SlideSettings(
-            mode=self.mode.value, output_padding=self.output_padding.value, image=self.image.value,
-            index=self.index.value, size=self.size.value, channels=self.channels.value,
-            kernel_size=self.kernel_size.value, stride=self.stride.value, padding=self.padding.value,
-            padding_mode=self.padding_mode.value, dilation=self.dilation.value, groups=self.groups.value,
-            out_channels=self.out_channels.value, oc=self.oc.value, kernel=self.kernel.value, pattern=pattern,
-        )
-
-    def _show_pattern(self, s: SlideSettings) -> None:
-        """Put the preset's 2-D kernel (channel 0's, before splitting over channels) into the editor."""
-        if s.kernel == CUSTOM_KERNEL:
-            return
-        one_d = s.mode in (SlideMode.CONV1D, SlideMode.CAUSAL)
-        try:
-            if s.kernel == KernelPreset.RANDOM:
-                pattern = (preset_weight_1d(s.kernel, s.kernel_size, 1, 1, seed=s.seed)[0] if one_d
-                           else preset_weight(s.kernel, s.kernel_size, 1, 1, seed=s.seed)[0, 0])
-            else:
-                pattern = kernel_row(s.kernel, s.kernel_size)[None] if one_d else kernel_pattern(s.kernel, s.kernel_size)
-        except ValueError:
-            return  # refresh() reports the bad kernel_size
-        self._syncing = True
-        self.pattern.value = "\n".join(" ".join(f"{v:.3g}" for v in row) for row in pattern.tolist())
-        self._syncing = False
-
-    def _on_preset(self, _change: dict) -> None:
-        self._show_pattern(dataclasses.replace(self.settings_or_default(), kernel=self.kernel.value))
-        self.refresh()
+        """The controls as settings; ``ValueError`` naming the box when one holds no whole number."""
+        numbers = {}
+        for name in INT_FIELDS:
+            box = getattr(self, name)
+            label = name if box.description == name else f"{box.description} ({name})"
+            numbers[name] = read_number(name, int, box.value, label=label)
+        pattern = read_rows(self.pattern.value, field="the edited kernel") if self.kernel.value == CUSTOM_KERNEL else None
+        return SlideSettings(mode=self.mode.value, image=self.image.value, channels=self.channels.value,
+                             padding_mode=self.padding_mode.value, kernel=self.kernel.value, pattern=pattern,
+                             **numbers)
 
     def _on_pattern(self, _change: dict) -> None:
         if self._syncing:
@@ -325,12 +310,6 @@ class SlidePanel(widgets.VBox):
             self.kernel.value = CUSTOM_KERNEL  # observers refresh
         else:
             self.refresh()
-
-    def settings_or_default(self) -> SlideSettings:
-        try:
-            return self.settings()
-        except ValueError:
-            return SlideSettings()
 
     # --- computing and drawing -------------------------------------------------------------------
 
@@ -341,9 +320,8 @@ class SlidePanel(widgets.VBox):
         self._show_fields(self.mode.value)
         try:
             s = self.settings()
-            if self.kernel.value != CUSTOM_KERNEL:
-                self._show_pattern(s)
         except ValueError as err:
+            self.worker.stop()  # a view of an earlier setting must not replace the refusal
             self._fail(err)
             return
         tap, shift = self.tap.value, (self.dy.value, self.dx.value)
@@ -367,7 +345,8 @@ class SlidePanel(widgets.VBox):
         what = in_words(err)
         self.state.error(f"Slide: {what}. The views below are for the last valid setting.")
 
-    def _apply(self, r: Rendered | ModeRendered) -> None:
+    def _apply(self, r: Rendered) -> None:
+        """Assign what :func:`render` computed to the widgets."""
         s = r.settings
         self._syncing = True  # what follows sets controls; it must not start another job
         try:
@@ -375,29 +354,20 @@ class SlidePanel(widgets.VBox):
             self.size.disabled = self.channels.disabled = s.image == CUSTOM_IMAGE
             self.tap.options = r.taps
             self.tap.value = r.tap
+            if r.pattern is not None:
+                self.pattern.value = r.pattern
         finally:
             self._syncing = False
+        self.view, self.mode_view, self.equivariance_result = r.view, r.mode_view, r.equivariance
+        self.animation.send_payload(r.meta, r.data)
         self.gradient_out.show(r.gradient_figure)
-        self.equivariance_box.layout.display = "" if isinstance(r, Rendered) else "none"
-        if isinstance(r, ModeRendered):
-            self.mode_view = r.view
-            self.animation.send_payload(r.view.meta, r.view.data)
-            self._show_sections(r.view.sections)
-            self.state.info(r.view.status)
-            return
-        t = r.view.trace
-        self.view, self.mode_view, self.equivariance_result = r.view, None, r.equivariance
-        self._show_sections([])
-        self.animation.show(t, r.view.twin, s.oc)
-        self.equivariance_out.show(r.equivariance_figure)
-        per = t.weight.numel() + s.out_channels
-        self.state.info(
-            f"Slide: {t.input.shape[1]}×{t.input.shape[2]}×{t.input.shape[3]} input, {s.kernel_size}×{s.kernel_size} "
-            f"kernel used at {t.positions:,} positions: Conv2d {per:,} parameters, "
-            f"locally connected {per * t.positions:,}."
-        )
+        self.equivariance_box.layout.display = "none" if r.equivariance_figure is None else ""
+        if r.equivariance_figure is not None:
+            self.equivariance_out.show(r.equivariance_figure)
+        self._show_sections(r.sections)
+        self.state.info(r.status)
 
-    def _show_sections(self, sections: tuple[tuple[str, dict | str], ...] | list) -> None:
+    def _show_sections(self, sections: tuple[tuple[str, dict | str], ...]) -> None:
         """The mode's sections (heading, figure or HTML) below the gradient; the previous ones are closed."""
         old = self.sections_out.children
         self.sections_out.children = tuple(
@@ -409,29 +379,21 @@ class SlidePanel(widgets.VBox):
 
 @dataclass(frozen=True)
 class Rendered:
-    """What one refresh shows: the view, the gradient tap, both figures (plotly JSON)."""
-
-    view: SlideView
-    taps: list[tuple[str, tuple[int, int, int]]]
-    tap: tuple[int, int, int]
-    gradient_figure: dict
-    equivariance: Equivariance
-    equivariance_figure: dict
-
-    @property
-    def settings(self) -> SlideSettings:
-        return self.view.settings
-
-
-@dataclass(frozen=True)
-class ModeRendered:
-    """What one refresh of the transposed, 1-D or causal mode shows: its view, the gradient tap and figure."""
+    """What one refresh shows, computed in the worker; the panel only assigns it."""
 
     settings: SlideSettings
-    view: ModeView
-    taps: list[tuple[str, tuple[int, int, int]]]
+    view: SlideView | None  # the 2-D mode's
+    mode_view: ModeView | None  # the transposed, 1-D or causal mode's
+    meta: dict  # the animation's payload
+    data: bytes
+    taps: list[tuple[str, tuple[int, int, int]]]  # the gradient figure's kernel entries
     tap: tuple[int, int, int]
-    gradient_figure: dict
+    gradient_figure: dict  # plotly JSON
+    equivariance: Equivariance | None  # 2-D mode only
+    equivariance_figure: dict | None
+    sections: tuple[tuple[str, dict | str], ...]  # (heading, plotly JSON or HTML) below the gradient: other modes
+    pattern: str | None  # the preset's kernel as the editor shows it; None for an edited kernel
+    status: str
 
 
 @functools.lru_cache(maxsize=4)  # a view at 64x64 holds per-position tensors of a few MB
@@ -444,24 +406,43 @@ def _cached_mode_view(s: SlideSettings) -> ModeView:
     return mode_view(s)
 
 
+def pattern_text(s: SlideSettings) -> str | None:
+    """The preset's kernel (channel 0's, before splitting over channels) as the editor shows it."""
+    if s.kernel == CUSTOM_KERNEL:
+        return None
+    one_d = s.mode in (SlideMode.CONV1D, SlideMode.CAUSAL)
+    if s.kernel == KernelPreset.RANDOM:
+        pattern = (preset_weight_1d(s.kernel, s.kernel_size, 1, 1, seed=s.seed)[0] if one_d
+                   else preset_weight(s.kernel, s.kernel_size, 1, 1, seed=s.seed)[0, 0])
+    else:
+        pattern = kernel_row(s.kernel, s.kernel_size)[None] if one_d else kernel_pattern(s.kernel, s.kernel_size)
+    return "\n".join(" ".join(f"{v:.3g}" for v in row) for row in pattern.tolist())
+
+
 def render(
     s: SlideSettings, custom: torch.Tensor | None, tap: tuple[int, int, int] | None, shift: tuple[int, int]
-) -> Rendered | ModeRendered:
+) -> Rendered:
     """Everything the panel shows for ``s``: pure, run in the worker thread."""
     if s.mode != SlideMode.CONV2D:
         mv = _cached_mode_view(s) if custom is None else mode_view(s, custom)
         tap = tap if tap in [t for _, t in mv.taps] else mv.taps[0][1]
         figure = (transposed_gradient_figure if s.mode == SlideMode.TRANSPOSED else conv1d_gradient_figure)(mv, s.oc, tap)
-        return ModeRendered(s, mv, mv.taps, tap, figure)
+        return Rendered(s, None, mv, mv.meta, mv.data, mv.taps, tap, figure, None, None, mv.sections, pattern_text(s),
+                        mv.status)
     view = _cached_view(s) if custom is None else slide_view(s, custom)
-    _, cg, kh, kw = view.trace.weight.shape
+    t = view.trace
+    _, cg, kh, kw = t.weight.shape
     first = s.oc // (s.out_channels // s.groups) * cg
     taps = [(f"channel {first + c}, row {u}, col {v}", (c, u, v)) for c in range(cg) for u in range(kh) for v in range(kw)]
     tap = tap if tap in [t for _, t in taps] else (0, 0, 0)
     gradient = make_gradient_figure(view.gradient, oc=s.oc, channel=tap[0], tap=(tap[1], tap[2]))
-    result = equivariance(view.trace, shift, twin=view.twin)  # any shift: a strided conv commutes with few
-    return Rendered(view, taps, tap, json.loads(gradient.to_json()), result,
-                    json.loads(make_equivariance_figure(result).to_json()))
+    result = equivariance(t, shift, twin=view.twin)  # any shift: a strided conv commutes with few
+    per = t.weight.numel() + s.out_channels
+    status = (f"Slide: {t.input.shape[1]}×{t.input.shape[2]}×{t.input.shape[3]} input, {s.kernel_size}×{s.kernel_size} "
+              f"kernel used at {t.positions:,} positions: Conv2d {per:,} parameters, "
+              f"locally connected {per * t.positions:,}.")
+    return Rendered(s, view, None, *slide_payload(t, view.twin, s.oc), taps, tap, json.loads(gradient.to_json()),
+                    result, json.loads(make_equivariance_figure(result).to_json()), (), pattern_text(s), status)
 
 
 def _section_widget(body: dict | str) -> widgets.Widget:
@@ -471,18 +452,6 @@ def _section_widget(body: dict | str) -> widgets.Widget:
     plot = PlotOutput(min_height=0)
     plot.show(body)
     return plot
-
-
-def parse_pattern(text: str) -> tuple[tuple[float, ...], ...]:
-    """The kernel editor's text as rows of numbers; ``ValueError`` naming what is wrong."""
-    rows = [line.replace(",", " ").split() for line in text.strip().splitlines() if line.strip()]
-    try:
-        values = tuple(tuple(float(v) for v in row) for row in rows)
-    except ValueError as err:
-        raise ValueError(f"the edited kernel has a value that is not a number ({err})") from None
-    if not values or len({len(r) for r in values}) != 1:
-        raise ValueError(f"the edited kernel needs rows of equal length; got {[len(r) for r in values]}")
-    return values
 
 
 def slide_panel(image: torch.Tensor | None = None, **settings) -> SlidePanel:

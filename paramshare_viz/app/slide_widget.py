@@ -132,9 +132,6 @@ class SlideWidget(anywidget.AnyWidget):
     meta = traitlets.Dict().tag(sync=True)
     data = traitlets.Bytes(b"").tag(sync=True)
 
-    def show(self, trace: ConvTrace, twin: LocallyConnected2d, oc: int) -> None:
-        self.send_payload(*slide_payload(trace, twin, oc))
-
     def send_payload(self, meta: dict, data: bytes) -> None:
         """Show one payload of :func:`slide_payload` or :func:`scatter_payload`."""
         with self.hold_sync():

@@ -1,8 +1,15 @@
-"""Unroll tab: one RNN cell over T steps, or one transformer block over L layers, and its twin."""
+"""Unroll tab: one RNN cell over T steps, or one transformer block over L layers, and its twin.
+
+:func:`unroll_view` turns :class:`UnrollSettings` into an :class:`UnrollView` (cards, figure,
+gradient note, status), pure and run in the worker; :class:`UnrollPanel` reads its controls
+into settings and assigns the view's fields to its widgets on the kernel thread.
+"""
 
 from __future__ import annotations
 
+import functools
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
@@ -10,11 +17,13 @@ import plotly.graph_objects as go
 
 from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.state import AppState, in_words
+from paramshare_viz.app.worker import Worker
 from paramshare_viz.bench.table import fmt_bytes
 from paramshare_viz.models import registry
 from paramshare_viz.plots import theme
 from paramshare_viz.plots.cards import Card, cards_html
-from paramshare_viz.plots.unroll import HEIGHT, make_unroll_figure, tensor_summary, update_unroll_figure
+from paramshare_viz.plots.unroll import HEIGHT, make_unroll_figure, tensor_summary
+from paramshare_viz.typed_numbers import read_number
 from paramshare_viz.unroll import (
     STEP_FIELD,
     Chain,
@@ -45,23 +54,95 @@ body[data-jp-theme-light="false"] .psv-unroll-figure .zerolinelayer path {stroke
 </style>"""
 #: The figure's width on the page (the dashboard is at most 1100 px wide).
 FIGURE_WIDTH = 1060
-#: Debounce for the gradient: a slider drag asks many times, only the last request is computed.
-GRAD_DELAY_S = 0.15
+#: Debounce: a slider drag asks many times, only the last request is computed.
+DELAY_S = 0.15
 
 
 def times(ratio: float) -> str:
     return f"{ratio:,.1f}×"
 
 
+@dataclass(frozen=True)
+class UnrollSettings:
+    """Everything the Unroll tab's controls set."""
+
+    model: str  # a key of MODELS
+    steps: int  # T or L: the form's STEP_FIELD
+    hidden_size: int
+    share: str = "all"  # ALBERT only
+    shared: bool = True  # draw the shared chain, or the twin's
+    tensor: str | None = None  # whose gradient to split; None: the cell's weight_hh, else the first
+
+    @property
+    def form(self) -> str:
+        return MODELS[self.model][0]
+
+    def overrides(self) -> dict[str, Any]:
+        """Config fields of this selection, the step count excluded."""
+        form, fixed = MODELS[self.model]
+        return {**fixed, "hidden_size": self.hidden_size, **({"share": self.share} if form == "albert" else {})}
+
+
+@dataclass(frozen=True)
+class UnrollView:
+    """One setting, computed: what each widget of the tab shows."""
+
+    settings: UnrollSettings
+    tensors: list[str]  # the "Gradient of" options
+    tensor: str  # the one split
+    cards: str
+    figure: go.Figure
+    grad_note: str
+    status: str
+    failed: bool  # counts and chain shown, the gradient could not be split (status says why)
+
+
+@functools.lru_cache(maxsize=4)  # settings are frozen: a control returning to a value costs nothing
+def _computed(form: str, steps: int, fields: tuple[tuple[str, Any], ...]) -> tuple[Chain, CountCurve, GradContributions | str]:
+    """Chain and counts (closed forms, meta device), and the gradient split or why it could not be."""
+    overrides = dict(fields)
+    chain = unroll_chain(form, steps, **overrides)
+    curve = count_curve(form, range(MIN_STEPS, MAX_STEPS + 1), **overrides)
+    try:
+        return chain, curve, grad_contributions(form, steps, **overrides)
+    except (ValueError, RuntimeError) as err:  # too large to train: the counts still stand
+        return chain, curve, f"the gradient could not be split: {in_words(err)}"
+
+
+def unroll_view(s: UnrollSettings) -> UnrollView:
+    """Compute one setting; ``ValueError`` naming the field and value when it is not valid."""
+    form = s.form
+    chain, curve, grads = _computed(form, s.steps, tuple(sorted(s.overrides().items())))
+    names = [t.name for t in chain.tensors]
+    tensor = s.tensor if s.tensor in names else "cell.weight_hh" if "cell.weight_hh" in names else names[0]
+    spec = registry.get(form)
+    config = spec.config_cls(**{**s.overrides(), STEP_FIELD[form]: chain.steps})
+    shared, twin = spec.param_count(config, True), spec.param_count(config, False)
+    per = "step" if STEP_FIELD[form] == "seq_len" else "layer"
+    cards = cards_html([
+        Card("shared", "Shared model", f"{shared:,}", f"one {chain.unit} reused at {chain.steps} {per}s", theme.SHARED),
+        Card("unshared", "Unshared twin", f"{twin:,}", f"{times(twin / shared)} the shared model", theme.UNSHARED),
+        Card("bytes", f"Reused {chain.unit} ({chain.dtype})", fmt_bytes(chain.shared_bytes),
+             f"twin: {chain.steps} copies, {fmt_bytes(chain.twin_bytes)}", theme.ACCENT),
+    ])
+    split = grads if isinstance(grads, GradContributions) else None
+    figure = make_unroll_figure(chain, curve, split, shared=s.shared, tensor=tensor).update_layout(width=FIGURE_WIDTH)
+    if split is None:
+        return UnrollView(s, names, tensor, cards, figure, "", f"Unroll, {s.model}: {grads}", failed=True)
+    note = (f"<div class='psv-unroll-grad-text' data-max-diff='{split.tensor(tensor).max_abs_diff:.3e}'>"
+            f"{tensor_summary(split.tensor(tensor), form)}. The shared model's gradient is the sum of one part per use.</div>")
+    status = (f"{s.model}, {'T' if per == 'step' else 'L'}={chain.steps}: shared {shared:,} parameters, twin {twin:,} "
+              f"({times(twin / shared)}); its {split.steps} per-{per} parts of every reused tensor add up to the "
+              f"shared .grad (max |Σ − .grad| = {split.max_abs_diff:.1e}).")
+    return UnrollView(s, names, tensor, cards, figure, note, status, failed=False)
+
+
 class UnrollPanel(widgets.VBox):
     """Model, T or L, shared/twin and width in; counts, the chain and the gradient split by step out."""
 
     def __init__(self, state: AppState) -> None:
-        from paramshare_viz.app.worker import Worker
-
         self.state = state
         self.worker = Worker()
-        self._lock = threading.Lock()  # the worker thread and the page both update the figure
         self.model = widgets.Dropdown(options=list(MODELS), value=self._initial_model(), description="Model",
                                       layout=widgets.Layout(width="430px"))
         self.share = widgets.Dropdown(options=["all", "attention", "ffn"], value="all", description="ALBERT shares",
@@ -69,8 +150,9 @@ class UnrollPanel(widgets.VBox):
         self.side = widgets.ToggleButtons(options=[("Shared", True), ("Unshared twin", False)], value=True)
         self.steps = widgets.IntSlider(min=MIN_STEPS, max=MAX_STEPS, description="T steps",
                                        layout=widgets.Layout(width="430px"))
-        self.hidden = widgets.IntText(description="Hidden size", style={"description_width": "100px"},
-                                      layout=widgets.Layout(width="200px"))
+        # Text read by typed_numbers (an IntText rewrites what was typed); read on Enter or leaving the box
+        self.hidden = widgets.Text(description="Hidden size", continuous_update=False,
+                                   style={"description_width": "100px"}, layout=widgets.Layout(width="200px"))
         self.tensor = widgets.Dropdown(description="Gradient of", layout=widgets.Layout(width="430px"))
         for box, name in ((self.model, "model"), (self.share, "share"), (self.side, "side"), (self.steps, "steps"),
                           (self.hidden, "hidden_size"), (self.tensor, "tensor")):
@@ -79,23 +161,16 @@ class UnrollPanel(widgets.VBox):
         self.cards.add_class("psv-unroll-cards")
         self.grad_note = widgets.HTML()
         self.grad_note.add_class("psv-unroll-grad")
-        self._updating = False  # True while several fields change at once: one refresh at the end
-        self._reset_fields()
-        self._chain, self._curve = self._compute()  # the defaults are valid
-        # The first split is quick (milliseconds at the defaults): the first view is complete.
-        self._grads: GradContributions | None = grad_contributions(self.form, self._chain.steps, **self.overrides())
-        self._set_tensor_options()
-        # One go.Figure, updated in place and shown in an Output through plotly's mime renderer
-        # (as Compare does): a FigureWidget made in a live page can open empty and drop edits, and
-        # its widget state carries plotly.js (~5 MB) with it.
-        self.figure = self._figure().update_layout(width=FIGURE_WIDTH)
+        # One go.Figure at a time, shown in an Output through plotly's mime renderer (as Compare does):
+        # a FigureWidget made in a live page can open empty and drop edits, and carries plotly.js (~5 MB).
         self.plot = PlotOutput(css_class="psv-unroll-figure", min_height=HEIGHT)
-        self._push()
+        self.view: UnrollView | None = None
+        self._updating = False  # True while the panel sets its own controls: no refresh for those
+        self._reset_fields()
+        self._apply(unroll_view(self.settings()))  # the defaults are valid and quick: the first view is complete
         self.model.observe(self._on_model, names="value")
-        for box in (self.share, self.steps, self.hidden):
+        for box in (self.share, self.steps, self.hidden, self.side, self.tensor):
             box.observe(lambda _c: self.refresh(), names="value")
-        self.side.observe(lambda _c: self._redraw(), names="value")
-        self.tensor.observe(lambda _c: self._redraw(), names="value")
         super().__init__([
             widgets.HTML(DARK_CSS),
             widgets.HBox([self.model, self.share]),
@@ -105,20 +180,11 @@ class UnrollPanel(widgets.VBox):
             widgets.HBox([self.tensor]),
             self.grad_note,
         ])
-        self._show(first=True)
 
-    # --- what is selected ---------------------------------------------------------------
-    @property
-    def form(self) -> str:
-        return MODELS[self.model.value][0]
-
-    def overrides(self) -> dict[str, Any]:
-        """Config fields of the current selection, the step count excluded."""
-        form, fixed = MODELS[self.model.value]
-        values = {**fixed, "hidden_size": self.hidden.value}
-        if form == "albert":
-            values["share"] = self.share.value
-        return values
+    def settings(self) -> UnrollSettings:
+        """The controls as settings; ``ValueError`` naming the box when the width is not a whole number."""
+        return UnrollSettings(self.model.value, self.steps.value, read_number("hidden_size", int, self.hidden.value),
+                              share=self.share.value, shared=self.side.value, tensor=self.tensor.value)
 
     def _initial_model(self) -> str:
         """Explore's form when it unrolls (with its RNN cell), else the plain RNN."""
@@ -130,131 +196,55 @@ class UnrollPanel(widgets.VBox):
 
     def _reset_fields(self) -> None:
         """Slider label and defaults for the current model, from the zoo's default config."""
-        form = self.form
+        form = MODELS[self.model.value][0]
         config = registry.get(form).config_cls()
-        self.steps.description = "T steps" if STEP_FIELD[form] == "seq_len" else "L layers"
-        self.steps.value = getattr(config, STEP_FIELD[form])
-        self.hidden.value = config.hidden_size
-        self.share.layout.display = None if form == "albert" else "none"
-
-    # --- callbacks --------------------------------------------------------------------------
-    def _on_model(self, _change: dict | None = None) -> None:
         self._updating = True  # one refresh for the whole change, not one per field
         try:
-            self._reset_fields()
+            self.steps.description = "T steps" if STEP_FIELD[form] == "seq_len" else "L layers"
+            self.steps.value = getattr(config, STEP_FIELD[form])
+            self.hidden.value = str(config.hidden_size)
+            self.share.layout.display = None if form == "albert" else "none"
         finally:
             self._updating = False
+
+    def _on_model(self, _change: dict) -> None:
+        self._reset_fields()
         self.refresh()
 
-    def _compute(self) -> tuple[Chain, CountCurve]:
-        overrides = self.overrides()
-        chain = unroll_chain(self.form, self.steps.value, **overrides)
-        curve = count_curve(self.form, range(MIN_STEPS, MAX_STEPS + 1), **overrides)
-        return chain, curve
-
     def refresh(self) -> None:
-        """Counts and chain now (closed forms, meta device); the gradient split in the worker."""
+        """Compute the view of the controls in the worker (the newest request wins); the page stays responsive."""
         if self._updating:
             return
         try:
-            self._chain, self._curve = self._compute()
-        except Exception as err:  # the UI boundary: say it in the status line, keep the last view
-            what = in_words(err)
-            self.worker.stop()
-            self.cards.add_class("psv-stale")
-            self.state.error(f"Unroll, {self.model.value}: {what.rstrip('.')}. The view shows the last valid setting.")
+            s = self.settings()
+        except ValueError as err:
+            self.worker.stop()  # a view of an earlier setting must not replace the refusal
+            self._fail(err)
             return
-        self.cards.remove_class("psv-stale")
-        self._grads = None
-        self._set_tensor_options()
-        self._show()
 
-    def _set_tensor_options(self) -> None:
-        names = [t.name for t in self._chain.tensors]
-        keep = self.tensor.value if self.tensor.value in names else None
-        default = "cell.weight_hh" if "cell.weight_hh" in names else names[0]
-        self._updating = True
+        def work(stop: threading.Event) -> UnrollView | None:
+            return None if stop.wait(DELAY_S) else unroll_view(s)  # a newer request came in meanwhile: None
+
+        self.worker.start(work, self._apply, self._fail)  # delivered on the kernel's thread
+
+    def _fail(self, err: BaseException) -> None:
+        """Say it in the status line; the view shows the last valid setting."""
+        self.cards.add_class("psv-stale")
+        self.state.error(f"Unroll, {self.model.value}: {in_words(err).rstrip('.')}. The view shows the last valid setting.")
+
+    def _apply(self, view: UnrollView | None) -> None:
+        """Assign ``view`` to the widgets."""
+        if view is None:
+            return
+        self.view = view
+        self._updating = True  # the tensor options change with the model: not a new request
         try:
-            self.tensor.options = names
-            self.tensor.value = keep or default
+            self.tensor.options = view.tensors
+            self.tensor.value = view.tensor
         finally:
             self._updating = False
-
-    def _figure(self) -> go.Figure:
-        return make_unroll_figure(self._chain, self._curve, self._grads, shared=self.side.value,
-                                  tensor=self.tensor.value)
-
-    def _redraw(self) -> None:
-        if self._updating:
-            return
-        with self._lock:
-            with self.figure.batch_update():
-                update_unroll_figure(self.figure, self._chain, self._curve, self._grads, shared=self.side.value,
-                                     tensor=self.tensor.value)
-            self._push()
-        self.grad_note.value = self._grad_html()
-
-    def _push(self) -> None:
-        """Show the figure in the page (the output is replaced in place)."""
-        self.plot.show(self.figure)
-
-    def _show(self, *, first: bool = False) -> None:
-        """Cards, figure and status for the current chain; then start splitting the gradient.
-
-        ``first``: the figure was just built with everything, gradient included; only the text follows.
-        """
-        chain, form = self._chain, self.form
-        spec = registry.get(form)
-        config = spec.config_cls(**{**self.overrides(), STEP_FIELD[form]: chain.steps})
-        shared, twin = spec.param_count(config, True), spec.param_count(config, False)
-        unit = chain.unit
-        per = "step" if STEP_FIELD[form] == "seq_len" else "layer"
-        self.cards.value = cards_html([
-            Card("shared", "Shared model", f"{shared:,}", f"one {unit} reused at {chain.steps} {per}s", theme.SHARED),
-            Card("unshared", "Unshared twin", f"{twin:,}", f"{times(twin / shared)} the shared model",
-                 theme.UNSHARED),
-            Card("bytes", f"Reused {unit} ({chain.dtype})", fmt_bytes(chain.shared_bytes),
-                 f"twin: {chain.steps} copies, {fmt_bytes(chain.twin_bytes)}", theme.ACCENT),
-        ])
-        if first and self._grads is not None:
-            self.grad_note.value = self._grad_html()
-            self._report(self._grads)
-            return
-        self._redraw()
-        symbol = "T" if per == "step" else "L"
-        self.state.info(f"{self.model.value}, {symbol}={chain.steps}: shared {shared:,} parameters, twin {twin:,} "
-                        f"({times(twin / shared)}). Splitting the gradient by {per}…")
-        self._start_gradient()
-
-    def _report(self, grads: GradContributions) -> None:
-        per = "per-step" if STEP_FIELD[grads.form] == "seq_len" else "per-layer"
-        self.state.info(f"{self.model.value}: {grads.steps} {per} parts of every reused tensor add up to the "
-                        f"shared .grad (max |Σ − .grad| = {grads.max_abs_diff:.1e}).")
-
-    def _start_gradient(self) -> None:
-        form, overrides, steps = self.form, self.overrides(), self._chain.steps
-
-        def work(stop: threading.Event) -> GradContributions | None:
-            if stop.wait(GRAD_DELAY_S):  # a newer request came in meanwhile
-                return None
-            return grad_contributions(form, steps, **overrides)
-
-        def done(grads: GradContributions | None) -> None:
-            if grads is None:
-                return
-            self._grads = grads
-            self._redraw()
-            self._report(grads)
-
-        def failed(err: BaseException) -> None:
-            what = in_words(err)
-            self.state.error(f"Unroll, {self.model.value}: the gradient could not be split: {what}")
-
-        self.worker.start(work, done, failed)  # delivered on the kernel's thread
-
-    def _grad_html(self) -> str:
-        if self._grads is None:
-            return "<div class='psv-unroll-grad-text'>Splitting the gradient…</div>"
-        part = self._grads.tensor(self.tensor.value)
-        return (f"<div class='psv-unroll-grad-text' data-max-diff='{part.max_abs_diff:.3e}'>"
-                f"{tensor_summary(part, self._grads.form)}. The shared model's gradient is the sum of one part per use.</div>")
+        self.cards.remove_class("psv-stale")
+        self.cards.value = view.cards
+        self.plot.show(view.figure)
+        self.grad_note.value = view.grad_note
+        (self.state.error if view.failed else self.state.info)(view.status)

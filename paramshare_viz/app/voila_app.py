@@ -27,6 +27,12 @@ about 2 s instead of 0.2 s in one of three rounds, twice; none with a 10 s delay
 a longer delay is worse for the
 next visitor: Voila hands them the pending refill, delay included.
 
+Each kernel is forked from one process per server that has imported torch and the app
+(``DashboardKernelManager.fork_kernels``, on; ``kernel_zygote.py`` and ``kernel_fork.py``):
+a kernel then starts in under a CPU-second instead of ~3 and shares the imported pages
+(``bench_visitors.py --parts kernel``). A kernel that cannot be forked starts as Voila
+starts it, with the reason in the log.
+
 Run it by path, ``python -P .../paramshare_viz/app/voila_app.py NOTEBOOK [voila
 options]`` (what ``paramshare-viz dashboard`` does): the server then imports Voila
 only, not this package and torch (``-P`` keeps this folder off ``sys.path``). It
@@ -36,18 +42,36 @@ directory or Jupyter's config paths.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_config_path
 from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from traitlets import Int, default
+from traitlets import Bool, Int, default
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
 
 #: The folder of the dashboard's ``voila.json`` (package data).
 CONFIG_DIR = Path(__file__).resolve().parent
+#: A Jupyter data folder holding the page's Voila template, ``voila/templates/paramshare`` (the lab
+#: template less its CDN links). Standalone, :func:`main` puts it on ``JUPYTER_PATH``; on Binder,
+#: ``binder/postBuild`` copies the template into the environment's ``share/jupyter``.
+JUPYTER_DATA = CONFIG_DIR / "share" / "jupyter"
+
+
+def load_sibling(name: str):
+    """This folder's ``name``.py as module ``paramshare_viz_<name>``, by path (the package would import torch)."""
+    spec = importlib.util.spec_from_file_location(f"paramshare_viz_{name}", CONFIG_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+kernel_fork = load_sibling("kernel_fork")
 
 #: What a visitor over the cap sees: no kernel, no script, nothing from another host; reloads itself.
 FULL_PAGE = """<!DOCTYPE html>
@@ -87,6 +111,21 @@ class DashboardKernelManager(AsyncMappingKernelManager):
     max_visitors = Int(
         0, config=True, help="Most kernels serving visitors at once, the preheated pool not counted (0: no cap)."
     )
+
+    fork_kernels = Bool(
+        kernel_fork.SUPPORTED, config=True,
+        help="Fork each kernel from one process that has imported torch and the app (kernel_fork.py), "
+        "instead of starting a new Python per kernel.",
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if self.fork_kernels:
+            kernel_fork.start_zygote()  # with the server: its imports overlap the server's start
+
+    @default("kernel_manager_class")
+    def _default_kernel_manager_class(self):
+        return f"{kernel_fork.__name__}.ForkKernelManager" if self.fork_kernels else super()._default_kernel_manager_class()
 
     def visitors(self) -> int:
         """Kernels serving visitors: all kernels less the pool's configured size.
@@ -135,7 +174,11 @@ class DashboardVoila(Voila):
         ]
 
 
-main = DashboardVoila.launch_instance
+def main() -> None:
+    """Serve with the package's Voila template (``voila.json`` names it; Voila looks it up on ``JUPYTER_PATH``)."""
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")]))
+    DashboardVoila.launch_instance()
+
 
 if __name__ == "__main__":
     main()

@@ -63,7 +63,7 @@ class HashingTradeoff:
     stopped: bool = False
     steps_done: int = 0  # steps trained, an unfinished network's included
     total_steps: int = 0  # steps asked for: compressions x steps
-    models: dict[int, nn.Module] = field(default_factory=dict, repr=False)
+    models: dict[int, nn.Sequential] = field(default_factory=dict, repr=False)
 
     def rows(self) -> list[dict]:
         return [p.__dict__.copy() for p in self.points]

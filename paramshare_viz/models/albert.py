@@ -197,6 +197,9 @@ def footprint(config: AlbertConfig, shared: bool, batch: int) -> Footprint:
     return Footprint(param_count(c, shared), 0, tokens, activations, modules=outer + blocks, ops=ops)
 
 
+#: What ``share=`` reuses at every layer, as the reuse note says it.
+SHARED_PART = {Share.ALL: "one block", Share.ATTENTION: "one attention layer", Share.FFN: "one feed-forward layer"}
+
 register(
     Form(
         name="albert",
@@ -207,5 +210,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="ALBERT: one transformer block reused at every layer (twin: BERT, a block per layer)",
+        meta_note=lambda c: f"{SHARED_PART[c.share]} reused at {c.num_layers} layers",
     )
 )

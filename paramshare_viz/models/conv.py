@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paramshare_viz.models.registry import Footprint, Form, register
+from paramshare_viz.models.registry import Footprint, Form, Reference, register
 
 
 @dataclass(frozen=True)
@@ -269,5 +269,11 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="CNN: one kernel slid over every position vs a locally connected layer",
+        in_call_note=lambda c: f"one kernel reused at {math.prod(output_size(c)):,} positions",
+        side_labels=("Conv2d (shared)", "Locally connected"),
+        reference=Reference(
+            "dense", "Dense", lambda c: conv_param_counts(c)["dense"],
+            "parameters of one dense layer from the whole image to the whole output map; N× = dense / shared",
+        ),
     )
 )

@@ -107,5 +107,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="Grouped-query attention: K/V heads shared by groups of query heads (twin: full multi-head)",
+        in_call_note=lambda c: f"each K/V head serves {c.num_heads // c.groups} query heads",
     )
 )

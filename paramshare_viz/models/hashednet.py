@@ -182,5 +182,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="HashedNets: a virtual weight hashed into K shared buckets vs a dense matrix",
+        in_call_note=lambda c: f"{c.in_features * c.out_features:,} virtual weights from {c.num_buckets:,} buckets",
     )
 )

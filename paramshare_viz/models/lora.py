@@ -143,5 +143,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="LoRA: a frozen base layer shared by N tasks, a low-rank adapter each (twin: N full copies)",
+        in_call_note=lambda c: f"one frozen base shared by {c.num_tasks} tasks",
     )
 )

@@ -122,5 +122,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="Multi-task learning: one encoder feeds N task heads (twin: an encoder per task)",
+        in_call_note=lambda c: f"one encoder feeds {c.num_tasks} task heads",
     )
 )

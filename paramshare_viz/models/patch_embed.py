@@ -127,5 +127,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="ViT patch embedding: one projection for every patch vs one per patch",
+        in_call_note=lambda c: f"one projection reused at {c.num_patches:,} patches",
     )
 )

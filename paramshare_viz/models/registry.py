@@ -47,6 +47,23 @@ class Footprint:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A third model beside a form's two sides, for scale: its parameters from the config.
+
+    Attributes:
+        key: short name (``"dense"``), the key of its bar and card.
+        label: what the bar and card say (``"Dense"``).
+        count: ``count(config) -> int``, its unique parameters.
+        hint: one line defining the number, shown on hover.
+    """
+
+    key: str
+    label: str
+    count: Callable[[Any], int]
+    hint: str
+
+
+@dataclass(frozen=True)
 class Form:
     """Everything the zoo needs to know about one sharing form.
 
@@ -64,6 +81,12 @@ class Form:
         footprint: ``footprint(config, shared, batch) -> Footprint``, the closed forms
             the zoo checks against its budgets before building anything.
         summary: one line for menus.
+        in_call_note: ``in_call_note(config) -> str``, sharing inside one forward call that
+            neither names nor call counts show ("one kernel reused at 64 positions").
+        meta_note: ``meta_note(config) -> str``, sharing that call counts show, said from the
+            config where no forward runs (the meta device): "one cell reused at 5 steps".
+        side_labels: names of the shared model and its twin, where "Shared" / "Unshared twin" says less.
+        reference: a third model drawn beside the two for scale (conv: one dense layer).
     """
 
     name: str
@@ -74,6 +97,10 @@ class Form:
     param_count: Callable[[Any, bool], int]
     footprint: Callable[[Any, bool, int], Footprint]
     summary: str = ""
+    in_call_note: Callable[[Any], str] | None = None
+    meta_note: Callable[[Any], str] | None = None
+    side_labels: tuple[str, str] = ("Shared", "Unshared twin")
+    reference: Reference | None = None
 
 
 _FORMS: dict[str, Form] = {}

@@ -185,5 +185,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="RNN/GRU/LSTM: one cell reused at every step vs one cell per step",
+        meta_note=lambda c: f"one cell reused at {c.seq_len:,} steps",
     )
 )

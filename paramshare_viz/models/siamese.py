@@ -131,5 +131,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="Siamese network: one branch applied to both inputs vs two branches",
+        meta_note=lambda c: "one branch embeds both inputs",
     )
 )

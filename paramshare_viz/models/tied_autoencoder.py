@@ -127,5 +127,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="Autoencoder: decoder uses the encoder weight transposed vs a separate decoder",
+        in_call_note=lambda c: "the decoder reuses the encoder weight, transposed",
     )
 )

@@ -165,5 +165,6 @@ register(
         param_count=param_count,
         footprint=footprint,
         summary="Universal Transformer: one block applied over depth with a depth signal (twin: a block per step)",
+        meta_note=lambda c: f"one block applied at {c.num_layers} depth steps",
     )
 )

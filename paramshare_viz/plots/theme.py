@@ -46,17 +46,10 @@ def quick_figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figur
     layout = {**base_layout(), **layout, "template": _template()}
     return go.Figure(data=data, layout=layout, _validate=False)
 
-# Sharing graph (plots/sharing_graph.py): one colour per tensor shared across rows, teal for run-time reuse.
+# Sharing graph (graph_page.PALETTE, drawn by app/static/graph.js): one colour per tensor shared across rows, teal for run-time reuse.
 GROUP_COLOURS = ["#db2777", "#7c3aed", "#2563eb", "#ea580c", "#16a34a", "#ca8a04", "#be123c", "#0891b2"]
 SHARED_IN_ROW = "#6366f1"  # indigo: one tensor under the several names folded into one row
 REUSED = "#0d9488"  # teal: a tensor whose module runs more than once per forward
 BORROWED = "#b45309"  # amber, dashed: a module reading a tensor it does not hold (a tie written in code)
 PLAIN_TENSOR = "#e5e7eb"  # light grey: held once, used once
-TENSOR_EDGE = "#6b7280"
-PLAIN_EDGE = "#cbd5e1"
 MODULE = "#374151"
-TREE = "#9ca3af"
-GUIDE = "#e5e7eb"
-HIGHLIGHT = "#111827"
-TEXT = "#111827"
-MUTED = "#6b7280"
