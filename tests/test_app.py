@@ -209,9 +209,6 @@ def test_header_says_where_it_runs(app):
     assert ("CUDA" in header or "NVIDIA" in header) == ("cuda" in psv.zoo.available_devices())
 
 
-PLOTLY = "application/vnd.plotly.v1+json"
-
-
 def test_the_first_graph_goes_out_with_the_numbers(app):
     # The graph is the package's own front end (no plotly.js to start): its data is sent with the
     # numbers, before the page has drawn, and redrawn in place on a change.
@@ -227,7 +224,7 @@ def test_tabs_opened_after_the_page_has_drawn_do_not_wait(app):
     app.children[2]._answer(app.children[2], {"drawn": True}, [])
     app.tabs.selected_index = app.tabs.titles.index("Unroll")
     unroll = app.tabs.panels["Unroll"]
-    assert PLOTLY in unroll.plot.outputs[0]["data"]
+    assert unroll.plot.shown is not None
 
 
 def test_form_and_preset_changes_do_not_pile_up_widgets(app):

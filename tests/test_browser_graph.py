@@ -46,8 +46,6 @@ def test_first_view_draws_the_graph_with_no_plotly_figure_and_kernel_size_redraw
     assert page.evaluate("() => document.querySelector('.psv-graph')._kept") is True  # the same root element
 
 
-@pytest.mark.xfail(strict=True, reason="Voila loads every federated extension: jupyterlab-plotly's 4.8 MB "
-                   "chunk (plotly.js) comes with any page, whatever it shows; needs Voila's extension config")
 def test_first_view_requests_no_plotly_js(page, dashboard_url):
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))

@@ -2,7 +2,7 @@
 
 Each visitor's kernel pays for every package the first view imports: torch._dynamo with
 sympy (~70 MB, ~2 CPU-seconds) came in through FLOP counting, and plotly.io's renderer
-registry with nbformat and jsonschema (~25 MB) through the sharing graph's mime bundle.
+registry with nbformat and jsonschema (~25 MB) through the sharing graph's figure JSON.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from paramshare_viz.analysis.flops import count_flops
-from paramshare_viz.app.plot_output import mime_bundle
+from paramshare_viz.app.plot_output import figure_json
 from tests.servers import REPO
 
 #: Not needed to show Explore; each one found after the first view is a regression.
@@ -70,6 +70,7 @@ def test_flops_equal_torchs_own_counter():
     assert count_flops(model, x).forward == torch_counter.get_total_flops() == 42_624
 
 
-def test_the_mime_bundle_is_what_plotlys_renderer_sends():
+def test_the_figure_json_is_what_plotlys_renderer_sends():
     fig = go.Figure(go.Bar(x=["shared", "twin"], y=[1.0, 12.0]))
-    assert mime_bundle(fig) == pio.renderers["plotly_mimetype"].to_mimebundle(fig)
+    sent = pio.renderers["plotly_mimetype"].to_mimebundle(fig)["application/vnd.plotly.v1+json"]
+    assert json.loads(figure_json(fig)) == sent

@@ -84,7 +84,7 @@ def test_sub_tabs_keep_their_own_plots(panel):
     assert soft is not None and "trained 20 / 20 steps" in panel.summary.value
     panel.experiment.value = "HashedNets"  # nothing of the soft-tying run under HashedNets' controls
     assert panel.plot.figure is None and panel.summary.value == "" and panel.jobs.line.value == ""
-    assert "Press Train" in panel.plot.outputs[0]["data"]["text/html"]
+    assert "Press Train" in panel.plot.message
     panel.experiment.value = "Soft tying"  # and back: its run is shown again
     assert panel.plot.figure is soft and "trained 20 / 20 steps" in panel.summary.value
     assert panel.jobs.line.value == "20 / 20 steps"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.slide import SlidePanel, SlideSettings
 from paramshare_viz.app.state import AppState
 from paramshare_viz.slide_inputs import preset_weight, sample_image
@@ -24,12 +26,11 @@ def settle(p: SlidePanel) -> None:
 
 
 def plotly_titles(p: SlidePanel) -> list[str]:
-    return [o["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"]
-            for o in p.sections_out.outputs if "application/vnd.plotly.v1+json" in o["data"]]
+    return [w.shown["layout"]["title"]["text"] for w in p.sections_out.children if isinstance(w, PlotOutput)]
 
 
 def html(p: SlidePanel) -> str:
-    return " ".join(o["data"]["text/html"] for o in p.sections_out.outputs if "text/html" in o["data"])
+    return " ".join(w.value for w in p.sections_out.children if isinstance(w, widgets.HTML))
 
 
 def digit_row() -> torch.Tensor:
@@ -68,7 +69,7 @@ def test_transposed_mode_matches_torch_and_shows_the_checkerboard(panel):
     assert "stride 2, kernel 3), away from the border: 1, 2, 4 — uneven" in overlap
     assert "checkerboard artifacts" in overlap
     assert "max |conv − transposed| = " in dilated
-    figure = panel.gradient_out.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    figure = panel.gradient_out.shown
     assert figure["layout"]["annotations"][1]["text"] == "Σ over 256 input positions"
     assert panel.equivariance_box.layout.display == "none"  # shift-equivariance is the 2-D mode's view
 
@@ -193,4 +194,4 @@ def test_back_to_2d_is_the_2d_view(panel):
         panel.mode.value = mode
         settle(panel)
     assert panel.state.status == first and panel.animation.meta["label"] == "Conv2d"
-    assert panel.sections_out.outputs == () and panel.equivariance_box.layout.display == ""
+    assert panel.sections_out.children == () and panel.equivariance_box.layout.display == ""

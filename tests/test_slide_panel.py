@@ -31,7 +31,7 @@ def test_first_view(panel):
     assert panel.animation.meta["Ho"] == 16 and panel.animation.meta["shared_params"] == 20
     assert panel.pattern.value == "-1 0 1\n-2 0 2\n-1 0 1"  # the edge preset, editable
     assert len(panel.tap.options) == 9 and panel.tap.value == (0, 0, 0)
-    figure = panel.gradient_out.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    figure = panel.gradient_out.shown
     assert figure["layout"]["annotations"][1]["text"] == "Σ over 256 positions"
 
 
@@ -84,11 +84,11 @@ def test_controls_change_the_view(panel):
     settle(panel)
     result = panel.equivariance_result
     assert result.shift == (0, 1) and not result.exact and result.conv_relative > 0.01
-    title = panel.equivariance_out.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"].replace("<br>", " ")
+    title = panel.equivariance_out.shown["layout"]["title"]["text"].replace("<br>", " ")
     assert "Shift (0, 1) is not a multiple of the stride (2)" in title
     panel.dx.value = 0  # no shift at all: neither output changes
     settle(panel)
-    title = panel.equivariance_out.outputs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"].replace("<br>", " ")
+    title = panel.equivariance_out.shown["layout"]["title"]["text"].replace("<br>", " ")
     assert title.startswith("Shift (0, 0): the input does not move, so neither output changes")
     # Editing the kernel switches to "custom" and uses the numbers typed.
     panel.pattern.value = "0 0 0\n0 2 0\n0 0 0"

@@ -272,7 +272,7 @@ def test_panel_slider_updates_counts_figure_and_gradient(panel):
     assert card(panel, "shared") == "120" and card(panel, "unshared") == "1,352"  # 12*112 + 8
     figure = panel.plot.figure
     assert list(figure.data[5].y) == [120, 1352]
-    shown = panel.plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]  # what the page draws
+    shown = panel.plot.shown  # what the page draws
     assert list(shown["data"][5]["y"]) == [120, 1352]
     assert len(figure.data[2].x) == 12
     assert len(figure.data[6].y) == 12  # one gradient part per step

@@ -87,10 +87,10 @@ class ComparePanel(widgets.VBox):
         )
         self.view.observe(lambda _c: self.redraw(), names="value")
         self.metric.observe(lambda _c: self._show_sweep_view(), names="value")
-        # One plot for the whole tab, switched between views: a plain go.Figure shown in an
-        # Output through plotly's mime renderer (the jupyterlab-plotly extension, from the
-        # package), not a FigureWidget: no widget state that carries plotly.js, and no
-        # edit messages that a page still loading plotly.js can drop.
+        # One plot for the whole tab, switched between views: a plain go.Figure sent as its JSON
+        # to a PlotOutput (plotly.js comes once per page, with its first figure), not a
+        # FigureWidget: no widget state that carries plotly.js, and no edit messages that a page
+        # still loading plotly.js can drop.
         self.plot = PlotOutput(css_class="psv-compare-plot", placeholder="Measuring…")
 
         self.knob = widgets.Dropdown(description="Size knob", layout=widgets.Layout(width="260px"))

@@ -1,68 +1,79 @@
-"""A plotly figure shown through plotly's mime renderer in an ``Output``, replaced in place.
+"""A plotly figure drawn by a small front end that loads plotly.js only when a page first needs it.
 
-A ``FigureWidget`` carries plotly.js (~5 MB) in its widget state, and one made
-or edited while the page is still loading can open empty and drop edits. A
-plain ``go.Figure`` rendered by the jupyterlab-plotly extension (shipped in the
-plotly package, loaded once per page) has neither problem; each update sends
-the figure's JSON, which for these figures is a few kB.
+plotly.js is 4.8 MB. Served by the jupyterlab-plotly extension it comes with every
+Voila page, figure or not (Voila loads every federated extension; the dashboard's
+Voila configuration denies that one). Here the kernel keeps it: the first figure
+view of a page asks its widget once, gets the installed plotly package's
+``plotly.min.js`` (the version its figures are made for) as a message buffer, and
+every figure of that page shares it (``static/plotly_view.js``). A new figure is
+sent as its JSON (a few kB) and drawn in place with ``Plotly.react``.
 
-plotly.js itself takes over a second to start in a page (1.3-1.5 s here, for any
-figure), and while it starts the page draws nothing else. So a figure made while
-its page is still drawing the app can wait (``wait=True``) until :meth:`release`:
-the controls and numbers come first, the figure a moment later.
+plotly.js takes over a second to start in a page, and while it starts the page
+draws nothing else. So a figure made while its page is still drawing the app can
+wait (``wait=True``) until :meth:`release`: the controls and numbers come first,
+the figure a moment later.
 """
 
 from __future__ import annotations
 
-import html
 import json
+from pathlib import Path
 
-import ipywidgets as widgets
+import anywidget
+import plotly
 import plotly.graph_objects as go
 import plotly.io as pio
+import traitlets
+
+STATIC = Path(__file__).parent / "static"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def html_output(markup: str) -> dict:
-    """An Output entry that shows ``markup`` (e.g. a placeholder before the first figure)."""
-    return {"output_type": "display_data", "data": {"text/html": markup}, "metadata": {}}
+def figure_json(fig: go.Figure | dict) -> str:
+    """The JSON the front end draws for ``fig`` (data, layout): what plotly's own renderers send."""
+    return pio.to_json(fig, validate=False, remove_uids=False)
 
 
-def mime_bundle(fig: go.Figure) -> dict:
-    """What plotly's ``plotly_mimetype`` renderer sends for ``fig`` (tested equal), without
-    importing plotly.io's renderer registry (nbformat, jsonschema: ~25 MB and ~2 CPU-seconds
-    in every kernel)."""
-    return {"application/vnd.plotly.v1+json": json.loads(pio.to_json(fig, validate=False, remove_uids=False))}
+class PlotOutput(anywidget.AnyWidget):
+    """One figure at a time: ``show(fig)`` replaces it in place; ``placeholder(text)`` shows words instead."""
 
-
-class PlotOutput(widgets.Output):
-    """An ``Output`` that shows one figure at a time: ``show(fig)`` replaces it."""
+    _esm = STATIC / "plotly_view.js"
+    spec = traitlets.Unicode("").tag(sync=True)  # the figure drawn, as JSON ("" = none)
+    message = traitlets.Unicode("").tag(sync=True)  # shown while there is no figure
 
     def __init__(
         self, *, css_class: str = "", placeholder: str = "", min_height: int = 380, wait: bool = False
     ) -> None:
-        super().__init__(layout=widgets.Layout(min_height=f"{min_height}px"))
+        super().__init__(layout={"min_height": f"{min_height}px"})
         if css_class:
             self.add_class(css_class)
-        self.figure: go.Figure | None = None
+        self.figure: go.Figure | dict | None = None  # a Figure or its JSON as a dict
         self.waiting = wait  # figures are kept, not sent, until release()
-        if placeholder or wait:
-            self.placeholder(placeholder or "Drawing…")
+        self.message = placeholder or ("Drawing…" if wait else "")
+        self.on_msg(self._answer)
+
+    @property
+    def shown(self) -> dict | None:
+        """The figure the page draws now (``{"data": ..., "layout": ...}``), or None."""
+        return json.loads(self.spec) if self.spec else None
 
     def placeholder(self, text: str) -> None:
         """Show ``text`` where the figure goes (before the first one, or after a failure)."""
-        self.outputs = (html_output(f"<div class='psv-loading'>{html.escape(text)}</div>"),)
+        self.message, self.spec = text, ""
 
-    def show(self, fig: go.Figure) -> None:
+    def show(self, fig: go.Figure | dict) -> None:
         self.figure = fig
         if not self.waiting:
-            self._draw(fig)
+            self.spec = figure_json(fig)
 
     def release(self) -> None:
         """Stop waiting: send the figure on show, if any, and every later one at once."""
         if self.waiting:
             self.waiting = False
             if self.figure is not None:
-                self._draw(self.figure)
+                self.spec = figure_json(self.figure)
 
-    def _draw(self, fig: go.Figure) -> None:
-        self.outputs = ({"output_type": "display_data", "data": mime_bundle(fig), "metadata": {}},)
+    def _answer(self, _widget: object, content: dict, _buffers: list) -> None:
+        """The page's first figure view asks once for plotly.js (see ``static/plotly_view.js``)."""
+        if content.get("type") == "plotly.js?":
+            self.send({"type": "plotly.js"}, [PLOTLY_JS.read_bytes()])

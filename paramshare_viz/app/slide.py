@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import torch
 
+from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.slide_modes import (
     ModeView,
     SlideMode,
@@ -249,8 +250,8 @@ class SlidePanel(widgets.VBox):
                                     layout=widgets.Layout(width="250px"))
         self.dy = widgets.IntSlider(0, -8, 8, description="shift dy", continuous_update=False)
         self.dx = widgets.IntSlider(2, -8, 8, description="shift dx", continuous_update=False)
-        self.gradient_out, self.equivariance_out = widgets.Output(), widgets.Output()
-        self.sections_out = widgets.Output()  # the other modes' figures: overlap, dilated input, TCN
+        self.gradient_out, self.equivariance_out = PlotOutput(min_height=0), PlotOutput(min_height=0)
+        self.sections_out = widgets.VBox()  # the other modes' figures: overlap, dilated input, TCN
         self.sections_out.add_class("psv-slide-sections")
         self.view: SlideView | None = None
         self.mode_view: ModeView | None = None
@@ -359,12 +360,21 @@ class SlidePanel(widgets.VBox):
             self._syncing = False
         self.view, self.mode_view, self.equivariance_result = r.view, r.mode_view, r.equivariance
         self.animation.send_payload(r.meta, r.data)
-        self.gradient_out.outputs = (_figure_output(r.gradient_figure),)
+        self.gradient_out.show(r.gradient_figure)
         self.equivariance_box.layout.display = "none" if r.equivariance_figure is None else ""
         if r.equivariance_figure is not None:
-            self.equivariance_out.outputs = (_figure_output(r.equivariance_figure),)
-        self.sections_out.outputs = r.sections
+            self.equivariance_out.show(r.equivariance_figure)
+        self._show_sections(r.sections)
         self.state.info(r.status)
+
+    def _show_sections(self, sections: tuple[tuple[str, dict | str], ...]) -> None:
+        """The mode's sections (heading, figure or HTML) below the gradient; the previous ones are closed."""
+        old = self.sections_out.children
+        self.sections_out.children = tuple(
+            w for heading, body in sections for w in (widgets.HTML(f"<b>{heading}</b>"), _section_widget(body))
+        )
+        for w in old:
+            w.close()
 
 
 @dataclass(frozen=True)
@@ -381,7 +391,7 @@ class Rendered:
     gradient_figure: dict  # plotly JSON
     equivariance: Equivariance | None  # 2-D mode only
     equivariance_figure: dict | None
-    sections: tuple[dict, ...]  # Output entries below the gradient (the other modes' figures)
+    sections: tuple[tuple[str, dict | str], ...]  # (heading, plotly JSON or HTML) below the gradient: other modes
     pattern: str | None  # the preset's kernel as the editor shows it; None for an edited kernel
     status: str
 
@@ -417,10 +427,7 @@ def render(
         mv = _cached_mode_view(s) if custom is None else mode_view(s, custom)
         tap = tap if tap in [t for _, t in mv.taps] else mv.taps[0][1]
         figure = (transposed_gradient_figure if s.mode == SlideMode.TRANSPOSED else conv1d_gradient_figure)(mv, s.oc, tap)
-        sections = tuple(out for heading, body in mv.sections
-                         for out in (_html_output(f"<b>{heading}</b>"),
-                                     _figure_output(body) if isinstance(body, dict) else _html_output(body)))
-        return Rendered(s, None, mv, mv.meta, mv.data, mv.taps, tap, figure, None, None, sections, pattern_text(s),
+        return Rendered(s, None, mv, mv.meta, mv.data, mv.taps, tap, figure, None, None, mv.sections, pattern_text(s),
                         mv.status)
     view = _cached_view(s) if custom is None else slide_view(s, custom)
     t = view.trace
@@ -438,13 +445,13 @@ def render(
                     result, json.loads(make_equivariance_figure(result).to_json()), (), pattern_text(s), status)
 
 
-def _figure_output(figure: dict) -> dict:
-    """A static plotly figure as an ``Output`` widget's output (no FigureWidget: the page stays light)."""
-    return {"output_type": "display_data", "data": {"application/vnd.plotly.v1+json": figure}, "metadata": {}}
-
-
-def _html_output(html: str) -> dict:
-    return {"output_type": "display_data", "data": {"text/html": html}, "metadata": {}}
+def _section_widget(body: dict | str) -> widgets.Widget:
+    """A section's body: a figure (a :class:`PlotOutput`, no FigureWidget: the page stays light) or HTML."""
+    if isinstance(body, str):
+        return widgets.HTML(body)
+    plot = PlotOutput(min_height=0)
+    plot.show(body)
+    return plot
 
 
 def slide_panel(image: torch.Tensor | None = None, **settings) -> SlidePanel:

@@ -161,7 +161,7 @@ class UnrollPanel(widgets.VBox):
         self.cards.add_class("psv-unroll-cards")
         self.grad_note = widgets.HTML()
         self.grad_note.add_class("psv-unroll-grad")
-        # One go.Figure at a time, shown in an Output through plotly's mime renderer (as Compare does):
+        # One go.Figure at a time, sent as its JSON to a PlotOutput (as Compare does):
         # a FigureWidget made in a live page can open empty and drop edits, and carries plotly.js (~5 MB).
         self.plot = PlotOutput(css_class="psv-unroll-figure", min_height=HEIGHT)
         self.view: UnrollView | None = None
