@@ -213,6 +213,7 @@ class ForkProvisioner(LocalProvisioner):
             return await super().send_signal(signum)
         if await self.poll() is not None:
             return  # ended: its pid may be another process's by now
+        assert self.pid is not None  # set with pidfd
         try:
             os.killpg(self.pid, signum)  # its process group, as LocalProvisioner does
         except ProcessLookupError:
@@ -243,4 +244,4 @@ class ForkKernelManager(ServerKernelManager):
             self.provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
         return await super()._async_pre_start_kernel(**kw)
 
-    pre_start_kernel = _async_pre_start_kernel
+    pre_start_kernel = _async_pre_start_kernel  # type: ignore[assignment]  # as jupyter_client's AsyncKernelManager does
