@@ -241,7 +241,9 @@ class Fuzz:
                     ) from err
                 self.retries += 1
                 self.settle()
-                if not el.count():  # re-rendered just now (a form's fields are rebuilt when it changes)
+                # Re-rendered just now (a form's fields are rebuilt when it changes), or hidden or
+                # disabled by the app meanwhile (a Stop button once its job has ended): pick again.
+                if not el.count() or not el.is_visible() or el.is_disabled():
                     widget = self.pick(tab, pick)
                     action = action if widget["kind"] == action["kind"] else self.plan(widget)
             finally:
