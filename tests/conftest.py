@@ -77,10 +77,6 @@ class KernelLoop:
         """Queue ``fn(*args)`` for the main thread (from any thread, as tornado's)."""
         self._calls.put((fn, args))
 
-    def call_later(self, _delay: float, fn: Callable[[], Any]) -> None:
-        """``after_paint``'s delay: here the next run, after what is already queued."""
-        self.add_callback(fn)
-
     def run(self) -> None:
         """Run every queued call, and those they queue, on the main thread."""
         assert threading.current_thread() is threading.main_thread()

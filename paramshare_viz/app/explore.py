@@ -18,7 +18,7 @@ from paramshare_viz.analysis.twin_counts import DTYPES
 from paramshare_viz.app.config_editor import ConfigEditor
 from paramshare_viz.app.graph_view import GraphView
 from paramshare_viz.app.state import AppState, in_words
-from paramshare_viz.app.worker import Worker, after_paint
+from paramshare_viz.app.worker import Worker
 from paramshare_viz.models import presets
 from paramshare_viz.views.explore import ExploreView, counting_device, explore_view, form_label, is_quick
 
@@ -84,7 +84,7 @@ class ExplorePanel(widgets.VBox):
             self.groups_box,
             self.modules_box,
         ])
-        self._show_numbers(self.view, self.editor.values())
+        self._show(self.view, self.editor.values())
 
     def _on_form(self, _change: dict | None = None) -> None:
         self._set_preset_options()
@@ -173,12 +173,8 @@ class ExplorePanel(widgets.VBox):
         self.state.error(f"{form}: {what.rstrip('.')}. The numbers below are for the last valid setting.")
 
     def _show(self, view: ExploreView, values: dict) -> None:
-        """Assign ``view`` (of the typed ``values``): the numbers, then the graph once they are painted
-        (the browser takes 100+ ms to redraw the graph, and the numbers should not wait for it)."""
-        self._show_numbers(view, values)
-        after_paint(lambda: self.graph.show_graphs(view.graphs, view.graph_note) if view is self.view else None)
-
-    def _show_numbers(self, view: ExploreView, values: dict) -> None:
+        """Assign ``view`` (of the typed ``values``): numbers, tables and graph in one pass (the graph's
+        front end applies new data in a few ms, so the numbers need not go first)."""
         self.view = view
         self._mark_stale(False)
         self.state.info(view.status)
@@ -187,6 +183,7 @@ class ExplorePanel(widgets.VBox):
         self.cards.value = view.cards
         self.bars.value = view.bars
         self._show_tables(self.graph.side.value)
+        self.graph.show_graphs(view.graphs, view.graph_note)
 
     def _show_tables(self, side: str) -> None:
         """The groups and modules tables of ``side``, the side the graph's toggle shows."""

@@ -47,6 +47,9 @@ class GraphView(widgets.VBox):
 
     def show_graphs(self, graphs: tuple[SharingGraph, SharingGraph], note: str = "") -> None:
         """Show ``(shared, twin)`` (the same graph twice for one model): new data, same page elements."""
+        shown: tuple = getattr(self, "graphs", (None, None))
+        if shown[0] is graphs[0] and shown[1] is graphs[1] and note == getattr(self, "note", None):
+            return  # on show already: nothing to send
         self.graphs, self.note = graphs, note
         shared, twin = graphs
         self.widget.payloads = {

@@ -53,21 +53,6 @@ def on_kernel_thread(fn: Callable[..., Any]) -> Callable[..., None]:
     return call
 
 
-def after_paint(fn: Callable[[], Any], delay: float = 0.05) -> None:
-    """Run ``fn`` on the kernel's thread ``delay`` seconds from now (at once outside a kernel).
-
-    For a heavy view after light ones: the browser paints between the messages it
-    handles, so what was sent before ``fn``'s message shows without waiting for
-    ``fn``'s view (a plotly figure takes 100+ ms to draw, and no frame is painted
-    meanwhile). 50 ms is three frames.
-    """
-    loop = kernel_io_loop()
-    if loop is None:
-        fn()
-    else:  # call_later belongs to the loop's own thread; add_callback may be called from any
-        loop.add_callback(loop.call_later, delay, fn)
-
-
 class Worker:
     """Runs one job at a time in a daemon thread; starting a new job supersedes the old one.
 
