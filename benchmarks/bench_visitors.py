@@ -202,14 +202,9 @@ def cpu_s(proc: psutil.Process) -> float:
 
 def start_kernel(code_dir: Path, fork: bool):
     """A kernel as Voila starts one (``fork``: as the dashboard's server forks one), importing the package from ``code_dir``."""
-    import uuid
-
     from jupyter_client.manager import KernelManager
 
-    km = KernelManager(kernel_name="python3")
-    if fork:
-        km.kernel_id = str(uuid.uuid4())
-        km.provisioner = kernel_fork.ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+    km = kernel_fork.forked_kernel_manager() if fork else KernelManager(kernel_name="python3")
     km.start_kernel(env={**os.environ, "PYTHONPATH": str(code_dir)}, cwd=str(code_dir))
     kc = km.client()
     kc.start_channels()

@@ -56,15 +56,20 @@ def test_first_view_requests_no_plotly_js(page, dashboard_url):
     assert plotly == [], plotly
 
 
-def test_gpt2_preset_click_the_tied_embedding_lights_both_holders(page, dashboard_url, tmp_path):
-    page.goto(dashboard_url, timeout=180_000)
+def open_preset(page, url: str, form: str, preset: str) -> None:
+    """Explore with ``form`` chosen and its published ``preset`` picked from the menu."""
+    page.goto(url, timeout=180_000)
     page.wait_for_selector(f"{GRAPH} [data-tensor]", timeout=180_000)
-    page.select_option(".psv-form select", label=form_label("tied_embeddings"))
+    page.select_option(".psv-form select", label=form_label(form))
     page.wait_for_function(
         "name => [...document.querySelectorAll('.psv-preset option')].some(o => o.text === name)",
-        arg=GPT2, timeout=60_000,
+        arg=preset, timeout=60_000,
     )
-    page.select_option(".psv-preset select", label=GPT2)
+    page.select_option(".psv-preset select", label=preset)
+
+
+def test_gpt2_preset_click_the_tied_embedding_lights_both_holders(page, dashboard_url, tmp_path):
+    open_preset(page, dashboard_url, "tied_embeddings", GPT2)
     # The zoo's GPT-2-shaped model names its embedding wte (HF's GPT-2 says transformer.wte: see the page test).
     tensor = f"{GRAPH} [data-tensor='wte.weight']"
     page.wait_for_function(
@@ -85,14 +90,7 @@ def test_gpt2_preset_click_the_tied_embedding_lights_both_holders(page, dashboar
 
 
 def test_albert_base_unfolds_into_twelve_rows_joined_to_one_block(page, dashboard_url, tmp_path):
-    page.goto(dashboard_url, timeout=180_000)
-    page.wait_for_selector(f"{GRAPH} [data-tensor]", timeout=180_000)
-    page.select_option(".psv-form select", label=form_label("albert"))
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.psv-preset option')].some(o => o.text === 'ALBERT-base')",
-        timeout=60_000,
-    )
-    page.select_option(".psv-preset select", label="ALBERT-base")
+    open_preset(page, dashboard_url, "albert", "ALBERT-base")
     run = f"{GRAPH} [data-module='layers.[0-11]']"
     page.wait_for_selector(run, timeout=120_000)
     assert "1 module under 12 names" in page.inner_text(run)

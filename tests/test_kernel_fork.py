@@ -14,11 +14,9 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 
 import psutil
 import pytest
-from jupyter_client.manager import KernelManager
 
 from paramshare_viz.app import kernel_fork
 from tests.servers import REPO, wait_for
@@ -36,9 +34,7 @@ def zygote():
 
 
 def start(tmp_path, **env: str):
-    km = KernelManager(kernel_name="python3")
-    km.kernel_id = str(uuid.uuid4())
-    km.provisioner = kernel_fork.ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+    km = kernel_fork.forked_kernel_manager()
     km.start_kernel(env={**os.environ, "JPY_PARENT_PID": str(os.getpid()), **env}, cwd=str(tmp_path))
     kc = km.client()
     kc.start_channels()

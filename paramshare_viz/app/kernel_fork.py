@@ -245,3 +245,13 @@ class ForkKernelManager(ServerKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
     pre_start_kernel = _async_pre_start_kernel  # type: ignore[assignment]  # as jupyter_client's AsyncKernelManager does
+
+
+def forked_kernel_manager():
+    """A blocking ``jupyter_client.KernelManager`` whose kernel is forked from the zygote (tests, benchmarks)."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.kernel_id = str(uuid.uuid4())
+    km.provisioner = ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+    return km
