@@ -93,8 +93,10 @@ def test_slide_modes_each_show_their_view(browser, dashboard_url, tmp_path):
         page.select_option(".psv-slide-mode select", label="transposed 2-D conv")
         set_int(page, "stride", 2)
         set_int(page, "padding", 0)
-        page.wait_for_function("document.querySelector('.psv-slide-pos').textContent.includes('/ 256')", timeout=120_000)
         drawn(page, "ConvTranspose2d")
+        # The settings land one by one; click only once the last one (stride 2, padding 0: 33x33) is drawn.
+        page.wait_for_function("document.querySelector('.psv-slide').dataset.output === '33x33'", timeout=120_000)
+        assert "/ 256" in page.inner_text(".psv-slide-pos")
         page.wait_for_selector(".psv-slide-sections .js-plotly-plot >> nth=1", timeout=120_000)  # overlap, dilated
         canvas = page.locator(".psv-slide-input")
         cell = canvas.bounding_box()["width"] / 16
@@ -110,7 +112,7 @@ def test_slide_modes_each_show_their_view(browser, dashboard_url, tmp_path):
         set_int(page, "stride", 1)
         set_int(page, "padding", 1)
         drawn(page, "Conv1d")
-        page.wait_for_function("document.querySelector('.psv-slide-pos').textContent.includes('/ 16')", timeout=120_000)
+        page.wait_for_function("document.querySelector('.psv-slide').dataset.output === '1x16'", timeout=120_000)
         weight = torch.tensor([[[-1.0, 0.0, 1.0]]])
         want = torch.nn.functional.conv1d(x[:, 8, :], weight, padding=1)[0]  # row 8 of the digit
         out = page.locator(".psv-slide-output")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -14,6 +15,7 @@ import psutil
 
 import paramshare_viz.app.serve as serve_module
 from paramshare_viz.app.serve import DASHBOARD_SOURCE, notebook_to_serve, voila_command
+from paramshare_viz.app.voila_app import DashboardKernelManager
 from paramshare_viz.cli import build_parser, main
 from tests.servers import dashboard_command, free_port, start, wait_for, wait_for_http
 
@@ -77,6 +79,23 @@ def test_sigterm_stops_the_server_and_its_kernels(tmp_path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     assert group_gone(proc.pid, within_s=10)
+
+
+def test_a_stop_while_a_kernel_starts_stops_that_kernel_too(tmp_path):
+    """A stop that comes while the pool refills (the race the SIGTERM test met now and then)."""
+
+    async def stop_during_a_start() -> DashboardKernelManager:
+        manager = DashboardKernelManager(fork_kernels=False, connection_dir=str(tmp_path))
+        start = asyncio.ensure_future(manager.start_kernel())
+        while not manager._pending_kernels:  # launched, not yet started
+            await asyncio.sleep(0)
+        await manager.shutdown_all()  # raised HTTP 404 for the kernel still starting
+        await start
+        return manager
+
+    manager = asyncio.run(stop_during_a_start())
+    assert manager.list_kernel_ids() == []
+    assert kernel_processes(os.getpid(), within_s=0) == []
 
 
 def port_open(port: int) -> bool:

@@ -42,6 +42,7 @@ directory or Jupyter's config paths.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import sys
@@ -146,6 +147,18 @@ class DashboardKernelManager(AsyncMappingKernelManager):
                 if task.done() and not task.cancelled() and task.exception() is None:
                     ids.add(task.result()["kernel_id"])
         return ids
+
+    async def shutdown_all(self, now: bool = False) -> None:
+        """Let kernels still starting (the pool refilling) finish their start, then stop every kernel.
+
+        jupyter_client's ``shutdown_all`` includes kernels still starting, but jupyter_server's
+        ``shutdown_kernel`` refuses an id that has not finished starting (HTTP 404): a stop that
+        came while the pool refilled ended Voila with exit code 1 and could leave that kernel behind.
+        """
+        starting = list(self._pending_kernels.values())
+        if starting:
+            await asyncio.wait(starting, timeout=60)
+        await super().shutdown_all(now=now)
 
     async def cull_kernels(self):
         now = utcnow()

@@ -200,6 +200,7 @@ function render({ model, el: host }) {
     accAt = -1;
     twinOwn.style.display = twinOut.style.display = scatter ? "none" : "";
     root.dataset.label = S.label; // which layer is drawn: Conv2d, Conv1d, "Conv1d, causal", ConvTranspose2d
+    root.dataset.output = `${Ho}x${Wo}`; // the drawn setting's output size: tests wait for the setting they typed
     outShown = pixels(Wo, Ho);
     twinShown = pixels(Wo, Ho);
     for (const g of [kernel, products, twinKernel]) layoutGrid(g, cg, kh, kw);
