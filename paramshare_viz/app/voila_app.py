@@ -148,7 +148,7 @@ class DashboardKernelManager(AsyncMappingKernelManager):
                     ids.add(task.result()["kernel_id"])
         return ids
 
-    async def shutdown_all(self, now: bool = False) -> None:
+    async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]  # typed as sync upstream
         """Let kernels still starting (the pool refilling) finish their start, then stop every kernel.
 
         jupyter_client's ``shutdown_all`` includes kernels still starting, but jupyter_server's
