@@ -11,6 +11,8 @@ preheated kernel), runs alternating so machine noise hits both:
 - update latency: Enter in Explore's kernel_size field -> the shared-parameter
   card shows the new count, vs Enter in a bare Text -> its echo label; goal <= 2x;
   and -> the sharing graph redrawn for the new setting (its ``data-version`` increased);
+  all three timed in the page's own clock, from the Enter keydown to the DOM change that shows the
+  answer (a MutationObserver: no polling interval, no Playwright round trip in the figures);
 - where the time goes: widget models and their state bytes embedded in the
   page (by model type), JavaScript fetched (plotly.js among it), websocket
   bytes, and the kernel's own work (building the app, one Explore refresh).
@@ -152,20 +154,36 @@ def open_page(browser, url: str, parts: dict[str, str]) -> dict:
             "ws_bytes_at_tti": ws_at_tti, "ws_bytes": ws_bytes}
 
 
+#: Marks, in the page's own clock, the Enter keydown and the first DOM change after which ``until`` holds
+#: (and the graph's data-version has increased): a MutationObserver, so neither a polling interval nor
+#: Playwright's own round trips are in the figures, for the bare echo and the dashboard alike.
+TRIP_SCRIPT = """([untilSource, arg, graph]) => {
+  const until = (0, eval)(untilSource);
+  const version = graph ? Number(document.querySelector(graph).dataset.version) : 0;
+  const marks = window.__psvTrip = {};
+  document.addEventListener("keydown", () => { marks.enter = performance.now(); }, {capture: true, once: true});
+  const look = () => {
+    if (!("enter" in marks)) return;
+    const now = performance.now();
+    if (!("answer" in marks) && until(arg)) marks.answer = now;
+    if (graph && !("graph" in marks) && Number(document.querySelector(graph).dataset.version) > version) marks.graph = now;
+    if ("answer" in marks && (!graph || "graph" in marks)) observer.disconnect();
+  };
+  const observer = new MutationObserver(look);
+  observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
 def round_trip(page, field: str, value: str, until: str, arg, *, graph: bool = False) -> tuple[float, float]:
     """Seconds from Enter in ``field`` to the page showing the answer (``until`` true), and to a new graph."""
     box = page.locator(field)
     box.fill(value)
-    if graph:  # the graph is redrawn in place: its data-version increases
-        version = page.evaluate("(sel) => Number(document.querySelector(sel).dataset.version)", GRAPH)
-    start = time.perf_counter()
+    page.evaluate(TRIP_SCRIPT, [until, arg, GRAPH if graph else None])
     box.press("Enter")
-    page.wait_for_function(until, arg=arg, polling="raf", timeout=120_000)
-    answered = time.perf_counter() - start
-    if graph:
-        page.wait_for_function("([sel, v]) => Number(document.querySelector(sel).dataset.version) > v",
-                               arg=[GRAPH, version], polling="raf", timeout=120_000)
-    return answered, time.perf_counter() - start
+    done = "() => 'answer' in window.__psvTrip" + (" && 'graph' in window.__psvTrip" if graph else "")
+    page.wait_for_function(done, timeout=120_000)
+    marks = page.evaluate("() => window.__psvTrip")
+    return (marks["answer"] - marks["enter"]) / 1000, (marks.get("graph", marks["answer"]) - marks["enter"]) / 1000
 
 
 def kernel_work() -> dict:
