@@ -226,12 +226,14 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 def _add_graph(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "graph",
-        help="draw which modules hold and reuse which tensors (a standalone HTML page)",
+        help="draw which modules hold and reuse which tensors (a standalone HTML page, an SVG)",
         description="SPEC as for inspect. Writes the sharing graph as one HTML file that opens without a "
-        "kernel or a network; --json also prints its modules, tensors and edges.",
+        "kernel or a network (--html), as one SVG drawing of every row (--svg), or both; --json also prints "
+        "its modules, tensors and edges.",
     )
     p.add_argument("spec", metavar="SPEC", help="model spec, e.g. hf:gpt2, zoo:albert?num_layers=4, model.pt")
-    p.add_argument("--html", required=True, metavar="OUT", help="HTML file to write")
+    p.add_argument("--html", metavar="OUT", help="HTML file to write (the interactive page)")
+    p.add_argument("--svg", metavar="OUT", help="SVG file to write (the page's graph as first drawn)")
     p.add_argument("--json", action="store_true", help="also print the graph as JSON")
     p.add_argument("--no-collapse", action="store_true", help="one node per layer instead of h.[0-11]")
     p.add_argument("--input-shape", type=_input_shape, metavar="N,C,...",
@@ -239,19 +241,30 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
 
     def run(args: argparse.Namespace) -> int:
         import json
+        from pathlib import Path
 
         from paramshare_viz.analysis.loading import example_input_for, load_model
         from paramshare_viz.graph import sharing_graph
 
+        outs = {flag: Path(path) for flag, path in (("--html", args.html), ("--svg", args.svg)) if path}
+        if not outs:
+            raise ValueError("nothing to write: give --html OUT.html, --svg OUT.svg or both")
+        for flag, out in outs.items():
+            if not out.parent.is_dir():
+                raise ValueError(f"{flag} {out}: the folder {out.parent} does not exist")
         model = load_model(args.spec)
         example = example_input_for(args.spec, model, args.input_shape)
         graph = sharing_graph(model, example, collapse=not args.no_collapse)
-        graph.to_html(args.html, title=f"{args.spec}: sharing graph")
+        if args.html:
+            graph.to_html(args.html, title=f"{args.spec}: sharing graph")
+        if args.svg:
+            graph.to_svg(args.svg)
         if args.json:
             print(json.dumps({"spec": args.spec, **graph.to_dict()}, indent=2))
         else:
             shared = len(graph.shared_tensors)
-            print(f"{args.html}: {plural(len(graph.modules), 'module')}, {plural(len(graph.tensors), 'tensor')}, "
+            files = " and ".join(str(out) for out in outs.values())
+            print(f"{files}: {plural(len(graph.modules), 'module')}, {plural(len(graph.tensors), 'tensor')}, "
                   f"{shared} shared")
         return 0
 

@@ -31,6 +31,7 @@ from paramshare_viz.analysis.report import SharingReport, analyze
 from paramshare_viz.analysis.runtime import ModelInput
 from paramshare_viz.display import natural_sorted
 from paramshare_viz.graph_page import graph_payload, page_html
+from paramshare_viz.graph_svg import graph_svg
 
 
 @dataclass(slots=True)
@@ -217,6 +218,15 @@ class SharingGraph:
         out = Path(path)
         out.write_text(page, encoding="utf-8")
         return out
+
+    def to_svg(self, path: str | Path | None = None) -> str:
+        """The whole graph as one SVG document, as the page's "Save SVG" writes it for its first view
+        (folded rows as drawn, nothing lit); no browser needed. Written to ``path`` when one is given.
+        """
+        svg = graph_svg(graph_payload(self))
+        if path is not None:
+            Path(path).write_text(svg, encoding="utf-8")
+        return svg
 
 
 def sharing_graph(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from paramshare_viz import zoo
 from paramshare_viz.app.explore import form_label
 
 pytestmark = pytest.mark.browser
@@ -163,3 +164,72 @@ def test_standalone_page_says_the_sharing_names_cannot_show(page, tmp_path):
     page.wait_for_selector(f"{GRAPH} .psv-trainable", timeout=30_000)
     # base 32*32 + 32 = 1,056 frozen; adapters 3 * (4*32 + 32*4) = 768 trainable
     assert "Trainable 768 · frozen 1,056 (requires_grad=False) of 1,824" in page.inner_text(f"{GRAPH} .psv-trainable")
+
+
+# --- the SVG: Python's graph_svg writes what the page's "Save SVG" writes --------------------------
+
+# The page measures a row's text on a canvas in the font Chromium resolves (machine-dependent);
+# graph_svg measures it in Helvetica's widths. Text widths set every x coordinate, so the page is
+# first made to measure as graph_svg does (this script, before graph.js runs): then the two
+# documents must be equal byte for byte. The page as shipped is compared too, numbers in the
+# coordinate attributes aside (they differ by the fonts only; text, colours and order stay exact).
+HELVETICA_CANVAS = (
+    "(() => { const W = %s, D = %d; CanvasRenderingContext2D.prototype.measureText = function (s) {"
+    " let u = 0; for (const c of s) u += W[c] ?? D; return { width: (u * 12) / 1000 }; }; })();"
+)
+
+
+def coords_blanked(svg: str) -> str:
+    """``svg`` with every number in its x, d, width and viewBox attributes written N."""
+    import re
+
+    return re.sub(r'\b(x|d|width|viewBox)="([^"]*)"', lambda m: f'{m[1]}="{re.sub(r"[0-9.]+", "N", m[2])}"', svg)
+
+
+def many_lanes_model():
+    """30 tensors held by two modules: 30 lanes, 288 / 30 = 9.6 px apart (fractional coordinates), 26
+    of them past the 4 slots of their row ("+26 more"); names that must be escaped in SVG."""
+    import torch
+    from torch import nn
+
+    a, b = nn.Module(), nn.Module()
+    for i in range(30):
+        a.register_parameter(f"p{i}", nn.Parameter(torch.zeros(2, 2)))
+        b.register_parameter(f"q{i}", getattr(a, f"p{i}"))  # tied by identity
+    net = type("Net<&>'\"", (nn.Module,), {})()
+    net.add_module("a'<&>", a)
+    net.add_module("b", b)
+    return net
+
+
+@pytest.mark.parametrize("spec", [f"zoo:{f}" for f in zoo.forms()] + ["hf:gpt2", "many lanes"])
+def test_python_svg_is_the_pages_save_svg(browser, page, tmp_path, spec):
+    import json
+
+    import torch
+
+    import paramshare_viz as psv
+    from paramshare_viz.graph_page import graph_payload
+    from paramshare_viz.graph_svg import CHAR_WIDTHS, DEFAULT_WIDTH, graph_svg
+
+    if spec.startswith("zoo:"):  # as the golden payloads: seeded, with an example input (calls counted)
+        torch.manual_seed(0)
+        graph = psv.sharing_graph(zoo.build(spec[4:]), zoo.example_input(spec[4:]))
+    elif spec == "many lanes":
+        graph = psv.sharing_graph(many_lanes_model())
+    else:
+        graph = psv.sharing_graph(psv.load_model(spec))
+    out = graph.to_html(tmp_path / "g.html")
+    helvetica = browser.new_page()
+    helvetica.add_init_script(HELVETICA_CANVAS % (json.dumps(CHAR_WIDTHS), DEFAULT_WIDTH))
+    try:
+        page_svgs = []
+        for pg in (helvetica, page):
+            pg.goto(out.as_uri())
+            pg.wait_for_selector(f"{GRAPH}[data-version='1']", timeout=30_000)
+            page_svgs.append(pg.evaluate("() => document.querySelector('.psv-graph')._psvSVG()"))
+    finally:
+        helvetica.close()
+    python = graph_svg(graph_payload(graph))
+    assert python == page_svgs[0]
+    assert coords_blanked(python) == coords_blanked(page_svgs[1])
