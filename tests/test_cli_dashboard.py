@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -12,10 +13,11 @@ import time
 from pathlib import Path
 
 import psutil
+from tornado.ioloop import IOLoop
 
 import paramshare_viz.app.serve as serve_module
 from paramshare_viz.app.serve import DASHBOARD_SOURCE, notebook_to_serve, voila_command
-from paramshare_viz.app.voila_app import DashboardKernelManager
+from paramshare_viz.app.voila_app import DashboardKernelManager, DashboardVoila
 from paramshare_viz.cli import build_parser, main
 from tests.servers import dashboard_command, free_port, start, wait_for, wait_for_http
 
@@ -82,18 +84,28 @@ def test_sigterm_stops_the_server_and_its_kernels(tmp_path):
 
 
 def test_a_stop_while_a_kernel_starts_stops_that_kernel_too(tmp_path):
-    """A stop that comes while the pool refills (the race the SIGTERM test met now and then)."""
+    """A stop that comes while the pool refills (the race the Ctrl-C and SIGTERM tests met now and then):
+    the server's loop stops with a kernel start still pending on it, then Voila's ``stop`` runs."""
 
-    async def stop_during_a_start() -> DashboardKernelManager:
-        manager = DashboardKernelManager(fork_kernels=False, connection_dir=str(tmp_path))
-        start = asyncio.ensure_future(manager.start_kernel())
-        while not manager._pending_kernels:  # launched, not yet started
-            await asyncio.sleep(0)
-        await manager.shutdown_all()  # raised HTTP 404 for the kernel still starting
-        await start
-        return manager
+    def serve_then_stop() -> DashboardKernelManager:
+        loop = asyncio.new_event_loop()  # this thread's own, as the server's is its main thread's
+        asyncio.set_event_loop(loop)
+        app = DashboardVoila()
+        app.connection_dir = str(tmp_path)
+        app.kernel_manager = DashboardKernelManager(fork_kernels=False, connection_dir=str(tmp_path))
+        app.ioloop = IOLoop.current()
 
-    manager = asyncio.run(stop_during_a_start())
+        async def start_a_kernel() -> None:
+            asyncio.ensure_future(app.kernel_manager.start_kernel())
+            while not app.kernel_manager._pending_kernels:  # launched, not yet started: the loop stops here
+                await asyncio.sleep(0)
+
+        loop.run_until_complete(start_a_kernel())
+        app.stop()  # Voila's own stop raised HTTP 404 here (and left the kernel running)
+        return app.kernel_manager
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a fresh thread: no loop of another test's
+        manager = pool.submit(serve_then_stop).result(timeout=120)
     assert manager.list_kernel_ids() == []
     assert kernel_processes(os.getpid(), within_s=0) == []
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -153,7 +154,8 @@ class DashboardKernelManager(AsyncMappingKernelManager):
 
         jupyter_client's ``shutdown_all`` includes kernels still starting, but jupyter_server's
         ``shutdown_kernel`` refuses an id that has not finished starting (HTTP 404): a stop that
-        came while the pool refilled ended Voila with exit code 1 and could leave that kernel behind.
+        came while the pool refilled ended Voila with exit code 1 and left that kernel behind.
+        The starts run on the server's event loop: :meth:`DashboardVoila.stop` runs this there.
         """
         starting = list(self._pending_kernels.values())
         if starting:
@@ -179,6 +181,13 @@ class DashboardVoila(Voila):
         if self.voila_configuration.multi_kernel_manager_class is AsyncMappingKernelManager:  # the default
             self.voila_configuration.multi_kernel_manager_class = DashboardKernelManager
         return super().init_settings()
+
+    def stop(self):
+        """Voila's stop, run on the server's own event loop (stopped, not closed), where the kernels
+        still starting can finish. Voila's own runs ``shutdown_all`` through jupyter_core's
+        ``run_sync``, on a new loop, where they never would."""
+        shutil.rmtree(self.connection_dir)
+        self.ioloop.asyncio_loop.run_until_complete(self.kernel_manager.shutdown_all())
 
     def init_handlers(self):
         return [
