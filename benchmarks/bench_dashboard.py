@@ -47,7 +47,7 @@ FLAGS = [
 #: The floor: one slider (time to interactive) and a Text echoed into an HTML label (round trip).
 BARE_SOURCE = """import ipywidgets as w
 slider = w.IntSlider(description="x")
-text = w.Text(description="echo")
+text = w.Text(description="echo", continuous_update=False)  # sent on Enter, as Explore's fields
 echo = w.HTML()
 text.observe(lambda c: setattr(echo, "value", f"<span class='echo'>{c['new']}</span>"), names="value")
 w.VBox([slider, text, echo])"""

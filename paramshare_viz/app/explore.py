@@ -173,8 +173,9 @@ class ExplorePanel(widgets.VBox):
         self.state.error(f"{form}: {what.rstrip('.')}. The numbers below are for the last valid setting.")
 
     def _show(self, view: ExploreView, values: dict) -> None:
-        """Assign ``view`` (of the typed ``values``): numbers, tables and graph in one pass (the graph's
-        front end applies new data in a few ms, so the numbers need not go first)."""
+        """Assign ``view`` (of the typed ``values``) in one pass: numbers, tables, then the graph (the
+        browser applies the messages in order; the graph's front end applies its data without reading
+        the page's layout, so it adds a few ms after the numbers)."""
         self.view = view
         self._mark_stale(False)
         self.state.info(view.status)

@@ -395,7 +395,10 @@ class GraphFront {
     root.append(head, this.clickedEl, this.viewport, this.tip, this.unnamedEl);
     this.rowEls = new Map();
     this.tensorEls = new Map();
-    this.viewport.addEventListener("scroll", () => this.paint(false));
+    // The scroll position is kept from scroll events, not read in paint: reading it (or any size) would
+    // force a layout of the whole page in the middle of a batch of widget updates.
+    this.scrollTop = 0;
+    this.viewport.addEventListener("scroll", () => { this.scrollTop = this.viewport.scrollTop; this.paint(false); });
     this.layer.addEventListener("click", (e) => this.onClick(e));
     this.layer.addEventListener("keydown", (e) => {
       if ((e.key === "Enter" || e.key === " ") && e.target.closest("[data-tensor],[data-module]") === e.target) {
@@ -441,7 +444,8 @@ class GraphFront {
     const view = this.view;
     if (!view) return;
     const lit = litSets(view, this.lit);
-    const top = this.viewport.scrollTop, height = this.viewport.clientHeight || VIEW_MAX;
+    const height = Math.min(view.height, VIEW_MAX); // the viewport's height: update() sets it
+    const top = Math.min(this.scrollTop, Math.max(0, view.height - height)); // as the browser clamps it
     const a = Math.max(0, Math.floor(top / ROW) - MARGIN);
     const b = Math.min(view.rows.length - 1, Math.ceil((top + height) / ROW) + MARGIN);
     if (!redraw && a === this.a && b === this.b) return;
