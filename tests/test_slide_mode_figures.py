@@ -91,7 +91,11 @@ def test_tcn_chart_and_table():
            "labels": [t.text for t in root.iter(f"{svg}text") if t.get("class") == "psv-tcn-label"]}
     check_golden("slide_tcn", got)
     nodes = ["".join(c.itertext()) for c in root.iter(f"{svg}circle")]
-    assert len(nodes) == 5 * 16 and nodes[0] == "layer 0, t = 0"  # the input and 4 layers, 16 steps each
+    assert len(nodes) == 5 * 16  # the input and 4 layers, 16 steps each
+    # the last output's tree: all 16 inputs, then 8, 4, 2 and 1 node per layer (t = 15, 13, ..., the odd steps first)
+    read = [n for n in nodes if n.endswith("(the last output reads it)")]
+    assert len(read) == 16 + 8 + 4 + 2 + 1 and nodes[0] == "layer 0, t = 0 (the last output reads it)"
+    assert "layer 1, t = 0" in nodes and "layer 4, t = 15 (the last output reads it)" in nodes
     # Receptive field 1 + (2 - 1)(1 + 2 + 4 + 8) = 16; parameters 1·1·2 + 1 = 3 per layer.
     assert "receptive field 2, 4, 8, 16 steps" in got["title"] and "are 3, 6, 9, 12 (grow linearly" in got["title"]
     assert got["labels"] == ["input", "layer 1 (d=1)", "layer 2 (d=2)", "layer 3 (d=4)", "layer 4 (d=8)"]

@@ -64,7 +64,7 @@ def make_gradient_chart(
             _grid(grid), title=(f"Σ over {parts.numel()} {positions}", "autograd weight.grad")[k],
             scale=Scale(DIVERGING, -scale, scale, "Σ and .grad (one scale)"),
             hover=f"tap ({{r}}, {{c}})\n{name} {{v:.6g}}", text="{v:.3g}", outline=(u, v),
-            x_label="kernel col", y_label="kernel row", width=160, show_legend=k == 1,
+            x_label="kernel col", y_label="kernel row", width=180, height=180, cell_max=44, show_legend=k == 1,
         ))
     title = (f"The shared kernel's gradient is the sum over every place it was used "
              f"(Σ(first map) = {float(parts.sum()):.4g}; max |Σ − .grad| = {check.max_abs_diff:.1e})")
@@ -201,7 +201,8 @@ def make_tcn_chart(layers: list[TCNLayer], kernel_size: int) -> str:
     """A TCN's dilation stack: which inputs the last output reads, layer by layer, and what each layer costs.
 
     Drawn as SVG: a row of time steps per layer (the input at the bottom), a line from each
-    node of the last output's tree to the nodes it reads; hover a node for its layer and step.
+    node of the last output's tree to the nodes it reads (those nodes coloured, the rest grey);
+    hover a node for its layer and step.
     """
     steps = layers[-1].receptive_field
     depth = len(layers)
@@ -214,15 +215,18 @@ def make_tcn_chart(layers: list[TCNLayer], kernel_size: int) -> str:
     def y(d: int) -> float:
         return top + (depth - d) * row_h  # the input (depth 0) at the bottom
 
+    edges = tcn_tree(layers, kernel_size)
     body = [f'<line class="psv-tcn-edge" data-from="{a},{t}" data-to="{b},{t2}" x1="{x(t)}" y1="{y(a)}" x2="{x(t2)}" '
             f'y2="{y(b)}" stroke="{theme.SHARED}" stroke-width="1.5"/>'
-            for a, t, b, t2 in tcn_tree(layers, kernel_size)]
+            for a, t, b, t2 in edges]
+    read = {(a, t) for a, t, _, _ in edges} | {(b, t2) for _, _, b, t2 in edges}
     labels = ["input"] + [f"layer {layer.depth} (d={layer.dilation})" for layer in layers]
     for d, label in enumerate(labels):
         body.append(f'<text class="psv-tcn-label" x="{left - 10}" y="{y(d) + 3.5}" text-anchor="end">{label}</text>')
-        fill = theme.SHARED if d else theme.DENSE
-        body += [f'<circle cx="{x(t)}" cy="{y(d)}" r="4.5" fill="{fill}"><title>layer {d}, t = {t}</title></circle>'
-                 for t in range(steps)]
+        for t in range(steps):
+            fill, tip = (theme.SHARED if d else theme.MODULE, " (the last output reads it)") if (d, t) in read else (
+                theme.DENSE, "")
+            body.append(f'<circle cx="{x(t)}" cy="{y(d)}" r="4.5" fill="{fill}"><title>layer {d}, t = {t}{tip}</title></circle>')
     bottom = y(0) + 18
     body += [f'<text x="{x(t)}" y="{bottom}" text-anchor="middle">{t}</text>' for t in range(steps)]
     body.append(f'<text x="{left + steps * cell / 2}" y="{bottom + 16}" text-anchor="middle">time step t →</text>')

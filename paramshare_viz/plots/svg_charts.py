@@ -33,13 +33,13 @@ Grid = Sequence[Sequence[float]]
 # JupyterLab's theme variables (with light fallbacks) keep the text readable in Voila's dark theme.
 STYLE = """<style>
 .psv-chart{margin:6px 0 10px;color:var(--jp-ui-font-color0,#111827);font-family:system-ui,sans-serif;overflow-x:auto}
-.psv-chart-title{font-size:13px;font-weight:600;margin-bottom:2px}
+.psv-chart-title{font-size:13px;margin-bottom:2px}
 .psv-chart-note{font-size:11px;color:var(--jp-ui-font-color2,#6b7280);margin-bottom:4px}
 .psv-chart-panels{display:flex;gap:28px;align-items:flex-start}
 .psv-hm-title{font-size:12px;margin:4px 0 2px}
 .psv-chart svg text{fill:var(--jp-ui-font-color1,#374151);font-size:10px}
 .psv-chart svg text.psv-cell-text{font-size:10px}
-.psv-legend{display:flex;align-items:center;gap:6px;font-size:11px;margin-top:2px;color:var(--jp-ui-font-color2,#6b7280)}
+.psv-legend{display:flex;white-space:nowrap;align-items:center;gap:6px;font-size:11px;margin-top:2px;color:var(--jp-ui-font-color2,#6b7280)}
 .psv-legend-bar{width:120px;height:10px;border:1px solid var(--jp-border-color1,#d1d5db)}
 </style>"""
 
@@ -102,7 +102,7 @@ def legend(scale: Scale, digits: str = ".3g") -> str:
     stops = ", ".join(_table(scale.name)[round(k * 255 / 10)] for k in range(11))
     middle = scale.low < 0 < scale.high
     low, high = format(scale.low, digits).replace("-", "−"), format(scale.high, digits).replace("-", "−")
-    note = f" (white = 0, {low} to {high})" if middle else ""
+    note = " (white = 0)" if middle else ""
     return (f'<div class="psv-legend" data-low="{scale.low:.6g}" data-high="{scale.high:.6g}">'
             f"<span>{html.escape(scale.label)}</span><span>{low}</span>"
             f'<span class="psv-legend-bar" style="background:linear-gradient(to right, {stops})"></span>'
@@ -112,7 +112,7 @@ def legend(scale: Scale, digits: str = ".3g") -> str:
 def heatmap(
     grid: Grid, *, title: str, scale: Scale, hover: str, gap: str = "no value", text: str | None = None,
     outline: tuple[int, int] | None = None, x_label: str = "column", y_label: str = "row",
-    width: int = 300, height: int = 300, show_legend: bool = True,
+    width: int = 300, height: int = 300, cell_max: int = CELL_MAX, show_legend: bool = True,
 ) -> str:
     """One map: title, grid of square cells (row 0 at the top), tick numbers, legend.
 
@@ -121,10 +121,10 @@ def heatmap(
         hover: the hover text of a cell, a ``str.format`` template over ``r``, ``c``, ``v``.
         text: a template for the number written in each cell (when cells are big enough).
         outline: ``(row, col)`` of a cell to outline.
-        width, height: the most pixels the cells may take.
+        width, height: the most pixels the cells may take; ``cell_max`` the most one cell may.
     """
     rows, cols = len(grid), len(grid[0])
-    cell = max(CELL_MIN, min(CELL_MAX, width // cols, height // rows))
+    cell = max(CELL_MIN, min(cell_max, width // cols, height // rows))
     left, top, bottom = 26, 4, 30
     w, h = cols * cell, rows * cell
     fills = [[colour(scale, float(v)) for v in row] for row in grid]
@@ -158,8 +158,9 @@ def heatmap(
     for r in range(0, rows, step_r):
         body.append(f'<text x="{left - 4}" y="{top + r * cell + cell / 2 + 3.5}" text-anchor="end">{r}</text>')
     body.append(f'<text x="{left + w / 2}" y="{top + h + 25}" text-anchor="middle">{html.escape(x_label)} →</text>')
-    body.append(f'<text x="8" y="{top + h / 2}" text-anchor="middle" '
-                f'transform="rotate(-90 8 {top + h / 2})">{html.escape(y_label)} ↓</text>')
+    if h >= 6 * len(y_label) + 16:  # a one-row map has no room for it
+        body.append(f'<text x="8" y="{top + h / 2}" text-anchor="middle" '
+                    f'transform="rotate(-90 8 {top + h / 2})">{html.escape(y_label)} ↓</text>')
     svg = (f'<svg class="psv-hm" data-rows="{rows}" data-cols="{cols}" width="{left + w + 4}" '
            f'height="{top + h + bottom}" xmlns="http://www.w3.org/2000/svg">{"".join(body)}</svg>')
     return (f'<div class="psv-hm-panel"><div class="psv-hm-title">{html.escape(title)}</div>{svg}'
