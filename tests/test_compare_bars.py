@@ -33,6 +33,7 @@ def test_bars_state_each_ratio_and_what_it_counts():
     assert "<div class='psv-cbar-unit'>bytes held</div>" in page  # under its label, on the page
     assert "repeating-linear-gradient" in page.split("data-key='time fwd'")[1]  # hatched: noisy
     assert "dashed: 1× (the same as the shared model)" in page
+    assert re.findall(r"%'>([\d.]+×)</span>", page) == ["1×", "10×"]  # the axis: 0.9 to 16 spans these decades
 
 
 def test_a_bar_runs_from_the_one_line_to_its_ratio():

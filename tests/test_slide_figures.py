@@ -158,11 +158,13 @@ def test_gradient_chart_states_the_loss():
 
 
 def test_a_large_map_is_one_image_that_says_why_it_has_no_cell_hover():
-    """65x65 = 4,225 cells, over HOVER_CELLS = 4,096: one pixelated PNG, and its hover text says so."""
-    x = torch.rand(1, 65, 65, generator=torch.Generator().manual_seed(0))
+    """41x41 = 1,681 cells, over HOVER_CELLS = 1,600 (40x40): one pixelated PNG, and its hover text says so."""
+    x = torch.rand(1, 41, 41, generator=torch.Generator().manual_seed(0))
     chart = make_gradient_chart(gradient_check(trace_conv2d(x, torch.ones(1, 1, 3, 3), padding=1)))
     root = ET.fromstring(chart)
     (image,) = root.iter("{http://www.w3.org/2000/svg}image")
     assert image.get("href").startswith("data:image/png;base64,")
     assert _text(image.find("{*}title")) == (
-        "65×65 cells: too many to label one by one (hover text up to 4096 cells)")
+        "41×41 cells: too many to label one by one (hover text up to 1600 cells)")
+    # the kernel maps (3x3) keep a hover text per cell
+    assert len([r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.find("{*}title") is not None]) == 2 * 9

@@ -260,6 +260,8 @@ BARS_STYLE = """<style>
 .psv-cbar-one{position:absolute;top:-2px;bottom:-2px;border-left:2px dashed var(--jp-ui-font-color2,#6b7280)}
 .psv-cbar-grid{position:absolute;top:0;bottom:0;width:1px;background:var(--jp-border-color1,#d1d5db)}
 .psv-cbar-ratio{font-size:13px;font-variant-numeric:tabular-nums}
+.psv-cbar-ticks{position:relative;height:16px;font-size:11px;color:var(--jp-ui-font-color2,#6b7280)}
+.psv-cbar-ticks span{position:absolute;transform:translateX(-50%)}
 </style>"""
 
 
@@ -279,8 +281,9 @@ def compare_bars_html(row: Mapping[str, Any], *, title: str = "Twin ÷ shared") 
     def pos(log: float) -> float:  # percent of the track
         return 100 * (log - lo + pad) / (hi - lo + 2 * pad)
 
-    grid = "".join(f"<div class='psv-cbar-grid' style='left:{pos(k):.2f}%'></div>"
-                   for k in range(math.ceil(lo - pad), math.floor(hi + pad) + 1) if k)
+    decades = range(math.ceil(lo - pad), math.floor(hi + pad) + 1)
+    grid = "".join(f"<div class='psv-cbar-grid' style='left:{pos(k):.2f}%'></div>" for k in decades if k)
+    ticks = "".join(f"<span style='left:{pos(k):.2f}%'>{10.0**k:g}×</span>" for k in decades)
     rows = []
     for b in bars:
         end = pos(math.log10(b.ratio)) if b.ratio > 0 else pos(lo - pad)
@@ -300,5 +303,6 @@ def compare_bars_html(row: Mapping[str, Any], *, title: str = "Twin ÷ shared") 
         )
     note = ("twin ÷ shared on a log scale, a grid line per 10×; dashed: 1× (the same as the shared model); "
             "hover a bar for both values")
+    axis = f"<div class='psv-cbar-row psv-cbar-axis'><div></div><div class='psv-cbar-ticks'>{ticks}</div><div></div></div>"
     return (f"{BARS_STYLE}<div class='psv-cbars'><div class='psv-cbars-title'>{html.escape(title)}</div>"
-            f"<div class='psv-cbars-note'>{note}</div>{''.join(rows)}</div>")
+            f"<div class='psv-cbars-note'>{note}</div>{''.join(rows)}{axis}</div>")

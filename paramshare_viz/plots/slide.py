@@ -62,7 +62,7 @@ def make_gradient_chart(
     for k, (grid, name) in enumerate(((summed, "Σ parts"), (auto, ".grad"))):
         panels.append(heatmap(
             _grid(grid), title=(f"Σ over {parts.numel()} {positions}", "autograd weight.grad")[k],
-            scale=Scale(DIVERGING, -scale, scale, "Σ and .grad (one scale)"),
+            scale=Scale(DIVERGING, -scale, scale, "Σ and .grad"),
             hover=f"tap ({{r}}, {{c}})\n{name} {{v:.6g}}", text="{v:.3g}", outline=(u, v),
             x_label="kernel col", y_label="kernel row", width=180, height=180, cell_max=44, show_legend=k == 1,
         ))

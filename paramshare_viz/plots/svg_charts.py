@@ -22,8 +22,9 @@ import plotly.colors
 
 from paramshare_viz.plots import theme
 
-#: Above this many cells a map is one image with a single hover text (64x64 cells still get one each).
-HOVER_CELLS = 4096
+#: Above this many cells (40x40) a map is one image with a single hover text: a titled cell is ~95 bytes,
+#: so three 64x64 maps would send 1.2 MB per change, the image a few kB.
+HOVER_CELLS = 1600
 GAP = "#e5e7eb"  # cells with no value (NaN): the border not compared, inserted zeros
 CELL_MAX, CELL_MIN = 28, 2  # px per cell
 TEXT_MIN_CELL = 20  # px: below this a cell's number would not fit
@@ -38,9 +39,8 @@ STYLE = """<style>
 .psv-chart-panels{display:flex;gap:28px;align-items:flex-start}
 .psv-hm-title{font-size:12px;margin:4px 0 2px}
 .psv-chart svg text{fill:var(--jp-ui-font-color1,#374151);font-size:10px}
-.psv-chart svg text.psv-cell-text{font-size:10px}
 .psv-legend{display:flex;white-space:nowrap;align-items:center;gap:6px;font-size:11px;margin-top:2px;color:var(--jp-ui-font-color2,#6b7280)}
-.psv-legend-bar{width:120px;height:10px;border:1px solid var(--jp-border-color1,#d1d5db)}
+.psv-legend-bar{width:100px;height:10px;border:1px solid var(--jp-border-color1,#d1d5db)}
 </style>"""
 
 
@@ -141,9 +141,12 @@ def heatmap(
                 for c, v in enumerate(row):
                     if not math.isnan(float(v)):
                         ink = "#ffffff" if _dark(fills[r][c]) else "#111827"
+                        said = _fmt(text, r, c, float(v))
+                        size = min(10.0, 1.7 * cell / len(said))  # "-9.54e-06" shrinks to fit its cell
                         body.append(f'<text class="psv-cell-text" x="{left + c * cell + cell / 2}" '
                                     f'y="{top + r * cell + cell / 2 + 3.5}" text-anchor="middle" '
-                                    f'style="fill:{ink};pointer-events:none">{html.escape(_fmt(text, r, c, float(v)))}</text>')
+                                    f'style="fill:{ink};font-size:{size:.1f}px;pointer-events:none">'
+                                    f'{html.escape(said)}</text>')
     else:
         tip = f"{rows}×{cols} cells: too many to label one by one (hover text up to {HOVER_CELLS} cells)"
         body.append(f'<image x="{left}" y="{top}" width="{w}" height="{h}" preserveAspectRatio="none" '
