@@ -78,8 +78,10 @@ def test_library_cli_csv_html_and_page_agree(monkeypatch, capsys, tmp_path):
     assert panel.jobs.worker.wait(60) and panel.measurement is m
     assert _cell(panel.table.value, "time_fwd") == expected
     assert "<th class='num'>twin ÷ shared</th>" in panel.table.value
-    bars = make_compare_figure(row)
+    bars = make_compare_figure(row)  # the CLI's figure
     assert dict(zip(bars.data[0].x, bars.data[0].y, strict=True))["time fwd"] == row["time_fwd_twin_over_shared"]
+    shown = re.search(r"data-key='time fwd' data-ratio='([^']+)'", panel.bars.value).group(1)  # the page's bar
+    assert shown == f"{row['time_fwd_twin_over_shared']:.6g}"
 
     # a sweep of that row: its figure and its HTML report carry the same number under the same name
     result = bench.SweepResult("conv", "image_size", [4], rows=[{"image_size": 4, **row}])

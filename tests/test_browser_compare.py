@@ -40,6 +40,8 @@ def wait_idle(page, progress: str, timeout: int = 120_000) -> None:
 
 
 def plot_x(page) -> list:
+    # the sweep is the tab's first plotly figure (the bars are HTML): plotly.js arrives with it
+    page.wait_for_function(f"() => document.querySelector('{TAB} .js-plotly-plot')?.data?.length > 0", timeout=120_000)
     return page.evaluate(f"() => Array.from(document.querySelector('{TAB} .js-plotly-plot').data[0].x)")
 
 
@@ -58,8 +60,8 @@ def test_compare_measures_and_sweeps(browser, dashboard_url, tmp_path):
         shared, twin = (int(n.replace(",", "")) for n in re.findall(r"[\d,]{2,}", row)[:2])
         assert twin > shared  # the locally connected twin holds a kernel per position
         assert "thread" in page.inner_text(f"{TAB} .psv-compare-table")
-        page.wait_for_function(f"() => document.querySelector('{TAB} .js-plotly-plot')?.data?.length === 1")
-        assert page.evaluate(f"() => document.querySelector('{TAB} .js-plotly-plot').data[0].name") == "twin ÷ shared"
+        page.wait_for_selector(f"{TAB} .psv-compare-bars .psv-cbar-row[data-key='parameters']")  # HTML bars
+        assert "× the shared model" in page.inner_text(f"{TAB} .psv-compare-bars .psv-cbar-row[data-key='parameters']")
         assert "twin ÷ shared" in page.inner_text(f"{TAB} .psv-compare-table tr:first-child")
         # the Stop button, disabled while nothing runs, does not look pressable
         stop_style = page.evaluate(

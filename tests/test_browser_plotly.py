@@ -2,7 +2,9 @@
 
 Voila would load jupyterlab-plotly's 4.8 MB chunk into every page; the dashboard's Voila
 configuration denies that extension, and PlotOutput's front end asks its kernel for plotly.js
-when the page's first figure shows (paramshare_viz/app/static/plotly_view.js).
+when the page's first figure shows (paramshare_viz/app/static/plotly_view.js). Explore's graph,
+Slide's charts and Compare's twin ÷ shared bars are the package's own HTML/SVG: no plotly.js;
+Unroll's figure and Compare's roofline and sweep are plotly figures.
 """
 
 from __future__ import annotations
@@ -51,14 +53,23 @@ def test_plotly_js_comes_with_the_first_figure_once_per_page(page, dashboard_url
     # no plotly.js bytes on the websocket, and no plotly.js in the page
     assert [n for n in frames if n > PLOTLY_JS_FRAME] == []
     assert page.evaluate("() => '__psvPlotly' in window || 'Plotly' in window") is False
-    page.click(".lm-TabBar-tab:has-text('Unroll')")  # draws its figure at once
+    # Slide's first view: its charts are inline SVG, drawn with no plotly.js either
+    page.click(".lm-TabBar-tab:has-text('Slide')")
+    page.wait_for_selector(".psv-slide-gradient svg.psv-hm rect", timeout=120_000)
+    page.wait_for_selector(".psv-slide-equivariance svg.psv-hm rect", timeout=120_000)
+    page.wait_for_load_state("networkidle")
+    assert [n for n in frames if n > PLOTLY_JS_FRAME] == []
+    assert page.evaluate("() => '__psvPlotly' in window || 'Plotly' in window") is False
+    page.click(".lm-TabBar-tab:has-text('Unroll')")  # draws its plotly figure at once
     page.wait_for_selector(".psv-unroll-figure .js-plotly-plot .bartext", timeout=120_000)
-    page.click(".lm-TabBar-tab:has-text('Compare')")  # measures Explore's setting, then draws
+    page.click(".lm-TabBar-tab:has-text('Compare')")  # measures Explore's setting, then draws its HTML bars
+    page.wait_for_selector(".psv-compare-bars .psv-cbar-row", timeout=240_000)
+    page.click(".psv-compare-view button:has-text('Roofline')")  # a plotly figure: the page's second
     page.wait_for_selector(".psv-compare-plot .js-plotly-plot .main-svg", timeout=240_000)
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
     # the page's own server only: no plotly URL (jupyterlab-plotly's chunk is denied) ...
     assert [u for u in urls if "plotly" in u.lower()] == []
-    # ... and plotly.js came over the kernel's websocket once, for every figure of the page
+    # ... and plotly.js came over the kernel's websocket once, for both figures of the page
     assert len([n for n in frames if n > PLOTLY_JS_FRAME]) == 1
     # the plotly.js of the installed plotly package, which made the figures ("plotly.js v4.1.1" in its header)
     installed = re.search(r"plotly\.js v(\S+)", PLOTLY_JS.read_text()[:200]).group(1)

@@ -97,7 +97,10 @@ def test_slide_modes_each_show_their_view(browser, dashboard_url, tmp_path):
         # The settings land one by one; click only once the last one (stride 2, padding 0: 33x33) is drawn.
         page.wait_for_function("document.querySelector('.psv-slide').dataset.output === '33x33'", timeout=120_000)
         assert "/ 256" in page.inner_text(".psv-slide-pos")
-        page.wait_for_selector(".psv-slide-sections .js-plotly-plot >> nth=1", timeout=120_000)  # overlap, dilated
+        page.wait_for_selector(".psv-slide-sections .psv-chart >> nth=1", timeout=120_000)  # overlap, dilated (SVG)
+        # a cell's hover text is its SVG <title>: stride 2, kernel 3 gives 1, 2 and 4 copies per cell
+        tip = page.text_content(".psv-slide-overlap svg.psv-hm rect:nth-of-type(35) > title")  # row 1, col 1 of 33
+        assert tip == "output (1, 1)\n1 kernel copies"
         canvas = page.locator(".psv-slide-input")
         cell = canvas.bounding_box()["width"] / 16
         canvas.click(position={"x": 15.5 * cell, "y": 15.5 * cell})
@@ -132,8 +135,9 @@ def test_slide_modes_each_show_their_view(browser, dashboard_url, tmp_path):
         row = x[0, 8]
         assert shown(page)[1] == pytest.approx(float(row[7] - row[5]), abs=1e-5)
         assert abs(float(row[7] - row[5]) - float(want[7])) > 0.1  # not what the centred conv gives
-        page.wait_for_selector(".psv-slide-sections .js-plotly-plot", timeout=120_000)
+        page.wait_for_selector(".psv-slide-sections .psv-tcn", timeout=120_000)
         assert "receptive field 2, 4, 8, 16 steps" in page.inner_text(".psv-slide-sections")
+        assert page.locator(".psv-slide-sections .psv-tcn line").count() == 30  # 2 + 4 + 8 + 16 edges
         page.screenshot(path=str(tmp_path / "causal.png"), full_page=True)
 
         page.select_option(".psv-slide-mode select", label="2-D conv")

@@ -67,7 +67,9 @@ def test_numbers_are_the_engines(form, overrides):
         assert b == training_memory(unshared, opt).shared
     assert m.threads == 1 and "1 thread" in panel.table.value  # the thread count is stated
     assert buttons(panel) == IDLE and panel.state.status_level == "info"
-    assert panel.plot.figure is not None and panel.plot.figure.data[0].name == "twin ÷ shared"
+    # the twin ÷ shared bars, HTML in the plot's place (no plotly.js for them)
+    assert "twin ÷ shared" in panel.bars.value and "data-key='parameters'" in panel.bars.value
+    assert (panel.bars.layout.display, panel.plot.layout.display) == ("", "none")
 
 
 def test_conv_table_shows_the_arithmetic():
@@ -85,10 +87,11 @@ def test_conv_table_shows_the_arithmetic():
     panel.view.value = "Roofline"
     assert [t.name for t in panel.plot.figure.data] == ["roof", "shared", "twin"]
     assert panel.plot.figure.layout.xaxis.type == "log"
-    panel.view.value = "Shared vs twin"  # back to the bars, in the same plot
-    assert [t.name for t in panel.plot.figure.data] == ["twin ÷ shared"]
-    assert list(panel.plot.figure.data[0].y)[0] == 16  # parameters: 320 / 20
-    assert panel.plot.figure.layout.xaxis.type == "category" and not panel.plot.figure.layout.annotations
+    assert (panel.bars.layout.display, panel.plot.layout.display) == ("none", "")
+    panel.view.value = "Shared vs twin"  # back to the bars, in the plot's place
+    assert (panel.bars.layout.display, panel.plot.layout.display) == ("", "none")
+    assert "data-key='parameters' data-ratio='16'" in panel.bars.value  # parameters: 320 / 20
+    assert "16× the shared model" in panel.bars.value
 
 
 def test_sweep_runs_to_the_end_in_the_worker():
@@ -202,7 +205,9 @@ def test_a_changed_setting_dims_the_table_until_measured_again():
 
 
 def plot_text(panel: ComparePanel) -> str:
-    """What the one plot shows: a placeholder's text, or the figure's title and annotations."""
+    """What the one plot shows: the bars in its place, a placeholder's text, or the figure's title and annotations."""
+    if panel.bars.layout.display != "none":
+        return panel.bars.value
     if panel.plot.shown:
         layout = panel.plot.shown["layout"]
         notes = " ".join(a.get("text", "") for a in layout.get("annotations", []))

@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.slide import SlidePanel, SlideSettings
 from paramshare_viz.app.state import AppState
 from paramshare_viz.slide_inputs import preset_weight, sample_image
+from tests.test_slide_figures import trimmed
 
 
 @pytest.fixture
@@ -25,8 +25,9 @@ def settle(p: SlidePanel) -> None:
     assert p.worker.wait(60)
 
 
-def plotly_titles(p: SlidePanel) -> list[str]:
-    return [w.shown["layout"]["title"]["text"] for w in p.sections_out.children if isinstance(w, PlotOutput)]
+def chart_titles(p: SlidePanel) -> list[str]:
+    """The titles of the charts (inline SVG) among the mode's sections."""
+    return [trimmed(w.value)["title"] for w in p.sections_out.children if "psv-chart" in w.value]
 
 
 def html(p: SlidePanel) -> str:
@@ -65,12 +66,11 @@ def test_transposed_mode_matches_torch_and_shows_the_checkerboard(panel):
     # 2 kernels of 3x3 + 2 biases = 20 parameters; a kernel and bias per input position: 20 * 256.
     assert ("scattered from 256 input positions into a 33×33 output: ConvTranspose2d 20 parameters, "
             "locally connected (a kernel and bias per input position) 5,120.") in panel.state.status
-    overlap, dilated = plotly_titles(panel)
+    overlap, dilated = chart_titles(panel)
     assert "stride 2, kernel 3), away from the border: 1, 2, 4 — uneven" in overlap
     assert "checkerboard artifacts" in overlap
     assert "max |conv − transposed| = " in dilated
-    figure = panel.gradient_out.shown
-    assert figure["layout"]["annotations"][1]["text"] == "Σ over 256 input positions"
+    assert trimmed(panel.gradient_out.value)["panels"][1]["title"] == "Σ over 256 input positions"
     assert panel.equivariance_box.layout.display == "none"  # shift-equivariance is the 2-D mode's view
 
 
@@ -112,7 +112,7 @@ def test_one_d_mode_matches_torch(panel):
     real = np.frombuffer(panel.animation.data, dtype="<f4")[o : o + n]
     assert real.tolist() == [0] + [1] * 16 + [0]  # one zero of padding on each side
     assert panel.pattern.value == "-1 0 1"  # the 1-D kernel, editable as one row
-    assert plotly_titles(panel) == []  # no TCN panel outside the causal mode
+    assert chart_titles(panel) == []  # no TCN panel outside the causal mode
 
 
 def test_causal_mode_reads_only_the_past_and_shows_the_tcn(panel):
@@ -130,7 +130,7 @@ def test_causal_mode_reads_only_the_past_and_shows_the_tcn(panel):
     # parameters 2·2·2 + 2 = 10 per layer with 2 channels: linear.
     assert [layer.receptive_field for layer in v.tcn] == [2, 4, 8, 16]
     assert [layer.params for layer in v.tcn] == [10, 20, 30, 40]
-    (tcn_title,) = plotly_titles(panel)
+    (tcn_title,) = chart_titles(panel)
     assert "receptive field 2, 4, 8, 16 steps (grows exponentially with depth)" in tcn_title
     assert "parameters (weights + biases) are 10, 20, 30, 40 (grow linearly" in tcn_title
     assert "<td>4</td><td>8</td><td>16</td><td>40</td>" in html(panel)

@@ -10,6 +10,7 @@ from paramshare_viz.app.slide import SlidePanel, SlideSettings, render, slide_pa
 from paramshare_viz.app.slide_widget import slide_payload
 from paramshare_viz.app.state import AppState
 from paramshare_viz.sliding import locally_connected_twin, trace_conv2d
+from tests.test_slide_figures import trimmed
 
 
 @pytest.fixture
@@ -31,8 +32,7 @@ def test_first_view(panel):
     assert panel.animation.meta["Ho"] == 16 and panel.animation.meta["shared_params"] == 20
     assert panel.pattern.value == "-1 0 1\n-2 0 2\n-1 0 1"  # the edge preset, editable
     assert len(panel.tap.options) == 9 and panel.tap.value == (0, 0, 0)
-    figure = panel.gradient_out.shown
-    assert figure["layout"]["annotations"][1]["text"] == "Σ over 256 positions"
+    assert trimmed(panel.gradient_out.value)["panels"][1]["title"] == "Σ over 256 positions"
 
 
 @pytest.mark.parametrize(
@@ -84,11 +84,11 @@ def test_controls_change_the_view(panel):
     settle(panel)
     result = panel.equivariance_result
     assert result.shift == (0, 1) and not result.exact and result.conv_relative > 0.01
-    title = panel.equivariance_out.shown["layout"]["title"]["text"].replace("<br>", " ")
+    title = trimmed(panel.equivariance_out.value)["title"]
     assert "Shift (0, 1) is not a multiple of the stride (2)" in title
     panel.dx.value = 0  # no shift at all: neither output changes
     settle(panel)
-    title = panel.equivariance_out.shown["layout"]["title"]["text"].replace("<br>", " ")
+    title = trimmed(panel.equivariance_out.value)["title"]
     assert title.startswith("Shift (0, 0): the input does not move, so neither output changes")
     # Editing the kernel switches to "custom" and uses the numbers typed.
     panel.pattern.value = "0 0 0\n0 2 0\n0 0 0"
@@ -152,5 +152,5 @@ def test_render_is_computed_from_settings_alone():
     assert r.tap == (0, 0, 0) and len(r.taps) == 9 and r.sections == ()
     assert (r.meta, r.data) == slide_payload(r.view.trace, r.view.twin, 0)
     transposed = render(SlideSettings(mode="transposed 2-D conv", stride=2), None, None, (0, 0))
-    assert transposed.view is None and transposed.equivariance_figure is None
+    assert transposed.view is None and transposed.equivariance_chart is None
     assert transposed.status == transposed.mode_view.status and transposed.meta == transposed.mode_view.meta

@@ -32,7 +32,7 @@ from paramshare_viz.bench.twins import (
 )
 from paramshare_viz.plots.bench_figures import (
     SWEEP_METRICS,
-    make_compare_figure,
+    compare_bars_html,
     make_roofline_figure,
     make_sweep_figure,
 )
@@ -87,11 +87,15 @@ class ComparePanel(widgets.VBox):
         )
         self.view.observe(lambda _c: self.redraw(), names="value")
         self.metric.observe(lambda _c: self._show_sweep_view(), names="value")
-        # One plot for the whole tab, switched between views: a plain go.Figure sent as its JSON
+        # One plot for the roofline, the sweep and the placeholders: a plain go.Figure sent as its JSON
         # to a PlotOutput (plotly.js comes once per page, with its first figure), not a
         # FigureWidget: no widget state that carries plotly.js, and no edit messages that a page
         # still loading plotly.js can drop.
         self.plot = PlotOutput(css_class="psv-compare-plot", placeholder="Measuring…")
+        # The twin ÷ shared bars are plain HTML shown in the plot's place: the tab's first view, once
+        # measured, needs no plotly.js.
+        self.bars = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.bars.add_class("psv-compare-bars")
 
         self.knob = widgets.Dropdown(description="Size knob", layout=widgets.Layout(width="260px"))
         self.knob.add_class("psv-knob")
@@ -110,6 +114,7 @@ class ComparePanel(widgets.VBox):
             self.table,
             widgets.HBox([self.view, self.metric]),
             self.plot,
+            self.bars,
             widgets.HTML("<b>Sweep</b>: both models at each value of one size knob, the other fields as in Explore."),
             widgets.HBox([self.knob, self.values, self.sweep_button]),
             self.jobs,
@@ -207,6 +212,7 @@ class ComparePanel(widgets.VBox):
 
         def failed(err: BaseException) -> None:
             if self.measurement is None and self.view.value != "Sweep":
+                self._show_plot()
                 self.plot.placeholder("Nothing measured: see the status line, then press Measure.")
             self.jobs.fail(f"measuring {form} and its twin", err)
 
@@ -315,9 +321,16 @@ class ComparePanel(widgets.VBox):
         fig.update_xaxes(type="log")  # sizes double: equal steps on a log axis
         return fig
 
+    def _show_plot(self, bars: str = "") -> None:
+        """The plot, or (given their HTML) the bars in its place."""
+        self.bars.value = bars
+        self.bars.layout.display = "" if bars else "none"
+        self.plot.layout.display = "none" if bars else ""
+
     def _show_sweep_view(self) -> None:
         if self.view.value != "Sweep":
             return
+        self._show_plot()
         rows = self._rows if self.result is None else self.result.rows
         if not rows:
             self.plot.placeholder("Run a sweep: its points appear here as they are measured")
@@ -335,6 +348,7 @@ class ComparePanel(widgets.VBox):
         if self.view.value == "Sweep":
             self._show_sweep_view()
         elif m is None:
+            self._show_plot()
             problem = self._check_device()
             if self.jobs.kind is not None:
                 self.plot.placeholder("Measuring…")
@@ -343,9 +357,7 @@ class ComparePanel(widgets.VBox):
             else:
                 self.plot.placeholder("Nothing measured yet: press Measure.")
         elif self.view.value == "Roofline":
+            self._show_plot()
             self.plot.show(make_roofline_figure(list(m.points), m.roof))
         else:
-            title = f"{m.form}: twin ÷ shared, × the shared model (hover for both values)"
-            fig = make_compare_figure(m.row, title=title)
-            fig.update_xaxes(type="category")
-            self.plot.show(fig)
+            self._show_plot(compare_bars_html(m.row, title=f"{m.form}: twin ÷ shared, × the shared model"))

@@ -3,33 +3,31 @@
 The animation runs in the browser (:class:`~paramshare_viz.app.slide_widget.SlideWidget`);
 this panel turns the controls into a :class:`SlideSettings`, computes one
 :class:`SlideView` with the pure functions of :mod:`paramshare_viz.sliding`, sends
-it once, and draws two static figures (gradient, equivariance) below.
+it once, and shows two static charts (gradient, equivariance; inline SVG, no plotly.js) below.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 import torch
 
-from paramshare_viz.app.plot_output import PlotOutput
 from paramshare_viz.app.slide_modes import (
     ModeView,
     SlideMode,
-    conv1d_gradient_figure,
+    conv1d_gradient_chart,
     conv1d_view,
-    transposed_gradient_figure,
+    transposed_gradient_chart,
     transposed_view,
 )
 from paramshare_viz.app.slide_widget import SlideWidget, slide_payload
 from paramshare_viz.app.state import AppState, in_words
 from paramshare_viz.app.worker import Worker
 from paramshare_viz.models.conv import LocallyConnected2d
-from paramshare_viz.plots.slide import make_equivariance_figure, make_gradient_figure
+from paramshare_viz.plots.slide import make_equivariance_chart, make_gradient_chart
 from paramshare_viz.slide_inputs import (
     MAX_SIZE,
     Image,
@@ -250,7 +248,7 @@ class SlidePanel(widgets.VBox):
                                     layout=widgets.Layout(width="250px"))
         self.dy = widgets.IntSlider(0, -8, 8, description="shift dy", continuous_update=False)
         self.dx = widgets.IntSlider(2, -8, 8, description="shift dx", continuous_update=False)
-        self.gradient_out, self.equivariance_out = PlotOutput(min_height=0), PlotOutput(min_height=0)
+        self.gradient_out, self.equivariance_out = widgets.HTML(), widgets.HTML()  # SVG charts
         self.sections_out = widgets.VBox()  # the other modes' figures: overlap, dilated input, TCN
         self.sections_out.add_class("psv-slide-sections")
         self.view: SlideView | None = None
@@ -360,18 +358,18 @@ class SlidePanel(widgets.VBox):
             self._syncing = False
         self.view, self.mode_view, self.equivariance_result = r.view, r.mode_view, r.equivariance
         self.animation.send_payload(r.meta, r.data)
-        self.gradient_out.show(r.gradient_figure)
-        self.equivariance_box.layout.display = "none" if r.equivariance_figure is None else ""
-        if r.equivariance_figure is not None:
-            self.equivariance_out.show(r.equivariance_figure)
+        self.gradient_out.value = r.gradient_chart
+        self.equivariance_box.layout.display = "none" if r.equivariance_chart is None else ""
+        if r.equivariance_chart is not None:
+            self.equivariance_out.value = r.equivariance_chart
         self._show_sections(r.sections)
         self.state.info(r.status)
 
-    def _show_sections(self, sections: tuple[tuple[str, dict | str], ...]) -> None:
-        """The mode's sections (heading, figure or HTML) below the gradient; the previous ones are closed."""
+    def _show_sections(self, sections: tuple[tuple[str, str], ...]) -> None:
+        """The mode's sections (heading, chart or table HTML) below the gradient; the previous ones are closed."""
         old = self.sections_out.children
         self.sections_out.children = tuple(
-            w for heading, body in sections for w in (widgets.HTML(f"<b>{heading}</b>"), _section_widget(body))
+            w for heading, body in sections for w in (widgets.HTML(f"<b>{heading}</b>"), widgets.HTML(body))
         )
         for w in old:
             w.close()
@@ -386,12 +384,12 @@ class Rendered:
     mode_view: ModeView | None  # the transposed, 1-D or causal mode's
     meta: dict  # the animation's payload
     data: bytes
-    taps: list[tuple[str, tuple[int, int, int]]]  # the gradient figure's kernel entries
+    taps: list[tuple[str, tuple[int, int, int]]]  # the gradient chart's kernel entries
     tap: tuple[int, int, int]
-    gradient_figure: dict  # plotly JSON
+    gradient_chart: str  # HTML with inline SVG
     equivariance: Equivariance | None  # 2-D mode only
-    equivariance_figure: dict | None
-    sections: tuple[tuple[str, dict | str], ...]  # (heading, plotly JSON or HTML) below the gradient: other modes
+    equivariance_chart: str | None
+    sections: tuple[tuple[str, str], ...]  # (heading, HTML) below the gradient: other modes
     pattern: str | None  # the preset's kernel as the editor shows it; None for an edited kernel
     status: str
 
@@ -426,8 +424,8 @@ def render(
     if s.mode != SlideMode.CONV2D:
         mv = _cached_mode_view(s) if custom is None else mode_view(s, custom)
         tap = tap if tap in [t for _, t in mv.taps] else mv.taps[0][1]
-        figure = (transposed_gradient_figure if s.mode == SlideMode.TRANSPOSED else conv1d_gradient_figure)(mv, s.oc, tap)
-        return Rendered(s, None, mv, mv.meta, mv.data, mv.taps, tap, figure, None, None, mv.sections, pattern_text(s),
+        gradient = (transposed_gradient_chart if s.mode == SlideMode.TRANSPOSED else conv1d_gradient_chart)(mv, s.oc, tap)
+        return Rendered(s, None, mv, mv.meta, mv.data, mv.taps, tap, gradient, None, None, mv.sections, pattern_text(s),
                         mv.status)
     view = _cached_view(s) if custom is None else slide_view(s, custom)
     t = view.trace
@@ -435,23 +433,14 @@ def render(
     first = s.oc // (s.out_channels // s.groups) * cg
     taps = [(f"channel {first + c}, row {u}, col {v}", (c, u, v)) for c in range(cg) for u in range(kh) for v in range(kw)]
     tap = tap if tap in [t for _, t in taps] else (0, 0, 0)
-    gradient = make_gradient_figure(view.gradient, oc=s.oc, channel=tap[0], tap=(tap[1], tap[2]))
+    gradient = make_gradient_chart(view.gradient, oc=s.oc, channel=tap[0], tap=(tap[1], tap[2]))
     result = equivariance(t, shift, twin=view.twin)  # any shift: a strided conv commutes with few
     per = t.weight.numel() + s.out_channels
     status = (f"Slide: {t.input.shape[1]}×{t.input.shape[2]}×{t.input.shape[3]} input, {s.kernel_size}×{s.kernel_size} "
               f"kernel used at {t.positions:,} positions: Conv2d {per:,} parameters, "
               f"locally connected {per * t.positions:,}.")
-    return Rendered(s, view, None, *slide_payload(t, view.twin, s.oc), taps, tap, json.loads(gradient.to_json()),
-                    result, json.loads(make_equivariance_figure(result).to_json()), (), pattern_text(s), status)
-
-
-def _section_widget(body: dict | str) -> widgets.Widget:
-    """A section's body: a figure (a :class:`PlotOutput`, no FigureWidget: the page stays light) or HTML."""
-    if isinstance(body, str):
-        return widgets.HTML(body)
-    plot = PlotOutput(min_height=0)
-    plot.show(body)
-    return plot
+    return Rendered(s, view, None, *slide_payload(t, view.twin, s.oc), taps, tap, gradient,
+                    result, make_equivariance_chart(result), (), pattern_text(s), status)
 
 
 def slide_panel(image: torch.Tensor | None = None, **settings) -> SlidePanel:

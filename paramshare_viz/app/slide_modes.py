@@ -8,11 +8,9 @@ with what the canvas draws, the figures below it and the status line, all comput
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import plotly.graph_objects as go
 import torch
 
 from paramshare_viz.app.slide_widget import scatter_payload, slide_payload
@@ -31,10 +29,10 @@ from paramshare_viz.conv_variants import (
     transposed_gradient_check,
 )
 from paramshare_viz.plots.slide import (
-    make_dilated_figure,
-    make_gradient_figure,
-    make_overlap_figure,
-    make_tcn_figure,
+    make_dilated_chart,
+    make_gradient_chart,
+    make_overlap_chart,
+    make_tcn_chart,
     tcn_table,
 )
 from paramshare_viz.sliding import GradientCheck
@@ -69,14 +67,10 @@ class ModeView:
     meta: dict
     data: bytes
     taps: list[tuple[str, Tap]]  # the gradient figure's kernel entries: (label, (channel, u, v))
-    sections: tuple[tuple[str, dict | str], ...]  # (heading, plotly JSON or HTML), below the gradient
+    sections: tuple[tuple[str, str], ...]  # (heading, HTML: a chart or a table), below the gradient
     status: str
     equivalence: DilatedEquivalence | None = None
     tcn: tuple[TCNLayer, ...] = ()
-
-
-def _json(fig: go.Figure) -> dict:
-    return json.loads(fig.to_json())
 
 
 def transposed_weight(conv_weight: torch.Tensor, groups: int) -> torch.Tensor:
@@ -109,9 +103,9 @@ def transposed_view(s: SlideSettings, x: torch.Tensor, conv_weight: torch.Tensor
     first = s.oc // c_out_g * cg  # the first input channel whose copies write channel oc
     check = transposed_gradient_check(trace)
     taps = [(f"input channel {first + c}, row {u}, col {v}", (c, u, v)) for c in range(cg) for u in range(kh) for v in range(kw)]
-    sections: list[tuple[str, dict | str]] = [
+    sections: list[tuple[str, str]] = [
         ("Overlap: where the scattered copies pile up",
-         _json(make_overlap_figure(trace.overlap, trace.interior_overlap, stride=trace.stride, kernel_size=trace.kernel_size))),
+         make_overlap_chart(trace.overlap, trace.interior_overlap, stride=trace.stride, kernel_size=trace.kernel_size)),
     ]
     try:
         eq: DilatedEquivalence | None = dilated_equivalence(trace)
@@ -119,9 +113,9 @@ def transposed_view(s: SlideSettings, x: torch.Tensor, conv_weight: torch.Tensor
         eq = None
         sections.append(("The same output as a conv on the stride-dilated input", f"<div>Not shown: {err}.</div>"))
     if eq is not None:
-        sections.append(("The same output as a conv on the stride-dilated input", _json(make_dilated_figure(
+        sections.append(("The same output as a conv on the stride-dilated input", make_dilated_chart(
             eq, trace.output[s.oc], channel=first, oc=s.oc, stride=trace.stride,
-        ))))
+        )))
     h, w = trace.input_size
     ho, wo = trace.output_size
     per = weight.numel() + bias.numel()
@@ -134,13 +128,13 @@ def transposed_view(s: SlideSettings, x: torch.Tensor, conv_weight: torch.Tensor
     return ModeView(SlideMode.TRANSPOSED, trace, check, meta, data, taps, tuple(sections), status, equivalence=eq)
 
 
-def transposed_gradient_figure(view: ModeView, oc: int, tap: Tap) -> dict:
+def transposed_gradient_chart(view: ModeView, oc: int, tap: Tap) -> str:
     """The transposed conv's gradient parts for kernel entry ``tap`` of the copies writing channel ``oc``."""
     c_in, c_out_g = view.trace.weight.shape[:2]
     cg = c_in // view.trace.groups
     first = oc // c_out_g * cg
-    return _json(make_gradient_figure(view.gradient, oc=first + tap[0], channel=oc % c_out_g, tap=(tap[1], tap[2]),
-                                      positions="input positions"))
+    return make_gradient_chart(view.gradient, oc=first + tap[0], channel=oc % c_out_g, tap=(tap[1], tap[2]),
+                               positions="input positions")
 
 
 def conv1d_view(
@@ -168,20 +162,20 @@ def conv1d_view(
         f"Slide: {x.shape[0]}×{length} sequence (row {row} of the image), kernel {k} used at "
         f"{trace.positions:,} positions: {label} {per:,} parameters, locally connected {twin.params:,}."
     )
-    sections: list[tuple[str, dict | str]] = []
+    sections: list[tuple[str, str]] = []
     tcn: tuple[TCNLayer, ...] = ()
     if causal:
         status += (f" Causal: {zeros} of left padding, none on the right, so output t reads inputs "
                    f"t−{trace.left}…t only.")
         tcn = tuple(tcn_stack(TCN_KERNEL, TCN_DILATIONS, channels=s.out_channels))
         sections.append(("A TCN: causal convs stacked with doubling dilation",
-                         _json(make_tcn_figure(list(tcn), TCN_KERNEL))))
+                         make_tcn_chart(list(tcn), TCN_KERNEL)))
         sections.append(("The stack's numbers (tcn_stack)", tcn_table(list(tcn), TCN_KERNEL, s.out_channels)))
     check = conv1d_gradient_check(trace)
     mode = SlideMode.CAUSAL if causal else SlideMode.CONV1D
     return ModeView(mode, trace, check, meta, data, taps, tuple(sections), status, tcn=tcn)
 
 
-def conv1d_gradient_figure(view: ModeView, oc: int, tap: Tap) -> dict:
+def conv1d_gradient_chart(view: ModeView, oc: int, tap: Tap) -> str:
     """The 1-D conv's gradient parts (one per output step) for kernel entry ``tap`` of channel ``oc``."""
-    return _json(make_gradient_figure(view.gradient, oc=oc, channel=tap[0], tap=(0, tap[2]), positions="time steps"))
+    return make_gradient_chart(view.gradient, oc=oc, channel=tap[0], tap=(0, tap[2]), positions="time steps")

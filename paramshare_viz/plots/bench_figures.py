@@ -3,12 +3,17 @@
 Pure builders: each takes results (``psv.bench.SweepResult`` or its
 ``to_dict()``, ``RooflinePoint`` and ``Roof``, a ``measure_pair`` row) and
 returns a ``go.Figure``; colours come from :mod:`paramshare_viz.plots.theme`.
+The twin ÷ shared bars are also plain HTML (:func:`compare_bars_html`, the
+Compare tab's: no plotly.js for a handful of bars), from the same ratios
+(:func:`compare_ratios`) as the CLI's figure.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -173,17 +178,43 @@ def make_roofline_figure(points: Sequence[Any], roof: Any) -> go.Figure:
     return fig
 
 
-#: Bars of the compare figure: (label, shared column, twin column).
+#: Bars of the compare figure: (label, shared column, twin column, what the two values count).
 COMPARE_METRICS = (
-    ("parameters", "params_shared", "params_unshared"),
-    ("parameters + buffers", "held_bytes_shared", "held_bytes_unshared"),
-    ("FLOPs fwd", "flops_fwd_shared", "flops_fwd_unshared"),
-    ("FLOPs bwd", "flops_bwd_shared", "flops_bwd_unshared"),
-    ("time fwd", "time_fwd_shared_s", "time_fwd_unshared_s"),
-    ("time fwd+bwd", "time_bwd_shared_s", "time_bwd_unshared_s"),
-    ("training memory", "train_mem_shared", "train_mem_unshared"),
-    ("measured peak", "peak_shared", "peak_unshared"),
+    ("parameters", "params_shared", "params_unshared", "unique parameters"),
+    ("parameters + buffers", "held_bytes_shared", "held_bytes_unshared", "bytes held"),
+    ("FLOPs fwd", "flops_fwd_shared", "flops_fwd_unshared", "FLOPs per forward"),
+    ("FLOPs bwd", "flops_bwd_shared", "flops_bwd_unshared", "FLOPs per backward"),
+    ("time fwd", "time_fwd_shared_s", "time_fwd_unshared_s", "s, median"),
+    ("time fwd+bwd", "time_bwd_shared_s", "time_bwd_unshared_s", "s, median"),
+    ("training memory", "train_mem_shared", "train_mem_unshared", "bytes: parameters + buffers + grads + Adam"),
+    ("measured peak", "peak_shared", "peak_unshared", "bytes, measured peak"),
 )
+
+
+@dataclass(frozen=True)
+class CompareRatio:
+    """One bar: a metric of both models and the twin's ÷ the shared model's."""
+
+    label: str  # the metric, from COMPARE_METRICS
+    unit: str  # what its two values count
+    shared: float
+    twin: float
+    ratio: float  # times: the per-turn median ratio, not twin_median / shared_median
+    noise: str  # why a time ratio is noisy ("" when steady or not a time)
+
+
+def compare_ratios(row: Mapping[str, Any]) -> list[CompareRatio]:
+    """The bars of a ``measure_pair`` row (or sweep row): metrics absent from it, or 0 for the shared model, skipped."""
+    bars = []
+    for label, a_key, b_key, unit in COMPARE_METRICS:
+        a, b = row.get(a_key), row.get(b_key)
+        if a is None or b is None or not a:
+            continue
+        kind = "fwd" if label == "time fwd" else "bwd" if label == "time fwd+bwd" else ""
+        ratio = row[f"time_{kind}_twin_over_shared"] if kind else b / a  # times: the per-turn median
+        noise = row.get(f"time_{kind}_noise", "") if kind else ""
+        bars.append(CompareRatio(label, unit, a, b, ratio, noise or ""))
+    return bars
 
 
 def make_compare_figure(row: Mapping[str, Any], *, title: str = "Twin ÷ shared") -> go.Figure:
@@ -194,27 +225,17 @@ def make_compare_figure(row: Mapping[str, Any], *, title: str = "Twin ÷ shared"
     Args:
         row: a ``psv.bench.measure_pair`` row (or a sweep row); metrics absent from it are skipped.
     """
-    labels, ratios, hover, noisy = [], [], [], []
-    for label, a_key, b_key in COMPARE_METRICS:
-        a, b = row.get(a_key), row.get(b_key)
-        if a is None or b is None or not a:
-            continue
-        kind = "fwd" if label == "time fwd" else "bwd" if label == "time fwd+bwd" else ""
-        ratio = row[f"time_{kind}_twin_over_shared"] if kind else b / a  # times: the per-turn median
-        labels.append(label)
-        ratios.append(ratio)
-        noise = row.get(f"time_{kind}_noise", "") if kind else ""
-        noisy.append(bool(noise))
-        hover.append(f"shared {a:.4g}, twin {b:.4g}" + (f"; {noise}" if noise else ""))
+    bars = compare_ratios(row)
     fig = go.Figure(
         go.Bar(
-            x=labels,
-            y=ratios,
+            x=[b.label for b in bars],
+            y=[b.ratio for b in bars],
             name="twin ÷ shared",
             marker_color=theme.UNSHARED,
-            marker_pattern_shape=["/" if n else "" for n in noisy],
-            customdata=hover,
-            text=[f"{y:.3g}x" + (" noisy" if n else "") for y, n in zip(ratios, noisy, strict=True)],
+            marker_pattern_shape=["/" if b.noise else "" for b in bars],
+            customdata=[f"{b.unit}: shared {b.shared:.4g}, twin {b.twin:.4g}" + (f"; {b.noise}" if b.noise else "")
+                        for b in bars],
+            text=[f"{b.ratio:.3g}x" + (" noisy" if b.noise else "") for b in bars],
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{x}: twin ÷ shared %{y:.3g}<br>%{customdata}<extra></extra>",
@@ -224,3 +245,64 @@ def make_compare_figure(row: Mapping[str, Any], *, title: str = "Twin ÷ shared"
     fig.update_layout(**theme.base_layout(title), showlegend=False)
     fig.update_yaxes(type="log", title="twin ÷ shared")
     return fig
+
+
+# JupyterLab's theme variables (with light fallbacks) keep the bars readable in Voila's dark theme.
+BARS_STYLE = """<style>
+.psv-cbars{margin:8px 0 6px;max-width:980px;color:var(--jp-ui-font-color0,#111827)}
+.psv-cbars-title{font-size:13px;font-weight:600;margin-bottom:2px}
+.psv-cbars-note{font-size:12px;color:var(--jp-ui-font-color2,#6b7280);margin-bottom:6px}
+.psv-cbar-row{display:grid;grid-template-columns:200px 1fr 190px;gap:10px;align-items:center;margin:3px 0}
+.psv-cbar-label{font-size:13px;text-align:right;white-space:nowrap;line-height:1.2}
+.psv-cbar-unit{font-size:11px;color:var(--jp-ui-font-color2,#6b7280);white-space:normal}
+.psv-cbar-track{position:relative;height:22px;border-radius:4px;background:var(--jp-layout-color2,#f3f4f6)}
+.psv-cbar-fill{position:absolute;top:3px;bottom:3px;min-width:2px;border-radius:3px}
+.psv-cbar-one{position:absolute;top:-2px;bottom:-2px;border-left:2px dashed var(--jp-ui-font-color2,#6b7280)}
+.psv-cbar-grid{position:absolute;top:0;bottom:0;width:1px;background:var(--jp-border-color1,#d1d5db)}
+.psv-cbar-ratio{font-size:13px;font-variant-numeric:tabular-nums}
+.psv-cbar-ticks{position:relative;height:16px;font-size:11px;color:var(--jp-ui-font-color2,#6b7280)}
+.psv-cbar-ticks span{position:absolute;transform:translateX(-50%)}
+</style>"""
+
+
+def compare_bars_html(row: Mapping[str, Any], *, title: str = "Twin ÷ shared") -> str:
+    """The bars of :func:`compare_ratios` as HTML: each from the dashed 1× line to its ratio, on a log scale.
+
+    A row per metric carries ``data-key`` (the label) and ``data-ratio``; its text states the
+    ratio as "× the shared model"; hover gives both values; a noisy time ratio is hatched and says so.
+    """
+    bars = compare_ratios(row)
+    if not bars:
+        return f"<div class='psv-cbars'><div class='psv-cbars-title'>{html.escape(title)}</div>Nothing measured.</div>"
+    logs = [math.log10(b.ratio) for b in bars if b.ratio > 0]
+    lo, hi = min([0.0, *logs]), max([0.0, *logs])
+    pad = max(hi - lo, 1.0) * 0.08  # room beyond the longest bar; at least a decade across
+
+    def pos(log: float) -> float:  # percent of the track
+        return 100 * (log - lo + pad) / (hi - lo + 2 * pad)
+
+    decades = range(math.ceil(lo - pad), math.floor(hi + pad) + 1)
+    grid = "".join(f"<div class='psv-cbar-grid' style='left:{pos(k):.2f}%'></div>" for k in decades if k)
+    ticks = "".join(f"<span style='left:{pos(k):.2f}%'>{10.0**k:g}×</span>" for k in decades)
+    rows = []
+    for b in bars:
+        end = pos(math.log10(b.ratio)) if b.ratio > 0 else pos(lo - pad)
+        left, width = min(end, pos(0)), abs(end - pos(0))
+        fill = theme.UNSHARED if b.ratio >= 1 else theme.SHARED
+        if b.noise:
+            fill = f"repeating-linear-gradient(45deg,{fill} 0 5px,transparent 5px 8px)"
+        tip = f"{b.label} ({b.unit}): shared {b.shared:,.4g}, twin {b.twin:,.4g}" + (f"; {b.noise}" if b.noise else "")
+        rows.append(
+            f"<div class='psv-cbar-row' data-key='{html.escape(b.label)}' data-ratio='{b.ratio:.6g}' "
+            f"title='{html.escape(tip)}'><div class='psv-cbar-label'>{html.escape(b.label)}"
+            f"<div class='psv-cbar-unit'>{html.escape(b.unit)}</div></div>"
+            f"<div class='psv-cbar-track'>{grid}<div class='psv-cbar-fill' "
+            f"style='left:{left:.2f}%;width:{width:.2f}%;background:{fill}'></div>"
+            f"<div class='psv-cbar-one' style='left:{pos(0):.2f}%'></div></div>"
+            f"<div class='psv-cbar-ratio'>{b.ratio:,.3g}× the shared model{' (noisy)' if b.noise else ''}</div></div>"
+        )
+    note = ("twin ÷ shared on a log scale, a grid line per 10×; dashed: 1× (the same as the shared model); "
+            "hover a bar for both values")
+    axis = f"<div class='psv-cbar-row psv-cbar-axis'><div></div><div class='psv-cbar-ticks'>{ticks}</div><div></div></div>"
+    return (f"{BARS_STYLE}<div class='psv-cbars'><div class='psv-cbars-title'>{html.escape(title)}</div>"
+            f"<div class='psv-cbars-note'>{note}</div>{''.join(rows)}{axis}</div>")

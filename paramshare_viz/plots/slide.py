@@ -1,27 +1,28 @@
-"""Figures for the Slide tab: the kernel's gradient summed over positions, and equivariance to shifts."""
+"""Charts of the Slide tab as inline SVG (no plotly.js): the kernel's gradient summed over positions,
+equivariance to shifts, the transposed conv's overlap and dilated-input views, the TCN stack.
+
+Each builder returns an HTML string (:mod:`paramshare_viz.plots.svg_charts`) that an
+``ipywidgets.HTML`` shows; every cell's hover text is an SVG ``<title>``.
+"""
 
 from __future__ import annotations
 
-import math
-import textwrap
-
-import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
 from paramshare_viz.conv_variants import DilatedEquivalence, TCNLayer
 from paramshare_viz.plots import theme
+from paramshare_viz.plots.svg_charts import Scale, chart, heatmap
 from paramshare_viz.sliding import Equivariance, GradientCheck
 
-#: Title lines are wrapped at this many characters (the Slide tab's figures are about 1,000 px wide).
-TITLE_CHARS = 130
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 ERRORS = "Oranges"
+#: Pixels the cells of one map may take: three maps side by side in the tab's ~1,000 px.
+MAP_PX = 300
 
 
-def _grid(values: torch.Tensor, digits: int = 4) -> list[list[float | None]]:
-    """A 2-D tensor as nested lists, rounded (small JSON, stable golden files); NaN becomes a gap."""
-    return [[None if math.isnan(v) else round(v, digits) for v in row] for row in values.double().tolist()]
+def _grid(values: torch.Tensor) -> list[list[float]]:
+    """A 2-D tensor as nested lists of floats (NaN stays NaN: a gap; -0.0 becomes 0.0)."""
+    return [[v + 0.0 for v in row] for row in values.double().tolist()]
 
 
 def _symmetric(values: torch.Tensor) -> float:
@@ -29,28 +30,17 @@ def _symmetric(values: torch.Tensor) -> float:
     return float(finite.abs().max()) if finite.numel() else 1.0
 
 
-def _image_axes(fig: go.Figure, count: int, small: tuple[int, ...] = ()) -> None:
-    """Rows downwards and square cells, as images are drawn; a tick per cell on the ``small`` subplots."""
-    for k in range(1, count + 1):
-        small_ = k in small
-        suffix = "" if k == 1 else str(k)
-        fig.update_layout({
-            f"yaxis{suffix}": dict(autorange="reversed", scaleanchor=f"x{suffix}", constrain="domain", dtick=1 if small_ else None),
-            f"xaxis{suffix}": dict(constrain="domain", dtick=1 if small_ else None),
-        })
-
-
-def make_gradient_figure(
+def make_gradient_chart(
     check: GradientCheck, *, oc: int = 0, channel: int = 0, tap: tuple[int, int] = (0, 0), positions: str = "positions",
-) -> go.Figure:
-    """Three heatmaps: each position's part of one kernel entry's gradient, the sum over positions, autograd's.
+) -> str:
+    """Three maps: each position's part of one kernel entry's gradient, the sum over positions, autograd's.
 
     Args:
         check (GradientCheck): from :func:`paramshare_viz.sliding.gradient_check`.
         oc, channel (int): which output channel and (within its group) input channel's kernel.
         tap (pair of int): ``(u, v)``, the kernel entry whose per-position parts the first map shows.
         positions (str): what a position is ("input positions" for a transposed conv, whose
-            first two indices are the weight's ``(C_in, C_out/g)``).
+            first two indices are the weight's ``(C_in, C_out/g)``; "time steps" for a 1-D conv).
 
     Sharing:
         The one kernel is used at every position, so its gradient is the sum of
@@ -61,36 +51,24 @@ def make_gradient_figure(
     parts = check.contributions[:, :, oc, channel, u, v]  # (H_out, W_out)
     summed, auto = check.summed[oc, channel], check.autograd[oc, channel]  # (kH, kW)
     scale = _symmetric(torch.cat([summed.flatten(), auto.flatten()]))
-    fig = make_subplots(
-        rows=1, cols=3, horizontal_spacing=0.09,
-        subplot_titles=(
-            f"Each position's part of ∂L/∂w[{oc},{channel},{u},{v}]",
-            f"Σ over {parts.numel()} {positions}",
-            "autograd weight.grad",
-        ),
-    )
-    fig.add_trace(go.Heatmap(
-        z=_grid(parts), colorscale=DIVERGING, zmid=0, showscale=False,
-        hovertemplate="position (%{y}, %{x})<br>part %{z:.4g}<extra></extra>",
-    ), 1, 1)
-    for col, grid, name in ((2, summed, "Σ parts"), (3, auto, ".grad")):
-        fig.add_trace(go.Heatmap(
-            z=_grid(grid), colorscale=DIVERGING, zmin=-scale, zmax=scale, showscale=False,
-            text=[[f"{x:.3g}" for x in row] for row in grid.tolist()], texttemplate="%{text}",
-            hovertemplate=f"tap (%{{y}}, %{{x}})<br>{name} %{{z:.6g}}<extra></extra>",
-        ), 1, col)
-        fig.add_shape(type="rect", x0=v - 0.5, x1=v + 0.5, y0=u - 0.5, y1=u + 0.5,
-                      line=dict(color=theme.ACCENT, width=3), row=1, col=col)
+    own = _symmetric(parts) or 1.0
+    one_d = parts.shape[0] == 1
+    where = ("time step", "step") if one_d else ("column", "row")
+    panels = [heatmap(
+        _grid(parts), title=f"Each position's part of ∂L/∂w[{oc},{channel},{u},{v}]",
+        scale=Scale(DIVERGING, -own, own, "part"), hover="position ({r}, {c})\npart {v:.4g}",
+        x_label=where[0], y_label=where[1], width=MAP_PX if not one_d else 2 * MAP_PX,
+    )]
+    for k, (grid, name) in enumerate(((summed, "Σ parts"), (auto, ".grad"))):
+        panels.append(heatmap(
+            _grid(grid), title=(f"Σ over {parts.numel()} {positions}", "autograd weight.grad")[k],
+            scale=Scale(DIVERGING, -scale, scale, "Σ and .grad"),
+            hover=f"tap ({{r}}, {{c}})\n{name} {{v:.6g}}", text="{v:.3g}", outline=(u, v),
+            x_label="kernel col", y_label="kernel row", width=180, height=180, cell_max=44, show_legend=k == 1,
+        ))
     title = (f"The shared kernel's gradient is the sum over every place it was used "
-             f"(Σ(first map) = {float(parts.sum()):.4g}; max |Σ − .grad| = {check.max_abs_diff:.1e})"
-             + (f"<br><span style='font-size:11px'>loss: {check.loss}</span>" if check.loss else ""))
-    fig.update_layout(**theme.base_layout(title))
-    fig.update_layout(height=345)
-    fig.update_layout(title_font_size=13, margin=dict(l=30, r=20, t=95, b=30))
-    _image_axes(fig, 3, small=(2, 3))
-    if parts.shape[0] == 1:  # a 1-D conv: one row of time steps
-        fig.update_layout(yaxis=dict(tickvals=[0]))
-    return fig
+             f"(Σ(first map) = {float(parts.sum()):.4g}; max |Σ − .grad| = {check.max_abs_diff:.1e})")
+    return chart([title], panels, note=f"loss: {check.loss}" if check.loss else "", css_class="psv-slide-gradient")
 
 
 def _pair_text(p: tuple[int, int]) -> str:
@@ -128,7 +106,7 @@ def equivariance_statement(result: Equivariance) -> list[str]:
             f"Only shifts by multiples of {stride} move a strided conv's output along exactly."]
 
 
-def make_equivariance_figure(result: Equivariance) -> go.Figure:
+def make_equivariance_chart(result: Equivariance) -> str:
     """Two maps of ``|model(shift(x)) - shift(model(x))|``: the conv's and its twin's, titled with what holds.
 
     Args:
@@ -137,32 +115,22 @@ def make_equivariance_figure(result: Equivariance) -> go.Figure:
     Both maps share one colour scale; grey cells touch the border and are not compared.
     """
     top = max(_symmetric(result.twin_error), _symmetric(result.conv_error)) or 1.0  # all 0 (no shift): a 0-1 scale
-    fig = make_subplots(
-        rows=1, cols=2, horizontal_spacing=0.1,
-        subplot_titles=(
-            f"Conv2d (shared): ‖error‖ = {result.conv_norm:.2g}",
-            f"Locally connected: ‖error‖ = {result.twin_norm:.3g}",
-        ),
-    )
-    for col, grid in ((1, result.conv_error), (2, result.twin_error)):
-        fig.add_trace(go.Heatmap(
-            z=_grid(grid), colorscale=ERRORS, zmin=0, zmax=top, showscale=col == 2,
-            colorbar=dict(title="error", thickness=12),
-            hovertemplate="output (%{y}, %{x})<br>error %{z:.3g}<extra></extra>",
-        ), 1, col)
-    lines = [part for sentence in equivariance_statement(result) for part in textwrap.wrap(sentence, TITLE_CHARS)]
-    title = ("<br>".join(lines)
-             + "<br><span style='font-size:11px'>grey: windows that touch the border, not compared</span>")
-    fig.update_layout(**theme.base_layout(title))
-    top = 48 + 17 * (len(lines) + 1)  # the title's lines, the grey note, the subplot titles below them
-    fig.update_layout(height=260 + top, title_font_size=12, title_y=1, title_yref="container", title_yanchor="top",
-                      title_pad_t=16, margin=dict(l=30, r=20, t=top, b=30), plot_bgcolor="#e5e7eb")
-    _image_axes(fig, 2)
-    return fig
+    scale = Scale(ERRORS, 0.0, top, "error (both maps)")
+    panels = [
+        heatmap(_grid(grid), title=title, scale=scale, hover="output ({r}, {c})\nerror {v:.3g}",
+                gap="touches the border: not compared", x_label="output column", y_label="output row",
+                width=MAP_PX + 100, show_legend=k == 1)
+        for k, (grid, title) in enumerate((
+            (result.conv_error, f"Conv2d (shared): ‖error‖ = {result.conv_norm:.2g}"),
+            (result.twin_error, f"Locally connected: ‖error‖ = {result.twin_norm:.3g}"),
+        ))
+    ]
+    return chart(equivariance_statement(result), panels, note="grey: windows that touch the border, not compared",
+                 css_class="psv-slide-equivariance")
 
 
-def make_overlap_figure(overlap: torch.Tensor, interior: tuple[int, ...], *, stride: tuple[int, int],
-                        kernel_size: tuple[int, int]) -> go.Figure:
+def make_overlap_chart(overlap: torch.Tensor, interior: tuple[int, ...], *, stride: tuple[int, int],
+                       kernel_size: tuple[int, int]) -> str:
     """How many scattered kernel copies (input position, tap) land on each output cell of a transposed conv.
 
     Args:
@@ -170,13 +138,6 @@ def make_overlap_figure(overlap: torch.Tensor, interior: tuple[int, ...], *, str
         interior (tuple of int): the counts away from the border, :attr:`TransposedConvTrace.interior_overlap`.
         stride, kernel_size (pair of int): the settings, named in the title.
     """
-    numbers = max(overlap.shape) <= 20  # a number per cell while the cells are big enough to read it
-    fig = go.Figure(go.Heatmap(
-        z=overlap.tolist(), colorscale="Purples", zmin=0, colorbar=dict(title="copies", thickness=12),
-        text=[[str(v) for v in row] for row in overlap.tolist()] if numbers else None,
-        texttemplate="%{text}" if numbers else None,
-        hovertemplate="output (%{y}, %{x})<br>%{z} kernel copies<extra></extra>",
-    ))
     sentence = (f"Kernel copies landing on each output cell (stride {_pair_text(stride)}, kernel "
                 f"{_pair_text(kernel_size)}), away from the border: {', '.join(map(str, interior))} — ")
     if len(interior) > 1:
@@ -185,15 +146,16 @@ def make_overlap_figure(overlap: torch.Tensor, interior: tuple[int, ...], *, str
     else:
         sentence += ("even: the stride divides the kernel's footprint, so no checkerboard (only the border gets "
                      "fewer). Stride 2 with kernel 3 gives the checkerboard of 1, 2 and 4 copies.")
-    lines = textwrap.wrap(sentence, TITLE_CHARS)
-    fig.update_layout(**theme.base_layout("<br>".join(lines)))
-    fig.update_layout(height=440, title_font_size=12, margin=dict(l=30, r=20, t=40 + 17 * len(lines), b=30))
-    _image_axes(fig, 1)
-    return fig
+    panel = heatmap(
+        _grid(overlap), title=f"{overlap.shape[0]}×{overlap.shape[1]} output", hover="output ({r}, {c})\n{v:g} kernel copies",
+        scale=Scale("Purples", 0.0, float(overlap.max()), "copies"), text="{v:g}",
+        x_label="output column", y_label="output row", width=520, height=520,
+    )
+    return chart([sentence], [panel], css_class="psv-slide-overlap")
 
 
-def make_dilated_figure(eq: DilatedEquivalence, transposed: torch.Tensor, *, channel: int, oc: int,
-                        stride: tuple[int, int]) -> go.Figure:
+def make_dilated_chart(eq: DilatedEquivalence, transposed: torch.Tensor, *, channel: int, oc: int,
+                       stride: tuple[int, int]) -> str:
     """The transposed conv as a plain conv: the stride-dilated input, the conv's output, the transposed output.
 
     Args:
@@ -204,27 +166,20 @@ def make_dilated_figure(eq: DilatedEquivalence, transposed: torch.Tensor, *, cha
     gap = (stride[0] - 1, stride[1] - 1)
     dilated = eq.dilated[channel].double().clone()
     dilated[~eq.original] = float("nan")  # inserted zeros and padding: grey gaps
-    fig = make_subplots(
-        rows=1, cols=3, horizontal_spacing=0.07,
-        subplot_titles=(
-            f"Input {channel}, {_pair_text(gap)} zero{'' if gap == (1, 1) else 's'} between",
-            f"Conv2d on it, kernel flipped: channel {oc}",
-            f"ConvTranspose2d output channel {oc}",
-        ),
-    )
-    fig.add_trace(go.Heatmap(z=_grid(dilated), colorscale="Greys", reversescale=True, showscale=False,
-                             hovertemplate="(%{y}, %{x}) %{z:.3g}<extra></extra>"), 1, 1)
+    finite = dilated[torch.isfinite(dilated)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.numel() else (0.0, 1.0)
     scale = _symmetric(transposed)
-    for col, grid in ((2, eq.conv_output[oc]), (3, transposed)):
-        fig.add_trace(go.Heatmap(z=_grid(grid), colorscale=DIVERGING, zmin=-scale, zmax=scale, showscale=False,
-                                 hovertemplate="output (%{y}, %{x}) %{z:.4g}<extra></extra>"), 1, col)
+    panels = [heatmap(_grid(dilated), title=f"Input {channel}, {_pair_text(gap)} zero{'' if gap == (1, 1) else 's'} between",
+                      scale=Scale("Greys_r", low, high, "input"), hover="({r}, {c})\ninput {v:.3g}",
+                      gap="inserted zero or padding")]
+    for k, (grid, title) in enumerate(((eq.conv_output[oc], f"Conv2d on it, kernel flipped: channel {oc}"),
+                                       (transposed, f"ConvTranspose2d output channel {oc}"))):
+        panels.append(heatmap(_grid(grid), title=title, scale=Scale(DIVERGING, -scale, scale, "output (one scale)"),
+                              hover="output ({r}, {c})\noutput {v:.4g}", x_label="output column", y_label="output row",
+                              show_legend=k == 1))
     title = (f"The same output from a plain convolution on the stride-dilated input with the kernel flipped: "
-             f"max |conv − transposed| = {eq.max_abs_diff:.1e} (float32)"
-             "<br><span style='font-size:11px'>grey: the inserted zeros and the padding</span>")
-    fig.update_layout(**theme.base_layout(title))
-    fig.update_layout(height=360, title_font_size=12, margin=dict(l=30, r=20, t=90, b=30), plot_bgcolor="#e5e7eb")
-    _image_axes(fig, 3)
-    return fig
+             f"max |conv − transposed| = {eq.max_abs_diff:.1e} (float32)")
+    return chart([title], panels, note="grey: the inserted zeros and the padding", css_class="psv-slide-dilated")
 
 
 def tcn_tree(layers: list[TCNLayer], kernel_size: int) -> list[tuple[int, int, int, int]]:
@@ -242,35 +197,49 @@ def tcn_tree(layers: list[TCNLayer], kernel_size: int) -> list[tuple[int, int, i
     return edges
 
 
-def make_tcn_figure(layers: list[TCNLayer], kernel_size: int) -> go.Figure:
-    """A TCN's dilation stack: which inputs the last output reads, layer by layer, and what each layer costs."""
+def make_tcn_chart(layers: list[TCNLayer], kernel_size: int) -> str:
+    """A TCN's dilation stack: which inputs the last output reads, layer by layer, and what each layer costs.
+
+    Drawn as SVG: a row of time steps per layer (the input at the bottom), a line from each
+    node of the last output's tree to the nodes it reads (those nodes coloured, the rest grey);
+    hover a node for its layer and step.
+    """
     steps = layers[-1].receptive_field
-    fig = go.Figure()
-    xs, ys = [], []
-    for a, t, b, t2 in tcn_tree(layers, kernel_size):
-        xs += [t, t2, None]
-        ys += [a, b, None]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=theme.SHARED, width=1.5), hoverinfo="skip",
-                             showlegend=False))
-    for depth in range(len(layers) + 1):
-        fig.add_trace(go.Scatter(
-            x=list(range(steps)), y=[depth] * steps, mode="markers", showlegend=False,
-            marker=dict(size=9, color=theme.SHARED if depth else theme.DENSE),
-            hovertemplate=f"layer {depth}, t = %{{x}}<extra></extra>",
-        ))
+    depth = len(layers)
+    cell = max(14, min(48, 820 // steps))  # px per time step
+    left, top, row_h = 120, 12, 34
+
+    def x(t: int) -> float:
+        return left + t * cell + cell / 2
+
+    def y(d: int) -> float:
+        return top + (depth - d) * row_h  # the input (depth 0) at the bottom
+
+    edges = tcn_tree(layers, kernel_size)
+    body = [f'<line class="psv-tcn-edge" data-from="{a},{t}" data-to="{b},{t2}" x1="{x(t)}" y1="{y(a)}" x2="{x(t2)}" '
+            f'y2="{y(b)}" stroke="{theme.SHARED}" stroke-width="1.5"/>'
+            for a, t, b, t2 in edges]
+    read = {(a, t) for a, t, _, _ in edges} | {(b, t2) for _, _, b, t2 in edges}
+    labels = ["input"] + [f"layer {layer.depth} (d={layer.dilation})" for layer in layers]
+    for d, label in enumerate(labels):
+        body.append(f'<text class="psv-tcn-label" x="{left - 10}" y="{y(d) + 3.5}" text-anchor="end">{label}</text>')
+        for t in range(steps):
+            fill, tip = (theme.SHARED if d else theme.MODULE, " (the last output reads it)") if (d, t) in read else (
+                theme.DENSE, "")
+            body.append(f'<circle cx="{x(t)}" cy="{y(d)}" r="4.5" fill="{fill}"><title>layer {d}, t = {t}{tip}</title></circle>')
+    bottom = y(0) + 18
+    body += [f'<text x="{x(t)}" y="{bottom}" text-anchor="middle">{t}</text>' for t in range(steps)]
+    body.append(f'<text x="{left + steps * cell / 2}" y="{bottom + 16}" text-anchor="middle">time step t →</text>')
+    svg = (f'<svg class="psv-tcn" width="{left + steps * cell + 10}" height="{bottom + 22}" '
+           f'xmlns="http://www.w3.org/2000/svg">{"".join(body)}</svg>')
     fields = ", ".join(str(layer.receptive_field) for layer in layers)
     params = ", ".join(str(layer.params) for layer in layers)
     dil = ", ".join(str(layer.dilation) for layer in layers)
-    title = (f"Causal TCN, kernel {kernel_size}, dilations {dil}: receptive field {fields} steps "
-             f"(grows exponentially with depth)<br>while the parameters (weights + biases) are {params} "
-             f"(grow linearly: one small kernel per layer, shared over every step)")
-    fig.update_layout(**theme.base_layout(title))
-    labels = ["input"] + [f"layer {layer.depth} (d={layer.dilation})" for layer in layers]
-    fig.update_layout(
-        height=300, title_font_size=12, margin=dict(l=100, r=20, t=70, b=40),
-        xaxis=dict(title="time step t", dtick=1), yaxis=dict(tickvals=list(range(len(labels))), ticktext=labels),
-    )
-    return fig
+    title = [f"Causal TCN, kernel {kernel_size}, dilations {dil}: receptive field {fields} steps "
+             f"(grows exponentially with depth)",
+             f"while the parameters (weights + biases) are {params} "
+             f"(grow linearly: one small kernel per layer, shared over every step)"]
+    return chart(title, [f'<div class="psv-hm-panel">{svg}</div>'], css_class="psv-slide-tcn-chart")
 
 
 def tcn_table(layers: list[TCNLayer], kernel_size: int, channels: int) -> str:
