@@ -173,18 +173,17 @@ class ExplorePanel(widgets.VBox):
         self.state.error(f"{form}: {what.rstrip('.')}. The numbers below are for the last valid setting.")
 
     def _show(self, view: ExploreView, values: dict) -> None:
-        """Assign ``view`` (of the typed ``values``) in one pass: numbers, tables, then the graph (the
-        browser applies the messages in order; the graph's front end applies its data without reading
-        the page's layout, so it adds a few ms after the numbers)."""
+        """Assign ``view`` (of the typed ``values``) in one pass: the number cards and the graph first, then
+        the status line, bars and tables (the browser applies the messages in order, a few ms apart)."""
         self.view = view
         self._mark_stale(False)
+        self.cards.value = view.cards
+        self.graph.show_graphs(view.graphs, view.graph_note)
         self.state.info(view.status)
         self.editor.show_limits(view.counts.config)
         self.state.overrides = dict(values)
-        self.cards.value = view.cards
         self.bars.value = view.bars
         self._show_tables(self.graph.side.value)
-        self.graph.show_graphs(view.graphs, view.graph_note)
 
     def _show_tables(self, side: str) -> None:
         """The groups and modules tables of ``side``, the side the graph's toggle shows."""
