@@ -46,6 +46,7 @@ import asyncio
 import importlib.util
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -181,6 +182,21 @@ class DashboardVoila(Voila):
         if self.voila_configuration.multi_kernel_manager_class is AsyncMappingKernelManager:  # the default
             self.voila_configuration.multi_kernel_manager_class = DashboardKernelManager
         return super().init_settings()
+
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        signal.signal(signal.SIGINT, self._handle_ctrl_c)
+
+    def _handle_ctrl_c(self, _signum, _frame) -> None:
+        """Ctrl-C stops the loop between callbacks, as Voila's SIGTERM does. Python's default raises
+        KeyboardInterrupt inside whatever task runs (a pool refill's kernel start, say): :meth:`stop`
+        runs the loop again to shut the kernels down, and every awaiter of that task raised it anew."""
+        ioloop = getattr(self, "ioloop", None)
+        if ioloop is None:  # not serving yet: nothing to stop gracefully
+            raise KeyboardInterrupt
+        self.log.info("Stopping...")
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C ends it at once
+        ioloop.add_callback_from_signal(ioloop.stop)
 
     def stop(self):
         """Voila's stop, run on the server's own event loop (stopped, not closed), where the kernels
