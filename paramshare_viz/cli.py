@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from paramshare_viz.units import plural
@@ -120,6 +121,18 @@ def _overrides_anywhere(p: argparse.ArgumentParser) -> None:
     p.parse_known_args = parse_known_args  # type: ignore[method-assign]
 
 
+def check_outputs(**outputs: str | None) -> None:
+    """Each file an option will write (``html="a.html"`` for ``--html``) has a folder to go in: said before any
+    work is done, not after a measurement that took minutes.
+
+    Raises:
+        ValueError: naming the option, the file and the missing folder.
+    """
+    for name, path in outputs.items():
+        if path and not Path(path).parent.is_dir():
+            raise ValueError(f"--{name} {path}: the folder {Path(path).parent} does not exist")
+
+
 def threads_said(n: int) -> str:
     """``'1 thread, the default: --threads N for more'``: the count and whether it was chosen."""
     return plural(n, "thread") + (", the default: --threads N for more" if n == 1 else "")
@@ -174,6 +187,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         from paramshare_viz.bench.table import pair_table, sweep_table
         from paramshare_viz.plots import bench_figures
 
+        check_outputs(csv=args.csv, html=args.html)
         overrides = _overrides(args.overrides)
         if (args.knob is None) != (args.values is None):
             raise ValueError("--knob and --values go together, e.g. --knob image_size --values 8,16,32")
@@ -241,17 +255,13 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
 
     def run(args: argparse.Namespace) -> int:
         import json
-        from pathlib import Path
 
         from paramshare_viz.analysis.loading import example_input_for, load_model
         from paramshare_viz.graph import sharing_graph
 
-        outs = {flag: Path(path) for flag, path in (("--html", args.html), ("--svg", args.svg)) if path}
-        if not outs:
+        if not (args.html or args.svg):
             raise ValueError("nothing to write: give --html OUT.html, --svg OUT.svg or both")
-        for flag, out in outs.items():
-            if not out.parent.is_dir():
-                raise ValueError(f"{flag} {out}: the folder {out.parent} does not exist")
+        check_outputs(html=args.html, svg=args.svg)
         model = load_model(args.spec)
         example = example_input_for(args.spec, model, args.input_shape)
         graph = sharing_graph(model, example, collapse=not args.no_collapse)
@@ -263,7 +273,7 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
             print(json.dumps({"spec": args.spec, **graph.to_dict()}, indent=2))
         else:
             shared = len(graph.shared_tensors)
-            files = " and ".join(str(out) for out in outs.values())
+            files = " and ".join(path for path in (args.html, args.svg) if path)
             print(f"{files}: {plural(len(graph.modules), 'module')}, {plural(len(graph.tensors), 'tensor')}, "
                   f"{shared} shared")
         return 0

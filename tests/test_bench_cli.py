@@ -98,6 +98,8 @@ def test_sweep_json(capsys):
         (["bench", "conv", "--knob", "image_size", "--values", "4,0"], "image_size=0"),
         (["bench", "conv", "--knob", "depth", "--values", "1"], "unknown config field"),
         (["bench", "conv", "--html", "x.html", "--metric", "colour"], "--metric 'colour' unknown"),
+        # before anything is measured: a missing folder used to end a long run in a traceback
+        (["bench", "conv", "--csv", "no/such/folder/x.csv"], "--csv no/such/folder/x.csv: the folder no/such/folder does not exist"),
         pytest.param(
             ["bench", "conv", "--device", "cuda"],
             "no CUDA GPU",

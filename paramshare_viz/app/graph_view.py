@@ -34,6 +34,8 @@ class GraphView(widgets.VBox):
         )
         self.side.add_class("psv-graph-side")
         self.widget = GraphWidget()
+        self.graphs: tuple[SharingGraph, SharingGraph] | None = None  # on show: set by show_graphs
+        self.note = ""
         self.side.observe(lambda c: setattr(self.widget, "side", c["new"]), names="value")
         self.show_graphs(graphs if graphs is not None else (graph, graph), note)  # type: ignore[arg-type]
         if graphs is None:
@@ -43,13 +45,13 @@ class GraphView(widgets.VBox):
     @property
     def graph(self) -> SharingGraph:
         """The graph on show."""
+        assert self.graphs is not None  # set in __init__
         return self.graphs[0 if self.side.value == "shared" else 1]
 
     def show_graphs(self, graphs: tuple[SharingGraph, SharingGraph], note: str = "") -> None:
         """Show ``(shared, twin)`` (the same graph twice for one model): new data, same page elements."""
-        shown: tuple = getattr(self, "graphs", (None, None))
-        if shown[0] is graphs[0] and shown[1] is graphs[1] and note == getattr(self, "note", None):
-            return  # on show already: nothing to send
+        if self.graphs is not None and self.graphs[0] is graphs[0] and self.graphs[1] is graphs[1] and note == self.note:
+            return  # on show already (Explore's first _show, a cached view shown again): nothing to send
         self.graphs, self.note = graphs, note
         shared, twin = graphs
         self.widget.payloads = {

@@ -121,7 +121,7 @@ def make_equivariance_chart(result: Equivariance) -> str:
                 gap="touches the border: not compared", x_label="output column", y_label="output row",
                 width=MAP_PX + 100, show_legend=k == 1)
         for k, (grid, title) in enumerate((
-            (result.conv_error, f"Conv2d (shared): ‖error‖ = {result.conv_norm:.2g}"),
+            (result.conv_error, f"Conv2d (shared): ‖error‖ = {result.conv_norm:.3g}"),
             (result.twin_error, f"Locally connected: ‖error‖ = {result.twin_norm:.3g}"),
         ))
     ]

@@ -93,10 +93,6 @@ def _tick_step(cell: float) -> int:
     return next(s for s in (1, 2, 5, 10, 20, 50, 100) if s * cell >= 16)
 
 
-def _fmt(template: str, r: int, c: int, v: float) -> str:
-    return template.format(r=r, c=c, v=v)
-
-
 def legend(scale: Scale, digits: str = ".3g") -> str:
     """A colour bar stating the scale's range: ``label  low [bar] high`` (and 0 when it is diverging)."""
     stops = ", ".join(_table(scale.name)[round(k * 255 / 10)] for k in range(11))
@@ -133,7 +129,7 @@ def heatmap(
         for r, row in enumerate(grid):
             for c, v in enumerate(row):
                 v = float(v)
-                tip = f"({r}, {c}) {gap}" if math.isnan(v) else _fmt(hover, r, c, v)
+                tip = f"({r}, {c}) {gap}" if math.isnan(v) else hover.format(r=r, c=c, v=v)
                 body.append(f'<rect x="{left + c * cell}" y="{top + r * cell}" width="{cell}" height="{cell}" '
                             f'fill="{fills[r][c]}"><title>{html.escape(tip)}</title></rect>')
         if text is not None and cell >= TEXT_MIN_CELL:
@@ -141,7 +137,7 @@ def heatmap(
                 for c, v in enumerate(row):
                     if not math.isnan(float(v)):
                         ink = "#ffffff" if _dark(fills[r][c]) else "#111827"
-                        said = _fmt(text, r, c, float(v))
+                        said = text.format(r=r, c=c, v=float(v))
                         size = min(10.0, 1.7 * cell / len(said))  # "-9.54e-06" shrinks to fit its cell
                         body.append(f'<text class="psv-cell-text" x="{left + c * cell + cell / 2}" '
                                     f'y="{top + r * cell + cell / 2 + 3.5}" text-anchor="middle" '
@@ -155,10 +151,10 @@ def heatmap(
         r, c = outline
         body.append(f'<rect class="psv-outline" data-r="{r}" data-c="{c}" x="{left + c * cell}" y="{top + r * cell}" '
                     f'width="{cell}" height="{cell}" fill="none" stroke="{theme.ACCENT}" stroke-width="3"/>')
-    step_c, step_r = _tick_step(cell), _tick_step(cell)
-    for c in range(0, cols, step_c):
+    step = _tick_step(cell)  # square cells: the same step across and down
+    for c in range(0, cols, step):
         body.append(f'<text x="{left + c * cell + cell / 2}" y="{top + h + 11}" text-anchor="middle">{c}</text>')
-    for r in range(0, rows, step_r):
+    for r in range(0, rows, step):
         body.append(f'<text x="{left - 4}" y="{top + r * cell + cell / 2 + 3.5}" text-anchor="end">{r}</text>')
     body.append(f'<text x="{left + w / 2}" y="{top + h + 25}" text-anchor="middle">{html.escape(x_label)} →</text>')
     if h >= 6 * len(y_label) + 16:  # a one-row map has no room for it
